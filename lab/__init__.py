@@ -1,0 +1,3 @@
+"""sdnlab: container-cluster networks rebuilt from real kernel objects."""
+
+PREFIX = "sdnlab"

@@ -1,0 +1,75 @@
+"""LabNet: a Mininet network whose hosts are the lab's namespaces, with the lab's own fast teardown."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from typing import Dict, Iterable, List, Optional
+
+from mininet.net import Mininet
+
+from lab import cleanup
+from lab.errors import LabError
+from lab.host import LabHost
+from lab.paths import LOCK_FILE, NETNS_DIR, RUN_DIR, netns_name
+
+
+class LabNet(Mininet):
+    """`net['pod1']`, `net.hosts` and the Mininet CLI work unchanged; `stop()` leaves nothing behind."""
+
+    def __init__(self, datapath: str, **kwargs):
+        super().__init__(topo=None, build=False, controller=None, **kwargs)
+        self.datapath = datapath
+        self.inventory: Dict = {}
+        self.cli_verbs: Dict = {}
+        self._stopped = False
+        self._claim()
+
+    def _claim(self) -> None:
+        """One lab at a time: a live lab refuses, a crashed one is cleaned first."""
+        if os.path.exists(LOCK_FILE):
+            pid = cleanup._read_pid(LOCK_FILE)
+            if pid and pid != os.getpid() and cleanup._alive(pid):
+                raise LabError(f"another lab is running (pid {pid}); stop it or run `lab clean`")
+        if any(cleanup.leftovers().values()):
+            print("*** Removing what an earlier lab left behind")
+            cleanup.clean_all()
+        os.makedirs(RUN_DIR, exist_ok=True)
+        with open(LOCK_FILE, "w") as f:
+            f.write(f"{os.getpid()}\n")
+
+    def add_hosts(self, specs: Iterable[dict]) -> List[LabHost]:
+        """Create hosts (name, role, env) and bind their namespaces as <prefix>-<name>."""
+        created = []
+        for spec in specs:
+            host = LabHost(**spec)
+            with open(os.path.join(host.dir, "shell.pid"), "w") as f:
+                f.write(f"{host.pid}\n")
+            self.hosts.append(host)
+            self.nameToNode[host.name] = host
+            created.append(host)
+        self._bind(created)
+        return created
+
+    def _bind(self, hosts: List[LabHost]) -> None:
+        script = [f"mkdir -p {NETNS_DIR}"]
+        for h in hosts:
+            path = os.path.join(NETNS_DIR, netns_name(h.name))
+            script.append(f"touch {path} && mount --bind /proc/{h.pid}/ns/net {path}")
+        subprocess.run(["sh", "-ec", "\n".join(script)], check=True)
+
+    def role(self, role: str) -> List[LabHost]:
+        return [h for h in self.hosts if getattr(h, "role", None) == role]
+
+    def stop(self) -> None:
+        """Daemons first (by their pidfiles), then the shells, then binds and the private dir."""
+        if self._stopped:
+            return
+        self._stopped = True
+        cleanup.stop_pids(cleanup.daemon_pids())
+        for host in self.hosts:
+            host.terminate()
+        cleanup.clean_all()
+
+    def node_of(self, name: str) -> Optional[LabHost]:
+        return self.nameToNode.get(name)

@@ -1,0 +1,111 @@
+"""tcpdump on any interface of any lab host around an action; packets parsed by scapy, VXLAN-aware."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Callable, List, Optional
+
+from lab.errors import LabError
+
+
+@dataclass
+class Seen:
+    """One captured frame: the outer IP header, and for VXLAN the tunnel and the inner packet."""
+
+    src: Optional[str]
+    dst: Optional[str]
+    proto: str
+    sport: Optional[int] = None
+    dport: Optional[int] = None
+    vni: Optional[int] = None
+    inner_src: Optional[str] = None
+    inner_dst: Optional[str] = None
+    inner_proto: Optional[str] = None
+    summary: str = ""
+
+    @property
+    def is_vxlan(self) -> bool:
+        return self.vni is not None
+
+
+_PROTOS = {1: "icmp", 6: "tcp", 17: "udp"}
+
+
+def describe(pkt, vxlan_ports=(4789,)) -> Seen:
+    from scapy.layers.inet import IP, TCP, UDP
+    from scapy.layers.l2 import ARP, Ether
+    from scapy.layers.vxlan import VXLAN
+    from scapy.packet import bind_layers
+    for port in vxlan_ports:
+        bind_layers(UDP, VXLAN, dport=port)
+    if ARP in pkt:
+        return Seen(pkt[ARP].psrc, pkt[ARP].pdst, "arp", summary=pkt.summary())
+    if IP not in pkt:
+        return Seen(None, None, pkt.lastlayer().name.lower(), summary=pkt.summary())
+    ip = pkt[IP]
+    l4 = ip[UDP] if UDP in ip else ip[TCP] if TCP in ip else None
+    seen = Seen(ip.src, ip.dst, _PROTOS.get(ip.proto, str(ip.proto)), summary=pkt.summary(),
+                sport=getattr(l4, "sport", None), dport=getattr(l4, "dport", None))
+    if VXLAN in pkt:
+        inner = pkt[VXLAN].payload
+        seen.vni = pkt[VXLAN].vni
+        if IP in inner:
+            seen.inner_src, seen.inner_dst = inner[IP].src, inner[IP].dst
+            seen.inner_proto = _PROTOS.get(inner[IP].proto, str(inner[IP].proto))
+        elif ARP in inner:
+            seen.inner_src, seen.inner_dst, seen.inner_proto = inner[ARP].psrc, inner[ARP].pdst, "arp"
+    return seen
+
+
+class Capture:
+    """with Capture(host, 'eth0', 'udp port 4789') as cap: ...; then cap.packets / cap.seen."""
+
+    def __init__(self, host, intf: str, bpf: str = "", vxlan_ports=(4789,), settle: float = 0.3):
+        self.host, self.intf, self.bpf, self.vxlan_ports, self.settle = host, intf, bpf, vxlan_ports, settle
+        fd, self.path = tempfile.mkstemp(prefix=f"{host.name}-{intf}-", suffix=".pcap", dir=host.dir)
+        os.close(fd)
+        self.packets = []
+        self.proc = None
+
+    def __enter__(self) -> "Capture":
+        cmd = ["tcpdump", "-i", self.intf, "-n", "-U", "-w", self.path] + (self.bpf.split() if self.bpf else [])
+        self.proc = self.host.popen(cmd)
+        deadline = time.monotonic() + 5
+        err = b""
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stderr], [], [], 0.1)
+            if ready:
+                err += os.read(self.proc.stderr.fileno(), 4096)
+                if b"listening on" in err:
+                    return self
+            if self.proc.poll() is not None:
+                break
+        self.proc.kill()
+        raise LabError(f"tcpdump on {self.host.name}:{self.intf} did not start: {err.decode(errors='replace').strip()}")
+
+    def __exit__(self, *exc) -> None:
+        time.sleep(self.settle)
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=3)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+        from scapy.utils import rdpcap
+        self.packets = list(rdpcap(self.path)) if os.path.getsize(self.path) > 24 else []
+        os.unlink(self.path)
+
+    @property
+    def seen(self) -> List[Seen]:
+        return [describe(p, self.vxlan_ports) for p in self.packets]
+
+
+def capture(host, intf: str, action: Callable[[], object], bpf: str = "", vxlan_ports=(4789,)) -> List[Seen]:
+    with Capture(host, intf, bpf, vxlan_ports) as cap:
+        action()
+    return cap.seen

@@ -1,0 +1,123 @@
+"""`ovs-appctl ofproto/trace` parsed: tables visited, register loads, and where the packet ends."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+_TABLE = re.compile(r"^\s*(\d+)\.\s+(.*?)(?:,\s*)?priority (\d+)(?:, cookie (0x[0-9a-f]+))?\s*$")
+_BRIDGE = re.compile(r'^bridge\("([^"]+)"\)')
+_LOAD = re.compile(r"^\s+((?:load|move|set_field):\S+)")
+_OUTPUT = re.compile(r"^\s+output:(\S+)")
+_PORT_IS = re.compile(r"->\s+output port is (\d+)")
+_TUN_DST = re.compile(r"set_field:([\d.]+)->tun_dst")
+
+
+@dataclass
+class Step:
+    table: int
+    match: str
+    priority: int
+    cookie: Optional[str]
+    actions: List[str] = field(default_factory=list)
+
+
+@dataclass
+class Trace:
+    bridge: str
+    steps: List[Step]
+    datapath_actions: str
+    raw: str
+    output_port: Optional[int] = None
+    output_name: Optional[str] = None
+    tun_dst: Optional[str] = None
+
+    @property
+    def tables(self) -> List[int]:
+        return [s.table for s in self.steps]
+
+    @property
+    def path(self) -> str:
+        return " > ".join(str(t) for t in self.tables)
+
+    @property
+    def dropped(self) -> bool:
+        return self.output_port is None
+
+    @property
+    def loads(self) -> List[str]:
+        return [a for s in self.steps for a in s.actions if a.startswith(("load:", "move:", "set_field:"))]
+
+    def summary(self) -> str:
+        if self.dropped:
+            end = f"drop in table {self.tables[-1]}" if self.tables else "drop"
+        elif self.tun_dst:
+            end = f"output {self.output_name or self.output_port} (tun_dst={self.tun_dst})"
+        else:
+            end = f"output {self.output_name or self.output_port}"
+        return f"{self.path}: {end}"
+
+
+def parse_trace(text: str, bridge: str = "br0") -> Trace:
+    """Parse the first bridge's section (later bridges are the underlay's, e.g. br-phy)."""
+    steps: List[Step] = []
+    current_bridge = None
+    output = None
+    tun_dst = None
+    dp_actions = ""
+    for line in text.splitlines():
+        m = _BRIDGE.match(line)
+        if m:
+            current_bridge = m.group(1)
+            continue
+        if line.startswith("Datapath actions:"):
+            dp_actions = line.split(":", 1)[1].strip()
+            continue
+        if line.startswith(("Final flow:", "Megaflow:")):
+            current_bridge = None
+            continue
+        if current_bridge != bridge:
+            continue
+        m = _TABLE.match(line)
+        if m:
+            steps.append(Step(int(m.group(1)), m.group(2).rstrip(", "), int(m.group(3)), m.group(4)))
+            continue
+        if not steps:
+            continue
+        stripped = line.strip()
+        if stripped and not stripped.startswith("->"):
+            steps[-1].actions.append(stripped)
+        m = _TUN_DST.search(line)
+        if m:
+            tun_dst = m.group(1)
+        m = _OUTPUT.match(line)
+        if m and m.group(1).isdigit():
+            output = int(m.group(1))
+        m = _PORT_IS.search(line)
+        if m:
+            output = int(m.group(1))
+    if dp_actions == "drop":
+        output = None
+    return Trace(bridge=bridge, steps=steps, datapath_actions=dp_actions, raw=text,
+                 output_port=output, tun_dst=tun_dst if output == 1 else None)
+
+
+def ofproto_trace(node, flow: str, bridge: str = "br0") -> Trace:
+    """Trace `flow` through a lab node's bridge; port numbers are mapped back to port names."""
+    from lab.shell import run
+    trace = parse_trace(run(node, f"ovs-appctl ofproto/trace {bridge} '{flow}'"), bridge)
+    if trace.output_port is not None:
+        trace.output_name = port_names(node, bridge).get(trace.output_port)
+    return trace
+
+
+def port_names(node, bridge: str = "br0") -> dict:
+    from lab.shell import run
+    out = run(node, f"ovs-vsctl --format=csv --no-headings --columns=name,ofport list interface")
+    names = {}
+    for line in out.splitlines():
+        name, _, port = line.partition(",")
+        if port.strip().lstrip("-").isdigit():
+            names[int(port)] = name.strip('"')
+    return names

@@ -1,0 +1,1 @@
+"""OpenShift SDN 3.11 data plane: model, renderers and node realisation."""

@@ -1,0 +1,138 @@
+"""OpenFlow rules an openshift-sdn 3.11 node (ovs-subnet plugin) programs into br0.
+
+Each function mirrors one place of pkg/network/node (SetupOVS, the single-tenant policy,
+AddHostSubnetRules, UpdateVXLANMulticastFlows, setupPodFlows) and returns the flows in the
+same textual form the plugin hands to `ovs-ofctl add-flow`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import List
+
+from lab.openshift.model import Cluster, ClusterNetwork, HostSubnet, Pod
+
+VXLAN_OFPORT = 1
+TUN0_OFPORT = 2
+VERSION_TABLE = 253
+
+
+def render_base_flows(network: ClusterNetwork, local: HostSubnet) -> List[str]:
+    """SetupOVS() without conntrack (the subnet plugin does not use it)."""
+    cidr, subnet, gw = network.cidr, local.subnet, local.gateway
+    return [
+        # Table 0: initial dispatch based on in_port; vxlan0 first
+        f"table=0, priority=200, in_port=1, arp, nw_src={cidr}, nw_dst={subnet}, actions=move:NXM_NX_TUN_ID[0..31]->NXM_NX_REG0[],goto_table:10",
+        f"table=0, priority=200, in_port=1, ip, nw_src={cidr}, actions=move:NXM_NX_TUN_ID[0..31]->NXM_NX_REG0[],goto_table:10",
+        f"table=0, priority=200, in_port=1, ip, nw_dst={cidr}, actions=move:NXM_NX_TUN_ID[0..31]->NXM_NX_REG0[],goto_table:10",
+        "table=0, priority=150, in_port=1, actions=drop",
+        # tun0
+        "table=0, priority=250, in_port=2, ip, nw_dst=224.0.0.0/4, actions=drop",
+        f"table=0, priority=200, in_port=2, arp, nw_src={gw}, nw_dst={cidr}, actions=goto_table:30",
+        "table=0, priority=200, in_port=2, ip, actions=goto_table:30",
+        "table=0, priority=150, in_port=2, actions=drop",
+        # else, from a container
+        "table=0, priority=100, arp, actions=goto_table:20",
+        "table=0, priority=100, ip, actions=goto_table:20",
+        "table=0, priority=0, actions=drop",
+        # Table 10: VXLAN ingress filtering; filled in per remote HostSubnet
+        "table=10, priority=0, actions=drop",
+        # Table 20: from container; validate IP/MAC, assign tenant-id; filled in per pod
+        "table=20, priority=0, actions=drop",
+        # Table 21: NetworkPolicy conntrack hook
+        "table=21, priority=0, actions=goto_table:30",
+        # Table 30: general routing
+        f"table=30, priority=300, arp, nw_dst={gw}, actions=output:2",
+        f"table=30, priority=200, arp, nw_dst={subnet}, actions=goto_table:40",
+        f"table=30, priority=100, arp, nw_dst={cidr}, actions=goto_table:50",
+        f"table=30, priority=300, ip, nw_dst={gw}, actions=output:2",
+        f"table=30, priority=100, ip, nw_dst={network.service_network}, actions=goto_table:60",
+        f"table=30, priority=200, ip, nw_dst={subnet}, actions=goto_table:70",
+        f"table=30, priority=100, ip, nw_dst={cidr}, actions=goto_table:90",
+        "table=30, priority=50, in_port=1, ip, nw_dst=224.0.0.0/4, actions=goto_table:120",
+        "table=30, priority=25, ip, nw_dst=224.0.0.0/4, actions=goto_table:110",
+        "table=30, priority=0, ip, actions=goto_table:100",
+        "table=30, priority=0, arp, actions=drop",
+        # Table 40: ARP to local container; filled in per pod
+        "table=40, priority=0, actions=drop",
+        # Table 50: ARP to remote container; filled in per remote HostSubnet
+        "table=50, priority=0, actions=drop",
+        # Table 60: IP to service from pod
+        "table=60, priority=200, reg0=0, actions=output:2",
+        "table=60, priority=0, actions=drop",
+        # Table 70: IP to local container; filled in per pod
+        "table=70, priority=0, actions=drop",
+        # Table 80: IP policy enforcement
+        f"table=80, priority=300, ip, nw_src={gw}/32, actions=output:NXM_NX_REG2[]",
+        "table=80, priority=0, actions=drop",
+        # Table 90: IP to remote container; filled in per remote HostSubnet
+        "table=90, priority=0, actions=drop",
+        # Table 100: egress routing
+        f"table=100, priority=300,udp,udp_dst={network.vxlan_port},actions=drop",
+        f"table=100, priority=200,tcp,tcp_dst=53,nw_dst={local.host_ip},actions=output:2",
+        f"table=100, priority=200,udp,udp_dst=53,nw_dst={local.host_ip},actions=output:2",
+        "table=100, priority=0, actions=goto_table:101",
+        # Table 101: egress network policy dispatch
+        "table=101, priority=0, actions=output:2",
+        # Table 110: outbound multicast filtering
+        "table=110, priority=0, actions=drop",
+        # Table 120: multicast delivery to local pods
+        "table=120, priority=0, actions=drop",
+        # Table 253: rule version note
+        f"table={VERSION_TABLE}, actions=note:{network.version_note}",
+    ]
+
+
+def render_single_tenant_flows() -> List[str]:
+    """singleTenantPlugin.Start(): every pod may reach every pod."""
+    return ["table=80, priority=200, actions=output:NXM_NX_REG2[]"]
+
+
+def render_hostsubnet_flows(remote: HostSubnet) -> List[str]:
+    """AddHostSubnetRules() for a node other than this one."""
+    cookie = f"0x{remote.cookie:08x}"
+    return [
+        f"table=10, priority=100, cookie={cookie}, tun_src={remote.host_ip}, actions=goto_table:30",
+        f"table=50, priority=100, cookie={cookie}, arp, nw_dst={remote.subnet}, actions=move:NXM_NX_REG0[]->NXM_NX_TUN_ID[0..31],set_field:{remote.host_ip}->tun_dst,output:1",
+        f"table=90, priority=100, cookie={cookie}, ip, nw_dst={remote.subnet}, actions=move:NXM_NX_REG0[]->NXM_NX_TUN_ID[0..31],set_field:{remote.host_ip}->tun_dst,output:1",
+    ]
+
+
+def render_vxlan_multicast_flow(remote_ips: List[str]) -> str:
+    """UpdateVXLANMulticastFlows(): table 111 floods multicast to every other node (actions sorted as strings)."""
+    if not remote_ips:
+        return "table=111, priority=100, actions=goto_table:120"
+    actions = sorted(f"set_field:{ip}->tun_dst,output:1" for ip in remote_ips)
+    return "table=111, priority=100, actions=move:NXM_NX_REG0[]->NXM_NX_TUN_ID[0..31]," + ",".join(actions) + ",goto_table:120"
+
+
+def render_pod_flows(pod: Pod) -> List[str]:
+    """setupPodFlows(): the pod's anti-spoofing, ARP and delivery flows."""
+    ip = ipaddress.ip_address(pod.ip).packed
+    ipmac = "00:00:{:02x}:{:02x}:{:02x}:{:02x}/00:00:ff:ff:ff:ff".format(*ip)
+    return [
+        f"table=20, priority=100, in_port={pod.ofport}, arp, nw_src={pod.ip}, arp_sha={ipmac}, actions=load:{pod.vnid}->NXM_NX_REG0[], goto_table:21",
+        f"table=20, priority=100, in_port={pod.ofport}, ip, nw_src={pod.ip}, actions=load:{pod.vnid}->NXM_NX_REG0[], goto_table:21",
+        f"table=40, priority=100, arp, nw_dst={pod.ip}, actions=output:{pod.ofport}",
+        f"table=70, priority=100, ip, nw_dst={pod.ip}, actions=load:{pod.vnid}->NXM_NX_REG1[], load:{pod.ofport}->NXM_NX_REG2[], goto_table:80",
+    ]
+
+
+def render_node_flows(cluster: Cluster, node: str) -> List[str]:
+    """All flows of one node's br0, in the order the node agent installs them."""
+    local = cluster.hostsubnet(node)
+    remotes = cluster.remote_hostsubnets(node)
+    flows = render_base_flows(cluster.network, local)
+    flows += render_single_tenant_flows()
+    for remote in remotes:
+        flows += render_hostsubnet_flows(remote)
+    # the table 111 flow replaces SetupOVS's default one (same match), as the real update does
+    flows.append(render_vxlan_multicast_flow([r.host_ip for r in remotes]))
+    for pod in cluster.pods_on(node):
+        flows += render_pod_flows(pod)
+    return flows
+
+
+def flows_file_text(flows: List[str]) -> str:
+    """The rendered flows as an `ovs-ofctl add-flows`/`replace-flows` file."""
+    return "".join(f + "\n" for f in flows)

@@ -1,0 +1,245 @@
+"""The cluster as OpenShift's API objects describe it (pure data, deterministic allocation)."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import uuid
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from lab.errors import BadInput
+
+SUBNET_PLUGIN = "redhat/openshift-ovs-subnet"
+# pluginId 0 for ovs-subnet; ruleVersion 7 in openshift-sdn 3.11
+PLUGIN_IDS = {SUBNET_PLUGIN: 0}
+RULE_VERSION = 7
+
+
+@dataclass(frozen=True)
+class ClusterNetwork:
+    """The `default` ClusterNetwork object (OpenShift 3.11 defaults)."""
+
+    cidr: str = "10.128.0.0/14"
+    host_subnet_length: int = 9
+    service_network: str = "172.30.0.0/16"
+    vxlan_port: int = 4789
+    mtu: int = 1450
+    plugin: str = SUBNET_PLUGIN
+
+    def __post_init__(self) -> None:
+        net = parse_network(self.cidr, "cluster network CIDR")
+        parse_network(self.service_network, "service network CIDR")
+        host_bits = self.host_subnet_length
+        if not isinstance(host_bits, int) or host_bits < 2:
+            raise BadInput(f"hostSubnetLength {host_bits!r} is invalid: it must be an integer of at least 2")
+        if host_bits > 32 - net.prefixlen:
+            raise BadInput(
+                f"hostSubnetLength {host_bits} does not fit cluster network {self.cidr}: "
+                f"at most {32 - net.prefixlen} host bits are available"
+            )
+        if not 1 <= self.vxlan_port <= 65535:
+            raise BadInput(f"VXLAN port {self.vxlan_port} is out of range 1-65535")
+        if not 576 <= self.mtu <= 9000:
+            raise BadInput(f"MTU {self.mtu} is out of range 576-9000")
+        if self.plugin not in PLUGIN_IDS:
+            raise BadInput(f"network plugin {self.plugin!r} is not supported (known: {', '.join(PLUGIN_IDS)})")
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.ip_network(self.cidr)
+
+    @property
+    def plugin_id(self) -> int:
+        return PLUGIN_IDS[self.plugin]
+
+    @property
+    def version_note(self) -> str:
+        """The note openshift-sdn writes in table 253: pluginId.ruleVersion in hex."""
+        return f"{self.plugin_id:02X}.{RULE_VERSION:02X}"
+
+
+def parse_network(text: str, what: str) -> ipaddress.IPv4Network:
+    try:
+        net = ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        raise BadInput(f"invalid {what} {text!r}: {exc}") from None
+    if net.version != 4:
+        raise BadInput(f"invalid {what} {text!r}: only IPv4 is supported")
+    return net
+
+
+def allocate_host_subnets(cidr: str, host_bits: int, count: int) -> List[ipaddress.IPv4Network]:
+    """Subnets in the order openshift-sdn's SubnetAllocator hands them out.
+
+    When the subnet number straddles an octet boundary the allocator rotates its bits so
+    that subnets sharing the low octet come first: 10.128.0.0/23, 10.129.0.0/23, ...
+    """
+    net = ipaddress.ip_network(cidr)
+    subnet_bits = 32 - net.prefixlen - host_bits
+    total = 1 << subnet_bits
+    if count > total:
+        raise BadInput(
+            f"{count} nodes need {count} host subnets but {cidr} with hostSubnetLength {host_bits} has only {total}"
+        )
+    rotate = host_bits % 8 != 0 and (host_bits - 1) // 8 != (host_bits + subnet_bits - 1) // 8
+    if rotate:
+        left_shift = 8 - host_bits % 8
+        left_mask = (1 << (32 - net.prefixlen)) - 1
+        right_shift = subnet_bits - left_shift
+        right_mask = ((1 << left_shift) - 1) << host_bits
+    base = int(net.network_address)
+    subnets = []
+    for n in range(count):
+        shifted = n << host_bits
+        if rotate:
+            offset = ((shifted << left_shift) & left_mask) | ((shifted >> right_shift) & right_mask)
+        else:
+            offset = shifted
+        subnets.append(ipaddress.ip_network((base | offset, 32 - host_bits)))
+    return subnets
+
+
+def pod_mac(ip: str) -> str:
+    """openshift-sdn derives a pod's MAC from its IP: 0a:58 followed by the four address bytes."""
+    return "0a:58:" + ":".join(f"{b:02x}" for b in ipaddress.ip_address(ip).packed)
+
+
+def stable_uid(kind: str, name: str) -> str:
+    """A deterministic stand-in for the API server's random object UID."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sdnlab/{kind}/{name}"))
+
+
+@dataclass(frozen=True)
+class HostSubnet:
+    """`oc get hostsubnet`: one node's IP and pod subnet."""
+
+    name: str
+    host_ip: str
+    subnet: str
+    uid: str
+
+    @property
+    def gateway(self) -> str:
+        """tun0's address: the subnet's first address."""
+        return str(ipaddress.ip_network(self.subnet).network_address + 1)
+
+    @property
+    def cookie(self) -> int:
+        """The OpenFlow cookie openshift-sdn puts on this subnet's flows (first 4 bytes of sha256(UID))."""
+        return int.from_bytes(hashlib.sha256(self.uid.encode()).digest()[:4], "big")
+
+
+@dataclass(frozen=True)
+class Pod:
+    name: str
+    node: str
+    ip: str
+    mac: str
+    veth: str
+    ofport: int
+    namespace: str = "default"
+    vnid: int = 0
+
+
+@dataclass(frozen=True)
+class ExternalHost:
+    name: str
+    ip: str
+
+
+@dataclass
+class Cluster:
+    """Everything a node agent would learn from the API server, plus the lab's underlay."""
+
+    network: ClusterNetwork
+    underlay: str
+    hostsubnets: List[HostSubnet] = field(default_factory=list)
+    pods: List[Pod] = field(default_factory=list)
+    external: Optional[ExternalHost] = None
+
+    def hostsubnet(self, node: str) -> HostSubnet:
+        for hs in self.hostsubnets:
+            if hs.name == node:
+                return hs
+        raise KeyError(node)
+
+    def pods_on(self, node: str) -> List[Pod]:
+        return [p for p in self.pods if p.node == node]
+
+    def pod(self, name: str) -> Pod:
+        for p in self.pods:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def remote_hostsubnets(self, node: str) -> List[HostSubnet]:
+        return [hs for hs in self.hostsubnets if hs.name != node]
+
+    def owner_of_ip(self, ip: str) -> Optional[str]:
+        """Lab name of whatever holds this address (pod, node underlay or tun0, external host)."""
+        for p in self.pods:
+            if p.ip == ip:
+                return p.name
+        for hs in self.hostsubnets:
+            if ip in (hs.host_ip, hs.gateway):
+                return hs.name
+        if self.external and self.external.ip == ip:
+            return self.external.name
+        return None
+
+
+FIRST_NODE_HOST = 11  # node1 is .11 on the underlay, node2 .12, ...
+
+
+def build_cluster(
+    nodes: int = 2,
+    pods_per_node: int = 2,
+    network: Optional[ClusterNetwork] = None,
+    underlay: str = "172.16.1.0/24",
+    external: str = "ext",
+) -> Cluster:
+    """Allocate HostSubnets, node IPs, pod IPs/MACs/veths exactly as the cluster would."""
+    network = network or ClusterNetwork()
+    if not isinstance(nodes, int) or nodes < 1:
+        raise BadInput(f"--nodes must be at least 1, not {nodes!r}")
+    if not isinstance(pods_per_node, int) or pods_per_node < 0:
+        raise BadInput(f"--pods-per-node must be 0 or more, not {pods_per_node!r}")
+    under = parse_network(underlay, "underlay CIDR")
+    # node addresses from .11 upward, the external host on the last usable address
+    if FIRST_NODE_HOST + nodes >= under.num_addresses - 1:
+        raise BadInput(f"{nodes} nodes do not fit the underlay {underlay}")
+    subnets = allocate_host_subnets(network.cidr, network.host_subnet_length, nodes)
+    capacity = subnets[0].num_addresses - 3  # network address, gateway, broadcast
+    if pods_per_node > capacity:
+        raise BadInput(
+            f"{pods_per_node} pods per node do not fit a /{subnets[0].prefixlen} host subnet (at most {capacity})"
+        )
+    cluster = Cluster(network=network, underlay=underlay)
+    pod_no = 0
+    for i, subnet in enumerate(subnets):
+        node = f"node{i + 1}"
+        cluster.hostsubnets.append(
+            HostSubnet(
+                name=node,
+                host_ip=str(under.network_address + FIRST_NODE_HOST + i),
+                subnet=str(subnet),
+                uid=stable_uid("hostsubnet", node),
+            )
+        )
+        for j in range(pods_per_node):
+            pod_no += 1
+            name = f"pod{pod_no}"
+            ip = str(subnet.network_address + 2 + j)
+            cluster.pods.append(
+                Pod(
+                    name=name,
+                    node=node,
+                    ip=ip,
+                    mac=pod_mac(ip),
+                    veth="veth" + hashlib.sha1(f"{node}/{name}".encode()).hexdigest()[:8],
+                    ofport=3 + j,
+                )
+            )
+    cluster.external = ExternalHost(external, str(under.broadcast_address - 1))
+    return cluster

@@ -1,0 +1,90 @@
+"""A private Open vSwitch (ovsdb-server + ovs-vswitchd) inside one lab host's namespace.
+
+OVS_RUNDIR/OVS_DBDIR/OVS_LOGDIR point every OVS tool at the private directory, so that
+`ovs-vsctl show`, `ovs-ofctl -O OpenFlow13 dump-flows br0` and `ovs-appctl ofproto/trace`
+typed in the host's shell reach this instance, as on a real node.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from functools import lru_cache
+from typing import Dict
+
+SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+UNDERLAY_BRIDGE = "br-phy"  # userspace tunnelling needs the node IP on an OVS bridge
+
+
+@lru_cache(maxsize=1)
+def detect_datapath() -> str:
+    """`system` where the kernel knows the ovs_datapath Generic Netlink family, else `netdev`."""
+    subprocess.run(["modprobe", "-q", "openvswitch"], stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    probe = subprocess.run(["genl", "ctrl", "get", "name", "ovs_datapath"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return "system" if probe.returncode == 0 else "netdev"
+
+
+def ovs_env(host_dir: str) -> Dict[str, str]:
+    d = os.path.join(host_dir, "ovs")
+    return {"OVS_RUNDIR": d, "OVS_DBDIR": d, "OVS_LOGDIR": d}
+
+
+def start_script(host_dir: str) -> str:
+    """Create the database and start both daemons, detached, with pidfiles in the private dir."""
+    d = os.path.join(host_dir, "ovs")
+    env = " ".join(f"{k}={v}" for k, v in ovs_env(host_dir).items())
+    return f"""mkdir -p {d}
+export {env}
+ovsdb-tool create {d}/conf.db {SCHEMA}
+ovsdb-server {d}/conf.db --remote=punix:{d}/db.sock --pidfile={d}/ovsdb-server.pid \\
+  --log-file={d}/ovsdb-server.log --detach --no-chdir
+ovs-vsctl --no-wait init
+ovs-vswitchd unix:{d}/db.sock --pidfile={d}/ovs-vswitchd.pid --log-file={d}/ovs-vswitchd.log \\
+  --detach --no-chdir
+"""
+
+
+def vsctl(*transactions: str) -> str:
+    """One atomic ovs-vsctl call out of several `--`-joined commands."""
+    return "ovs-vsctl " + " -- ".join(transactions)
+
+
+def underlay_script(datapath: str, nic: str, cidr: str, mac: str) -> str:
+    """Put the node's underlay address (and a stable MAC) where tunnels can use it.
+
+    Kernel datapath: on the NIC itself. Userspace datapath: the NIC joins a netdev bridge and the
+    address moves to the bridge's internal port, so OVS finds route and neighbour for the tunnel.
+    """
+    if datapath == "system":
+        return f"ip link set {nic} address {mac} up\nip addr add {cidr} dev {nic}\n"
+    return (
+        f"ip link set {nic} up\n"
+        + vsctl(f"add-br {UNDERLAY_BRIDGE}",
+                f"set bridge {UNDERLAY_BRIDGE} datapath_type=netdev other_config:hwaddr={mac}",
+                f"add-port {UNDERLAY_BRIDGE} {nic}")
+        + f"\nip addr add {cidr} dev {UNDERLAY_BRIDGE}\nip link set {UNDERLAY_BRIDGE} up\n"
+    )
+
+
+def tunnel_neighbours_script(datapath: str, peers) -> str:
+    """Userspace datapath: seed OVS's tunnel neighbour cache, else a tunnel's first packet is lost to ARP."""
+    if datapath == "system":
+        return ""
+    return "".join(f"ovs-appctl tnl/neigh/set {UNDERLAY_BRIDGE} {ip} {mac} >/dev/null\n" for ip, mac in peers)
+
+
+def underlay_mac(ip: str) -> str:
+    """A stable, locally administered MAC for a node's underlay address: 02:00 + the IP's bytes."""
+    return "02:00:" + ":".join(f"{int(b):02x}" for b in ip.split("."))
+
+
+def underlay_device(datapath: str, nic: str) -> str:
+    """The device that holds the node's underlay address."""
+    return nic if datapath == "system" else UNDERLAY_BRIDGE
+
+
+def offload_off(devices) -> str:
+    """TX checksum offload breaks TCP/UDP through the userspace datapath (ICMP hides it)."""
+    return "".join(f"ethtool -K {shlex.quote(d)} tx off >/dev/null\n" for d in devices)

@@ -1,0 +1,38 @@
+"""Before anything is created: root, and the OS tools the lab drives."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from lab.errors import MissingRequirement
+
+# command -> Debian package that provides it
+COMMANDS = {
+    "ovs-vsctl": "openvswitch-switch", "ovs-vswitchd": "openvswitch-switch", "ovsdb-server": "openvswitch-switch",
+    "ovsdb-tool": "openvswitch-switch", "ovs-ofctl": "openvswitch-switch", "ovs-appctl": "openvswitch-switch",
+    "mnexec": "mininet", "tcpdump": "tcpdump", "traceroute": "traceroute", "ping": "iputils-ping",
+    "iptables-restore": "iptables", "ethtool": "ethtool", "ip": "iproute2", "genl": "iproute2",
+}
+PATH_EXTRA = ("/usr/sbin", "/sbin", "/usr/local/sbin")
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise MissingRequirement("sdnlab builds namespaces, links and switches and must run as root: try `sudo lab ...`")
+
+
+def missing_packages() -> list:
+    path = os.pathsep.join([os.environ.get("PATH", "")] + list(PATH_EXTRA))
+    return sorted({pkg for cmd, pkg in COMMANDS.items() if shutil.which(cmd, path=path) is None})
+
+
+def require_packages() -> None:
+    missing = missing_packages()
+    if missing:
+        raise MissingRequirement(
+            f"missing OS packages: {', '.join(missing)}; install them with: "
+            f"apt-get install -y {' '.join(missing)}  (or run ./sdnlab, which installs everything)")
+    for extra in PATH_EXTRA:  # sudo's PATH may lack the sbin directories
+        if extra not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = os.environ.get("PATH", "") + os.pathsep + extra

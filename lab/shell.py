@@ -1,0 +1,43 @@
+"""Run shell scripts in many lab hosts at once, and fail with the host's own words."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Iterable, List, Tuple
+
+from lab.errors import LabError
+
+_RC = re.compile(r"__sdnlab_rc=(\d+)")
+
+
+def run_scripts(jobs: Iterable[Tuple[object, str, str]]) -> None:
+    """jobs: (host, step name, bash script). All start together; each must exit 0."""
+    started: List[Tuple[object, str, str]] = []
+    for host, step, script in jobs:
+        path = os.path.join(host.dir, f"{step}.sh")
+        log = os.path.join(host.dir, f"{step}.log")
+        with open(path, "w") as f:
+            f.write("set -e\n" + script)
+        host.sendCmd(f"bash {path} > {log} 2>&1; echo __sdnlab_rc=$?")
+        started.append((host, step, log))
+    failures = []
+    for host, step, log in started:
+        out = host.waitOutput()
+        m = _RC.search(out)
+        if not m or m.group(1) != "0":
+            with open(log) as f:
+                tail = f.read().strip().splitlines()[-5:]
+            failures.append(f"{host.name}: {step} failed: " + " | ".join(tail))
+    if failures:
+        raise LabError("; ".join(failures))
+
+
+def run(host, command: str) -> str:
+    """Run one command in a host's shell, raising with its output if it fails."""
+    out = host.cmd(f"{command}; echo __sdnlab_rc=$?")
+    m = _RC.search(out)
+    body = _RC.sub("", out).rstrip()
+    if not m or m.group(1) != "0":
+        raise LabError(f"{host.name}: `{command}` failed: {body}")
+    return body

@@ -1,0 +1,46 @@
+"""What every lab topology provides to the harness; data planes implement it in topologies/."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Tuple
+
+
+@dataclass
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+class Topology:
+    """Subclasses: model() is pure and validates (BadInput before anything exists); build() realises."""
+
+    name = ""
+    description = ""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--nodes", type=int, default=2, help="cluster nodes (default 2)")
+        parser.add_argument("--pods-per-node", type=int, default=2, help="pods on each node (default 2)")
+
+    def model(self, args: argparse.Namespace):
+        raise NotImplementedError
+
+    def build(self, net, model, progress: Callable[[str], None]) -> None:
+        raise NotImplementedError
+
+    def inventory(self, net, model) -> Dict:
+        """The JSON inventory (`--json`)."""
+        raise NotImplementedError
+
+    def inventory_text(self, net, model) -> str:
+        """The inventory as a person reads it."""
+        raise NotImplementedError
+
+    def checks(self, net, model) -> List[CheckResult]:
+        return []
+
+    def cli_verbs(self, net, model) -> Dict[str, Tuple[Callable[[str], None], str]]:
+        """Extra Mininet CLI verbs: name -> (function taking the argument line, one-line help)."""
+        return {}

@@ -1,0 +1,23 @@
+"""The lab topologies `lab run` knows, each a module with a TOPOLOGY object."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Dict
+
+from lab.errors import BadInput
+
+MODULES: Dict[str, str] = {
+    "openshift": "topologies.openshift",
+}
+DEFAULT = "openshift"
+
+
+def load(name: str):
+    if name not in MODULES:
+        raise BadInput(f"unknown topology {name!r} (known: {', '.join(sorted(MODULES))}; see `lab list`)")
+    return importlib.import_module(MODULES[name]).TOPOLOGY
+
+
+def catalogue() -> Dict[str, str]:
+    return {name: load(name).description for name in sorted(MODULES)}

@@ -1,0 +1,99 @@
+"""openshift: an OpenShift 3.11 cluster on the ovs-subnet plugin (per-node OVS, VXLAN, tun0 + NAT)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Dict, List
+
+from lab.observe.ping import ping_matrix
+from lab.openshift import oc, realize
+from lab.openshift.model import ClusterNetwork, build_cluster
+from lab.openshift.tracing import format_trace, trace_pod
+from lab.topology import CheckResult, Topology
+
+
+class OpenShiftTopology(Topology):
+    name = "openshift"
+    description = "OpenShift SDN 3.11 ovs-subnet: nodes with their own OVS br0, VXLAN, tun0 gateway and NAT, pods, an external host"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        super().add_arguments(parser)
+        d = ClusterNetwork()
+        parser.add_argument("--cluster-cidr", default=d.cidr, help=f"cluster network (default {d.cidr})")
+        parser.add_argument("--host-subnet-length", type=int, default=d.host_subnet_length,
+                            help=f"host bits of each node's subnet (default {d.host_subnet_length})")
+        parser.add_argument("--service-network", default=d.service_network, help=f"(default {d.service_network})")
+        parser.add_argument("--vxlan-port", type=int, default=d.vxlan_port, help=f"(default {d.vxlan_port})")
+        parser.add_argument("--mtu", type=int, default=d.mtu, help=f"pod and tun0 MTU (default {d.mtu})")
+        parser.add_argument("--underlay", default="172.16.1.0/24", help="the nodes' L2 segment (default 172.16.1.0/24)")
+
+    def model(self, args: argparse.Namespace):
+        network = ClusterNetwork(cidr=args.cluster_cidr, host_subnet_length=args.host_subnet_length,
+                                 service_network=args.service_network, vxlan_port=args.vxlan_port, mtu=args.mtu)
+        return build_cluster(args.nodes, args.pods_per_node, network, underlay=args.underlay)
+
+    def build(self, net, model, progress) -> None:
+        realize.build(net, model, progress)
+
+    def inventory(self, net, model) -> Dict:
+        cn = model.network
+        return {
+            "topology": self.name,
+            "clusternetwork": {"cidr": cn.cidr, "hostSubnetLength": cn.host_subnet_length,
+                               "serviceNetwork": cn.service_network, "vxlanPort": cn.vxlan_port,
+                               "mtu": cn.mtu, "plugin": cn.plugin},
+            "nodes": [{"name": hs.name, "underlay_ip": hs.host_ip, "subnet": hs.subnet,
+                       "gateway": hs.gateway, "datapath": net.datapath} for hs in model.hostsubnets],
+            "pods": [{"name": p.name, "node": p.node, "ip": p.ip, "mac": p.mac, "veth": p.veth,
+                      "ofport": p.ofport} for p in model.pods],
+            "external": {"name": model.external.name, "ip": model.external.ip},
+        }
+
+    def inventory_text(self, net, model) -> str:
+        dp = {"system": "kernel datapath (system)", "netdev": "userspace datapath (netdev)"}[net.datapath]
+        return "\n".join([
+            f"*** OpenShift SDN 3.11 ({model.network.plugin}), Open vSwitch {dp}",
+            "$ oc get clusternetwork", oc.get_clusternetwork(model), "",
+            "$ oc get hostsubnets", oc.get_hostsubnets(model), "",
+            "$ oc get pods -o wide", oc.get_pods(model), "",
+            f"external host: {model.external.name} {model.external.ip} on the underlay {model.underlay}",
+            f"from another shell: ip netns exec sdnlab-node1 ovs-ofctl -O OpenFlow13 dump-flows br0"
+            f"  (with OVS_RUNDIR=/run/sdnlab/node1/ovs)",
+        ])
+
+    def checks(self, net, model) -> List[CheckResult]:
+        groups = {
+            "pod -> pod": [(net[a.name], b.name, b.ip) for a in model.pods for b in model.pods if a is not b],
+            "pod -> external (NAT)": [(net[p.name], model.external.name, model.external.ip) for p in model.pods],
+            "node -> pod (tun0)": [(net[hs.name], p.name, p.ip) for hs in model.hostsubnets for p in model.pods],
+        }
+        pairs = [pair for group in groups.values() for pair in group]
+        results = {(r.src, r.dst): r for r in ping_matrix(pairs, count=1, timeout=2)}
+        checks = []
+        for label, group in groups.items():
+            failed = [f"{src.name}->{dst}" for src, dst, _ip in group if not results[(src.name, dst)].ok]
+            detail = f"{len(group) - len(failed)}/{len(group)} reachable" + (f"; failed: {' '.join(failed)}" if failed else "")
+            checks.append(CheckResult(label, not failed, detail))
+        return checks
+
+    def cli_verbs(self, net, model):
+        def do_trace(line: str) -> None:
+            words = line.split()
+            verbose = "-v" in words
+            words = [w for w in words if w != "-v"]
+            proto = words.pop() if len(words) == 3 and words[2] in ("icmp", "udp", "tcp") else "icmp"
+            if len(words) != 2:
+                print("usage: trace <pod> <pod|node|ext|IP> [icmp|udp|tcp] [-v]")
+                return
+            print(format_trace(trace_pod(net, model, words[0], words[1], proto), verbose))
+
+        def do_oc(line: str) -> None:
+            print(oc.oc(model, line))
+
+        return {
+            "trace": (do_trace, "trace <pod> <destination> [-v]: ofproto/trace on the pod's node, then on the remote node"),
+            "oc": (do_oc, "oc get clusternetwork|hostsubnets|pods [-o wide]"),
+        }
+
+
+TOPOLOGY = OpenShiftTopology()
