@@ -76,11 +76,24 @@ def daemon_pids() -> List[int]:
 
 
 def processes_in(inodes: Set[int]) -> List[int]:
+    """Processes inside lab namespaces, or started with the lab's private directory in their
+    command line (a daemon caught mid-start by a crash may have lost its namespace's bind)."""
     me = os.getpid()
+    marker = (RUN_DIR.rstrip("/") + "/").encode()
     found = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != me and _netns_inode(int(entry)) in inodes:
-            found.append(int(entry))
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        pid = int(entry)
+        if _netns_inode(pid) in inodes:
+            found.append(pid)
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if marker in f.read():
+                    found.append(pid)
+        except OSError:
+            pass
     return found
 
 
@@ -129,7 +142,7 @@ def leftovers() -> dict:
     return {
         "namespaces": sorted(os.path.basename(p) for p in glob.glob(os.path.join(NETNS_DIR, f"{PREFIX}-*"))),
         "daemons": daemon_pids(),
-        "processes": processes_in(inodes) if inodes else [],
+        "processes": [p for p in processes_in(inodes) if not _zombie(p)],
         "run_dir": os.path.exists(RUN_DIR),
     }
 
@@ -139,7 +152,7 @@ def clean_all() -> dict:
     inodes = lab_netns_inodes()
     daemons = daemon_pids()
     stop_pids(daemons)
-    stragglers = processes_in(inodes) if inodes else []
+    stragglers = [p for p in processes_in(inodes) if not _zombie(p)]
     stop_pids(stragglers, grace=0.2)
     removed = unbind_netns()
     shutil.rmtree(RUN_DIR, ignore_errors=True)

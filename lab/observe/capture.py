@@ -68,12 +68,12 @@ class Capture:
     def __init__(self, host, intf: str, bpf: str = "", vxlan_ports=(4789,), settle: float = 0.3):
         self.host, self.intf, self.bpf, self.vxlan_ports, self.settle = host, intf, bpf, vxlan_ports, settle
         fd, self.path = tempfile.mkstemp(prefix=f"{host.name}-{intf}-", suffix=".pcap", dir=host.dir)
-        os.close(fd)
+        os.close(fd)  # a name of our own; tcpdump (kept root by -Z root) rewrites the file
         self.packets = []
         self.proc = None
 
     def __enter__(self) -> "Capture":
-        cmd = ["tcpdump", "-i", self.intf, "-n", "-U", "-w", self.path] + (self.bpf.split() if self.bpf else [])
+        cmd = ["tcpdump", "--immediate-mode", "-Z", "root", "-i", self.intf, "-n", "-U", "-w", self.path] + (self.bpf.split() if self.bpf else [])
         self.proc = self.host.popen(cmd)
         deadline = time.monotonic() + 5
         err = b""
@@ -96,6 +96,8 @@ class Capture:
         except Exception:
             self.proc.kill()
             self.proc.wait()
+        import scapy.layers.inet  # noqa: F401  (registers Ethernet/IP so frames are decoded, not Raw)
+        import scapy.layers.l2  # noqa: F401
         from scapy.utils import rdpcap
         self.packets = list(rdpcap(self.path)) if os.path.getsize(self.path) > 24 else []
         os.unlink(self.path)

@@ -94,7 +94,11 @@ def format_tables(flows: List[Flow]) -> str:
 
 def hit_deltas(node, action: Callable[[], object]) -> Dict[Tuple[int, int, str], int]:
     """Run action; return how many packets each flow matched meanwhile (only flows that moved)."""
+    from lab.shell import run
+    # flow counters are pushed by the revalidators; wait for a round so they are current
+    run(node, "ovs-appctl revalidator/wait")
     before = {f.key: f.n_packets for f in dump(node)}
     action()
+    run(node, "ovs-appctl revalidator/wait")
     after = {f.key: f.n_packets for f in dump(node)}
     return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}

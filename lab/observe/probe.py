@@ -1,0 +1,60 @@
+"""TCP and UDP echo, run inside lab hosts: `python -m lab.observe.probe serve|ask tcp|udp ...`.
+
+A workshop or test proves transport-level reachability (not only ICMP) with it:
+    server = host.popen([sys.executable, "-m", "lab.observe.probe", "serve", "tcp", "5000"])
+    host.cmd(f"{sys.executable} -m lab.observe.probe ask tcp 10.129.0.2 5000 hello")  # prints "hello"
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+
+def serve(proto: str, port: int, count: int = 50) -> None:
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", port))
+        print("ready", flush=True)
+        for _ in range(count):  # bounded: it stops by itself
+            if proto == "tcp":
+                s.listen(1)
+                conn, peer = s.accept()
+                with conn:
+                    data = conn.recv(4096)
+                    conn.sendall(f"{data.decode()} from {peer[0]}".encode())
+            else:
+                data, peer = s.recvfrom(4096)
+                s.sendto(f"{data.decode()} from {peer[0]}".encode(), peer)
+
+
+def ask(proto: str, ip: str, port: int, message: str, timeout: float = 3.0) -> str:
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.settimeout(timeout)
+        if proto == "tcp":
+            s.connect((ip, port))
+            s.sendall(message.encode())
+        else:
+            s.sendto(message.encode(), (ip, port))
+        return s.recv(4096).decode()
+
+
+def main(argv) -> int:
+    if len(argv) >= 3 and argv[0] == "serve":
+        serve(argv[1], int(argv[2]), int(argv[3]) if len(argv) > 3 else 50)
+        return 0
+    if len(argv) == 5 and argv[0] == "ask":
+        try:
+            print(ask(argv[1], argv[2], int(argv[3]), argv[4]))
+        except OSError as exc:
+            print(f"no answer: {exc}")
+            return 1
+        return 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
