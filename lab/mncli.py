@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Callable, Dict, Tuple
 
 from mininet.cli import CLI
+from mininet.log import lg
 
 from lab.errors import LabError
 from lab.observe.flows import dump, format_tables
@@ -51,6 +53,9 @@ def make_cli(verbs: Dict[str, Tuple[Callable[[str], None], str]]):
 
 
 def run_cli(net, verbs, script: str = None) -> None:
+    # Mininet prints node output through its logger (stderr); keep the transcript in one stream
+    for handler in lg.handlers:
+        handler.setStream(sys.stdout)
     cls = make_cli({**generic_verbs(net), **verbs})
     if script:
         cls(net, script=script)

@@ -36,13 +36,20 @@ class Seen:
 _PROTOS = {1: "icmp", 6: "tcp", 17: "udp"}
 
 
-def describe(pkt, vxlan_ports=(4789,)) -> Seen:
-    from scapy.layers.inet import IP, TCP, UDP
-    from scapy.layers.l2 import ARP, Ether
+def _load_layers(vxlan_ports) -> None:
+    """Register Ethernet/IP/ARP and VXLAN on the lab's UDP ports with scapy."""
+    from scapy.layers.inet import UDP
     from scapy.layers.vxlan import VXLAN
     from scapy.packet import bind_layers
     for port in vxlan_ports:
         bind_layers(UDP, VXLAN, dport=port)
+
+
+def describe(pkt, vxlan_ports=(4789,)) -> Seen:
+    from scapy.layers.inet import IP, TCP, UDP
+    from scapy.layers.l2 import ARP
+    from scapy.layers.vxlan import VXLAN
+    _load_layers(vxlan_ports)
     if ARP in pkt:
         return Seen(pkt[ARP].psrc, pkt[ARP].pdst, "arp", summary=pkt.summary())
     if IP not in pkt:
@@ -96,9 +103,8 @@ class Capture:
         except Exception:
             self.proc.kill()
             self.proc.wait()
-        import scapy.layers.inet  # noqa: F401  (registers Ethernet/IP so frames are decoded, not Raw)
-        import scapy.layers.l2  # noqa: F401
         from scapy.utils import rdpcap
+        _load_layers(self.vxlan_ports)  # before reading: frames are decoded as they are read
         self.packets = list(rdpcap(self.path)) if os.path.getsize(self.path) > 24 else []
         os.unlink(self.path)
 

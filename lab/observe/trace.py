@@ -12,6 +12,7 @@ _LOAD = re.compile(r"^\s+((?:load|move|set_field):\S+)")
 _OUTPUT = re.compile(r"^\s+output:(\S+)")
 _PORT_IS = re.compile(r"->\s+output port is (\d+)")
 _TUN_DST = re.compile(r"set_field:([\d.]+)->tun_dst")
+_SHOW_PORT = re.compile(r"^\s*(\d+)\(([^)]+)\):", re.M)
 
 
 @dataclass
@@ -113,11 +114,7 @@ def ofproto_trace(node, flow: str, bridge: str = "br0") -> Trace:
 
 
 def port_names(node, bridge: str = "br0") -> dict:
+    """OpenFlow port number -> name, for this bridge only (br-phy has its own port 1)."""
     from lab.shell import run
-    out = run(node, f"ovs-vsctl --format=csv --no-headings --columns=name,ofport list interface")
-    names = {}
-    for line in out.splitlines():
-        name, _, port = line.partition(",")
-        if port.strip().lstrip("-").isdigit():
-            names[int(port)] = name.strip('"')
-    return names
+    out = run(node, f"ovs-ofctl -O OpenFlow13 show {bridge}")
+    return {int(m.group(1)): m.group(2) for m in _SHOW_PORT.finditer(out)}

@@ -1,11 +1,11 @@
-"""A 2x2 ovs-subnet cluster plus external host, built once for this folder's tests."""
+"""A 2x2 ovs-subnet cluster plus external host, built once per test module."""
 
 import pytest
 
 from lab.cleanup import leftovers
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def lab():
     from lab.net import LabNet
     from lab.openshift import realize

@@ -44,7 +44,7 @@ def test_cross_node_traceroute_is_one_hop(lab):
 def test_cross_node_capture_shows_vxlan_on_the_underlay(lab):
     net, c = lab
     n1, n2 = c.hostsubnet("node1"), c.hostsubnet("node2")
-    with Capture(net["node1"], "eth0", "udp port 4789") as cap:
+    with Capture(net["node1"], "eth0", f"udp port {c.network.vxlan_port}", vxlan_ports=(c.network.vxlan_port,)) as cap:
         assert ping(net["pod1"], c.pod("pod3").ip, count=2).received == 2
     vx = [s for s in cap.seen if s.is_vxlan and s.inner_proto == "icmp"]
     assert vx, f"no VXLAN-encapsulated ICMP on node1 eth0: {[s.summary for s in cap.seen]}"

@@ -1,0 +1,155 @@
+"""The `lab` command as a user drives it: bad input, run with --json/--script, kill -9, clean."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lab.cleanup import leftovers
+from lab.paths import RUN_DIR
+
+LAB = [sys.executable, "-m", "lab.cli"]
+
+
+def lab(*args, env=None, timeout=120, **kw):
+    return subprocess.run(LAB + list(args), capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL, env=env, **kw)
+
+
+def root_namespace_state():
+    """What the lab must never change in the machine's own namespace."""
+    def out(*cmd):
+        return subprocess.run(cmd, capture_output=True, text=True).stdout
+    links = sorted(line.split(":")[1].strip().split("@")[0] for line in out("ip", "-o", "link").splitlines())
+    return {"links": links, "routes": out("ip", "route"), "netns": out("ip", "netns", "list"),
+            "iptables": sorted(line for line in out("iptables-save").splitlines() if not line.startswith(("#", ":")))}
+
+
+def assert_nothing_left():
+    left = leftovers()
+    assert not any(left.values()), f"left behind: {left}"
+
+
+@pytest.mark.parametrize("args, words", [
+    (["run", "--cluster-cidr", "10.128.0.0/33"], "invalid cluster network CIDR"),
+    (["run", "--host-subnet-length", "24"], "does not fit cluster network"),
+    (["run", "--nodes", "3", "--host-subnet-length", "17"], "3 nodes need 3 host subnets"),
+    (["run", "--pods-per-node", "600"], "do not fit a /23 host subnet"),
+    (["run", "kubernetes-the-hard-way"], "unknown topology"),
+    (["run", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+    (["run", "--nodes", "two"], "invalid int value"),
+    (["launch"], "unknown command"),
+])
+def test_bad_input_is_one_line_exit_2_and_creates_nothing(args, words):
+    r = lab(*args)
+    assert r.returncode == 2, r
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0] and lines[0].startswith("lab: error: ")
+    assert not os.path.exists(RUN_DIR)
+
+
+def test_list_names_the_topologies():
+    r = lab("list")
+    assert r.returncode == 0 and r.stdout.startswith("openshift ")
+
+
+@pytest.mark.root
+def test_not_root_is_a_clear_error():
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + LAB + ["run"],
+                       capture_output=True, text=True, timeout=60, cwd="/")
+    assert r.returncode == 2 and "must run as root" in r.stderr, r
+
+
+@pytest.mark.root
+def test_missing_os_package_names_the_install_command():
+    env = dict(os.environ, PATH="/nonexistent")
+    r = lab("run", env=env)
+    assert r.returncode == 2
+    assert "missing OS packages:" in r.stderr and "apt-get install -y" in r.stderr and "openvswitch-switch" in r.stderr
+    assert not os.path.exists(RUN_DIR)
+
+
+@pytest.mark.root
+def test_run_writes_inventory_before_the_script_and_leaves_nothing(tmp_path):
+    before = root_namespace_state()
+    inventory = tmp_path / "inventory.json"
+    script = tmp_path / "session.mn"
+    script.write_text("\n".join([
+        f"sh test -s {inventory} && echo INVENTORY-WRITTEN-BEFORE-SCRIPT",
+        "pod1 ping -c1 -W2 pod3",
+        "trace pod1 pod3",
+        "flows node1 253",
+        "oc get hostsubnets",
+        "node1 ovs-ofctl -O OpenFlow13 --no-names dump-flows br0 table=10",
+        "py net['pod4'].IP()",
+        "pingmatrix",
+    ]) + "\n")
+    r = lab("run", "openshift", "--json", str(inventory), "--script", str(script))
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = r.stdout
+    assert "INVENTORY-WRITTEN-BEFORE-SCRIPT" in out
+    assert "1 packets transmitted, 1 received" in out
+    assert "node1: 0 > 20 > 21 > 30 > 90: output vxlan0 (tun_dst=172.16.1.12)" in out
+    assert "node2: 0 > 10 > 30 > 70 > 80: output veth" in out
+    assert "note:00.07.00.00.00.00" in out
+    assert "node2   node2   172.16.1.12   10.129.0.0/23" in out
+    assert "tun_src=172.16.1.12 actions=goto_table:30" in out
+    assert "10.129.0.3" in out
+    assert " X" not in out.split("pingmatrix")[-1]
+    for label in ("pod -> pod", "pod -> external (NAT)", "node -> pod (tun0)"):
+        assert f"PASS  {label}" in out
+    inv = json.loads(inventory.read_text())
+    assert [n["name"] for n in inv["nodes"]] == ["node1", "node2"]
+    assert inv["nodes"][0]["datapath"] in ("system", "netdev")
+    assert inv["pods"][2] == {"name": "pod3", "node": "node2", "ip": "10.129.0.2", "mac": "0a:58:0a:81:00:02",
+                              "veth": inv["pods"][2]["veth"], "ofport": 3}
+    assert inv["external"] == {"name": "ext", "ip": "172.16.1.254"}
+    assert_nothing_left()
+    assert root_namespace_state() == before
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("delay", [0.05, 0.2, 0.4, "ready"])
+def test_kill_9_at_any_moment_then_clean_leaves_nothing(tmp_path, delay):
+    before = root_namespace_state()
+    script = tmp_path / "wait.mn"
+    script.write_text("sh echo SCRIPT-STARTED\nsh sleep 60\n")
+    proc = subprocess.Popen(LAB + ["run", "--nodes", "3", "--no-checks", "--script", str(script)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+    try:
+        if delay == "ready":
+            for line in proc.stdout:
+                if "SCRIPT-STARTED" in line:
+                    break
+        else:
+            time.sleep(delay)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    r = lab("clean")
+    assert r.returncode == 0 and r.stdout.startswith("*** Removed"), r
+    time.sleep(0.2)
+    assert_nothing_left()
+    assert root_namespace_state() == before
+
+
+@pytest.mark.root
+def test_a_second_lab_is_refused_while_one_runs(tmp_path):
+    script = tmp_path / "wait.mn"
+    script.write_text("sh echo SCRIPT-STARTED\nsh sleep 30\n")
+    first = subprocess.Popen(LAB + ["run", "--no-checks", "--script", str(script)], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+    try:
+        for line in first.stdout:
+            if "SCRIPT-STARTED" in line:
+                break
+        second = lab("run", "--no-checks")
+        assert second.returncode == 1 and "another lab is running" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)  # the lab tears itself down on SIGTERM
+        first.wait(timeout=30)
+    assert_nothing_left()
