@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Iterable, List, Optional
 
 from mininet.net import Mininet
@@ -39,17 +40,25 @@ class LabNet(Mininet):
             f.write(f"{os.getpid()}\n")
 
     def add_hosts(self, specs: Iterable[dict]) -> List[LabHost]:
-        """Create hosts (name, role, env) and bind their namespaces as <prefix>-<name>."""
-        created = []
-        for spec in specs:
-            host = LabHost(**spec)
-            with open(os.path.join(host.dir, "shell.pid"), "w") as f:
-                f.write(f"{host.pid}\n")
+        """Create hosts (name, role, env) and bind their namespaces as <prefix>-<name>.
+
+        Shells start in parallel threads: each start is mostly waiting for a prompt.
+        """
+        specs = list(specs)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            created = list(pool.map(self._start_host, specs))
+        for host in created:
             self.hosts.append(host)
             self.nameToNode[host.name] = host
-            created.append(host)
         self._bind(created)
         return created
+
+    @staticmethod
+    def _start_host(spec: dict) -> LabHost:
+        host = LabHost(**spec)
+        with open(os.path.join(host.dir, "shell.pid"), "w") as f:  # recorded at once, for `lab clean`
+            f.write(f"{host.pid}\n")
+        return host
 
     def _bind(self, hosts: List[LabHost]) -> None:
         script = [f"mkdir -p {NETNS_DIR}"]

@@ -11,7 +11,7 @@ import os
 import shlex
 import subprocess
 from functools import lru_cache
-from typing import Dict
+from typing import Dict, List
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 UNDERLAY_BRIDGE = "br-phy"  # userspace tunnelling needs the node IP on an OVS bridge
@@ -26,15 +26,18 @@ def detect_datapath() -> str:
     return "system" if probe.returncode == 0 else "netdev"
 
 
-def ovs_env(host_dir: str) -> Dict[str, str]:
-    d = os.path.join(host_dir, "ovs")
+def ovs_dir(host_dir: str) -> str:
+    return os.path.join(host_dir, "ovs")
+
+
+def ovs_env(d: str) -> Dict[str, str]:
+    """Environment that points every OVS tool at the private instance in directory d."""
     return {"OVS_RUNDIR": d, "OVS_DBDIR": d, "OVS_LOGDIR": d}
 
 
-def start_script(host_dir: str) -> str:
-    """Create the database and start both daemons, detached, with pidfiles in the private dir."""
-    d = os.path.join(host_dir, "ovs")
-    env = " ".join(f"{k}={v}" for k, v in ovs_env(host_dir).items())
+def start_script(d: str) -> str:
+    """Create the database in d and start both daemons, detached, with their pidfiles there."""
+    env = " ".join(f"{k}={v}" for k, v in ovs_env(d).items())
     return f"""mkdir -p {d}
 export {env}
 ovsdb-tool create {d}/conf.db {SCHEMA}
@@ -51,21 +54,24 @@ def vsctl(*transactions: str) -> str:
     return "ovs-vsctl " + " -- ".join(transactions)
 
 
-def underlay_script(datapath: str, nic: str, cidr: str, mac: str) -> str:
-    """Put the node's underlay address (and a stable MAC) where tunnels can use it.
+def underlay_bridge(datapath: str, nic: str, mac: str) -> List[str]:
+    """ovs-vsctl commands for the userspace datapath's underlay bridge (none for the kernel datapath).
 
-    Kernel datapath: on the NIC itself. Userspace datapath: the NIC joins a netdev bridge and the
-    address moves to the bridge's internal port, so OVS finds route and neighbour for the tunnel.
+    Userspace tunnelling needs the node's address on an OVS bridge: the NIC joins a netdev bridge
+    and the address goes on the bridge's internal port, so OVS finds route and neighbour itself.
     """
     if datapath == "system":
+        return []
+    return [f"add-br {UNDERLAY_BRIDGE}",
+            f"set bridge {UNDERLAY_BRIDGE} datapath_type=netdev other_config:hwaddr={mac}",
+            f"add-port {UNDERLAY_BRIDGE} {nic}"]
+
+
+def underlay_address(datapath: str, nic: str, cidr: str, mac: str) -> str:
+    """Shell commands that give the node its underlay address (and a stable MAC)."""
+    if datapath == "system":
         return f"ip link set {nic} address {mac} up\nip addr add {cidr} dev {nic}\n"
-    return (
-        f"ip link set {nic} up\n"
-        + vsctl(f"add-br {UNDERLAY_BRIDGE}",
-                f"set bridge {UNDERLAY_BRIDGE} datapath_type=netdev other_config:hwaddr={mac}",
-                f"add-port {UNDERLAY_BRIDGE} {nic}")
-        + f"\nip addr add {cidr} dev {UNDERLAY_BRIDGE}\nip link set {UNDERLAY_BRIDGE} up\n"
-    )
+    return f"ip addr add {cidr} dev {UNDERLAY_BRIDGE}\nip link set {UNDERLAY_BRIDGE} up\n"
 
 
 def tunnel_neighbours_script(datapath: str, peers) -> str:
@@ -86,5 +92,7 @@ def underlay_device(datapath: str, nic: str) -> str:
 
 
 def offload_off(devices) -> str:
-    """TX checksum offload breaks TCP/UDP through the userspace datapath (ICMP hides it)."""
+    """TX checksum offload breaks TCP/UDP through the userspace datapath (ICMP hides it): the kernel
+    hands OVS packets whose checksum it meant to finish later. Needed where a kernel stack transmits
+    into OVS: tap ports (tun0, br-phy) and the far ends of veths OVS reads (pod eth0, ext eth0)."""
     return "".join(f"ethtool -K {shlex.quote(d)} tx off >/dev/null\n" for d in devices)

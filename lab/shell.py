@@ -13,14 +13,25 @@ _RC = re.compile(r"__sdnlab_rc=(\d+)")
 
 def run_scripts(jobs: Iterable[Tuple[object, str, str]]) -> None:
     """jobs: (host, step name, bash script). All start together; each must exit 0."""
+    wait_scripts(start_scripts(jobs))
+
+
+def start_scripts(jobs: Iterable[Tuple[object, str, str]]) -> List[Tuple[object, str, str]]:
+    """Send each script to its host's shell and return at once; wait_scripts() collects them."""
     started: List[Tuple[object, str, str]] = []
     for host, step, script in jobs:
         path = os.path.join(host.dir, f"{step}.sh")
         log = os.path.join(host.dir, f"{step}.log")
         with open(path, "w") as f:
-            f.write("set -e\n" + script)
+            # SDNLAB_TRACE=1 timestamps every step of every script in its .log (for profiling)
+            trace = "PS4='+ $EPOCHREALTIME '; set -x\n" if os.environ.get("SDNLAB_TRACE") else ""
+            f.write("set -e\n" + trace + script)
         host.sendCmd(f"bash {path} > {log} 2>&1; echo __sdnlab_rc=$?")
         started.append((host, step, log))
+    return started
+
+
+def wait_scripts(started: List[Tuple[object, str, str]]) -> None:
     failures = []
     for host, step, log in started:
         out = host.waitOutput()

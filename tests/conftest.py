@@ -12,3 +12,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "root" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI (SDNLAB_REQUIRE_ALL=1) a skipped test fails the run: it is a test that did not run."""
+    if not os.environ.get("SDNLAB_REQUIRE_ALL"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reporter.write_line(f"SDNLAB_REQUIRE_ALL: {len(skipped)} tests skipped; failing the run", red=True)
+        session.exitstatus = 1

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""sdnlab benchmark: bring-up, teardown, ping matrix and memory of OpenShift clusters, beside Mininet's
+`mn --topo single,16` on the userspace datapath as the baseline. Run as root from the project's venv:
+
+    sudo .venv/bin/python bench/bench.py [--sizes 2x2,4x4,16x8] [--repeat 3] [--json FILE]
+
+The baseline runs in a throwaway network namespace with its own private OVS, so nothing of it
+touches the machine's own namespace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from lab import ovs  # noqa: E402
+from lab.cleanup import _read_pid, leftovers, stop_pids  # noqa: E402
+from lab.net import LabNet  # noqa: E402
+from lab.observe.ping import ping_matrix  # noqa: E402
+from lab.openshift import realize  # noqa: E402
+from lab.openshift.model import build_cluster  # noqa: E402
+
+
+def rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def node_memory_mb(net) -> float:
+    """Largest per-node RSS of ovsdb-server + ovs-vswitchd."""
+    worst = 0
+    for node in net.role("node"):
+        d = os.path.join(node.dir, "ovs")
+        total = sum(rss_kb(_read_pid(os.path.join(d, f"{n}.pid"))) for n in ("ovsdb-server", "ovs-vswitchd"))
+        worst = max(worst, total)
+    return worst / 1024
+
+
+def one_cluster(nodes: int, pods: int, matrix: bool) -> dict:
+    cluster = build_cluster(nodes, pods)
+    t0 = time.monotonic()
+    net = LabNet(ovs.detect_datapath())
+    try:
+        realize.build(net, cluster, progress=lambda m: None)
+        up = time.monotonic() - t0
+        result = {"size": f"{nodes}x{pods}", "bring_up_s": up}
+        if matrix:
+            pairs = [(net[a.name], b.name, b.ip) for a in cluster.pods for b in cluster.pods if a is not b]
+            t = time.monotonic()
+            results = ping_matrix(pairs, count=1, timeout=2)
+            result["ping_matrix_s"] = time.monotonic() - t
+            result["ping_matrix_ok"] = f"{sum(r.ok for r in results)}/{len(results)}"
+        result["node_rss_mb"] = node_memory_mb(net)
+    finally:
+        t = time.monotonic()
+        net.stop()
+        down = time.monotonic() - t
+    result["teardown_s"] = down
+    assert not any(leftovers().values()), leftovers()
+    return result
+
+
+BASELINE = textwrap.dedent("""
+    import time
+    from functools import partial
+    from mininet.net import Mininet
+    from mininet.node import OVSSwitch
+    from mininet.topo import SingleSwitchTopo
+    t0 = time.monotonic()
+    net = Mininet(topo=SingleSwitchTopo(16), controller=None,
+                  switch=partial(OVSSwitch, datapath="user", failMode="standalone"))
+    net.start()
+    t1 = time.monotonic()
+    net.stop()
+    print(t1 - t0, time.monotonic() - t1)
+""")
+
+
+def baseline() -> dict:
+    """`mn --topo single,16` (userspace datapath), in its own namespace with a private OVS."""
+    ns, d = "sdnlab-bench", "/run/sdnlab-bench"
+    os.makedirs(d, exist_ok=True)
+    env = dict(os.environ, **ovs.ovs_env(d))
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", ns, "bash", "-ec", ovs.start_script(d)], check=True, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", BASELINE], env=env,
+                             capture_output=True, text=True, check=True).stdout.split()
+        return {"size": "mn single,16", "bring_up_s": float(out[0]), "teardown_s": float(out[1])}
+    finally:
+        stop_pids([p for p in (_read_pid(f"{d}/ovs-vswitchd.pid"), _read_pid(f"{d}/ovsdb-server.pid")) if p])
+        subprocess.run(["ip", "netns", "del", ns])
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="2x2,4x4,16x8")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--json", help="also write the figures here")
+    args = ap.parse_args()
+    rows = []
+    print(f"datapath: {ovs.detect_datapath()}, {os.cpu_count()} cores")
+    base = [baseline() for _ in range(args.repeat)]
+    rows.append({k: (statistics.median(r[k] for r in base) if k != "size" else v) for k, v in base[0].items()})
+    for size in args.sizes.split(","):
+        n, p = (int(x) for x in size.split("x"))
+        runs = [one_cluster(n, p, matrix=(size == "4x4")) for _ in range(args.repeat)]
+        row = {}
+        for k, v in runs[0].items():
+            row[k] = statistics.median(r[k] for r in runs) if isinstance(v, float) else v
+        row["node_rss_mb"] = max(r["node_rss_mb"] for r in runs)
+        rows.append(row)
+    print(f"{'size':<14}{'bring-up s':>11}{'teardown s':>11}{'ping matrix s':>15}{'node RSS MB':>13}")
+    for r in rows:
+        pm = f"{r['ping_matrix_s']:.2f} ({r['ping_matrix_ok']})" if "ping_matrix_s" in r else "-"
+        rss = f"{r['node_rss_mb']:.1f}" if "node_rss_mb" in r else "-"
+        print(f"{r['size']:<14}{r['bring_up_s']:>11.2f}{r['teardown_s']:>11.2f}{pm:>15}{rss:>13}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
