@@ -57,8 +57,8 @@ class OpenShiftTopology(Topology):
             "$ oc get hostsubnets", oc.get_hostsubnets(model), "",
             "$ oc get pods -o wide", oc.get_pods(model), "",
             f"external host: {model.external.name} {model.external.ip} on the underlay {model.underlay}",
-            f"from another shell: ip netns exec sdnlab-node1 ovs-ofctl -O OpenFlow13 dump-flows br0"
-            f"  (with OVS_RUNDIR=/run/sdnlab/node1/ovs)",
+            "from another shell: ip netns exec sdnlab-node1 ovs-ofctl -O OpenFlow13 dump-flows br0"
+            "  (with OVS_RUNDIR=/run/sdnlab/node1/ovs)",
         ])
 
     def checks(self, net, model) -> List[CheckResult]:

@@ -153,3 +153,15 @@ def test_a_second_lab_is_refused_while_one_runs(tmp_path):
         first.send_signal(signal.SIGTERM)  # the lab tears itself down on SIGTERM
         first.wait(timeout=30)
     assert_nothing_left()
+
+
+@pytest.mark.root
+def test_datapath_choice_follows_the_kernel():
+    from lab.ovs import detect_datapath
+    if detect_datapath() == "system":
+        r = lab("run", "--datapath", "netdev", "--no-checks", "--nodes", "1", "--pods-per-node", "1")
+        assert r.returncode == 0 and "userspace datapath (netdev)" in r.stdout, r
+    else:
+        r = lab("run", "--datapath", "system")
+        assert r.returncode == 1 and "needs the openvswitch kernel module" in r.stderr, r
+        assert not os.path.exists(RUN_DIR)

@@ -1,8 +1,7 @@
 """Rendering against the flow strings of openshift-sdn 3.11's ovscontroller.go (subnet plugin)."""
 
 from lab.observe.flows import as_stored
-from lab.openshift.flows import (render_hostsubnet_flows, render_node_flows, render_pod_flows,
-                                 render_vxlan_multicast_flow)
+from lab.openshift.flows import (render_hostsubnet_flows, render_node_flows, render_vxlan_multicast_flow)
 from lab.openshift.iptables import render_node_iptables
 from lab.openshift.model import ClusterNetwork, HostSubnet, build_cluster
 
