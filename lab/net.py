@@ -67,6 +67,20 @@ class LabNet(Mininet):
             script.append(f"touch {path} && mount --bind /proc/{h.pid}/ns/net {path}")
         subprocess.run(["sh", "-ec", "\n".join(script)], check=True)
 
+    def remove_host(self, host: LabHost) -> None:
+        """Take one host away at runtime: its daemons, its shell (and so its namespace), its bind."""
+        pidfiles = [os.path.join(root, f) for root, _, files in os.walk(host.dir) for f in files
+                    if f.endswith(".pid") and f != "shell.pid"]
+        cleanup.stop_pids(p for p in (cleanup._read_pid(f) for f in pidfiles) if p)
+        host.terminate()
+        self.hosts.remove(host)
+        del self.nameToNode[host.name]
+        path = os.path.join(NETNS_DIR, netns_name(host.name))
+        subprocess.run(["umount", path], stderr=subprocess.DEVNULL)
+        if os.path.exists(path):
+            os.unlink(path)
+        subprocess.run(["rm", "-rf", host.dir])
+
     def role(self, role: str) -> List[LabHost]:
         return [h for h in self.hosts if getattr(h, "role", None) == role]
 

@@ -1,4 +1,4 @@
-"""The underlay L2 segment: a Linux bridge inside its own lab namespace, never the root namespace.
+"""Underlay L2 segments: Linux bridges inside the lab's `underlay` namespace, never the root namespace.
 
 A bridge in its own namespace also escapes what dockerd does to the root namespace
 (FORWARD policy DROP, bridge-nf-call-iptables).
@@ -6,16 +6,23 @@ A bridge in its own namespace also escapes what dockerd does to the root namespa
 
 from __future__ import annotations
 
-from typing import List
+from typing import Iterable, Tuple
 
 BRIDGE = "br-underlay"
 
 
-def segment_script(members: List[object], nic: str = "eth0") -> str:
-    """Run in the underlay host: the bridge, and a veth to each member whose far end is its `eth0`."""
-    lines = [f"ip link add {BRIDGE} type bridge", f"ip link set {BRIDGE} up"]
-    for host in members:
-        port = f"to-{host.name}"
-        lines.append(f"ip link add {port} type veth peer name {nic} netns {host.pid}")
-        lines.append(f"ip link set {port} master {BRIDGE} up")
+def segment_script(members: Iterable[Tuple[object, str]], bridge: str = BRIDGE) -> str:
+    """Run in the underlay host: the bridge, and a veth to each (host, nic) whose far end is that nic."""
+    lines = [f"ip link add {bridge} type bridge", f"ip link set {bridge} up"]
+    lines += [attach_command(host, nic, bridge) for host, nic in members]
     return "\n".join(lines) + "\n"
+
+
+def port_name(host, nic: str) -> str:
+    return f"{host.name}-{nic}"[:15]
+
+
+def attach_command(host, nic: str, bridge: str = BRIDGE) -> str:
+    port = port_name(host, nic)
+    return (f"ip link add {port} type veth peer name {nic} netns {host.pid}\n"
+            f"ip link set {port} master {bridge} up")

@@ -9,6 +9,7 @@ from lab.errors import BadInput
 
 MODULES: Dict[str, str] = {
     "openshift": "topologies.openshift",
+    "flannel": "topologies.flannel",
 }
 DEFAULT = "openshift"
 

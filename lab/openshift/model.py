@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from lab.addressing import parse_network, pod_mac, veth_name
 from lab.errors import BadInput
 
 SUBNET_PLUGIN = "redhat/openshift-ovs-subnet"
@@ -59,16 +60,6 @@ class ClusterNetwork:
         return f"{self.plugin_id:02X}.{RULE_VERSION:02X}"
 
 
-def parse_network(text: str, what: str) -> ipaddress.IPv4Network:
-    try:
-        net = ipaddress.ip_network(text, strict=True)
-    except ValueError as exc:
-        raise BadInput(f"invalid {what} {text!r}: {exc}") from None
-    if net.version != 4:
-        raise BadInput(f"invalid {what} {text!r}: only IPv4 is supported")
-    return net
-
-
 def allocate_host_subnets(cidr: str, host_bits: int, count: int) -> List[ipaddress.IPv4Network]:
     """Subnets in the order openshift-sdn's SubnetAllocator hands them out.
 
@@ -98,11 +89,6 @@ def allocate_host_subnets(cidr: str, host_bits: int, count: int) -> List[ipaddre
             offset = shifted
         subnets.append(ipaddress.ip_network((base | offset, 32 - host_bits)))
     return subnets
-
-
-def pod_mac(ip: str) -> str:
-    """openshift-sdn derives a pod's MAC from its IP: 0a:58 followed by the four address bytes."""
-    return "0a:58:" + ":".join(f"{b:02x}" for b in ipaddress.ip_address(ip).packed)
 
 
 def stable_uid(kind: str, name: str) -> str:
@@ -237,7 +223,7 @@ def build_cluster(
                     node=node,
                     ip=ip,
                     mac=pod_mac(ip),
-                    veth="veth" + hashlib.sha1(f"{node}/{name}".encode()).hexdigest()[:8],
+                    veth=veth_name(node, name),
                     ofport=3 + j,
                 )
             )

@@ -31,7 +31,7 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
     ext = net.add_hosts([{"name": cluster.external.name, "role": "external"}])[0]
     progress(f"*** Starting Open vSwitch in every node ({dp} datapath), wiring the underlay")
     booting = start_scripts(
-        [(net[UNDERLAY_HOST], "underlay", underlay.segment_script(nodes + [ext]))]
+        [(net[UNDERLAY_HOST], "underlay", underlay.segment_script([(h, "eth0") for h in nodes + [ext]]))]
         + [(node, "start", ovs.start_script(ovs.ovs_dir(node.dir)) + "ip link set lo up\n"
             "sysctl -qw net.ipv4.ip_forward=1\n") for node in nodes])
     net.add_hosts({"name": p.name, "role": "pod"} for p in cluster.pods)

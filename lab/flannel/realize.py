@@ -1,0 +1,176 @@
+"""Turn a Flannel cluster model into namespaces, an etcd, per-node agents, cni0 bridges and pods."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Callable, Dict, List
+
+from lab import etcd, underlay
+from lab.errors import LabError
+from lab.flannel.model import FlannelCluster, FlannelNode
+from lab.net import LabNet
+from lab.paths import host_dir
+from lab.shell import run, run_scripts
+
+UNDERLAY_HOST, ETCD_HOST, ROUTER_HOST, EXT_HOST = "underlay", "etcd", "router", "ext"
+ETCD_NAME = "etcd0"
+
+
+def etcd_dir() -> str:
+    return os.path.join(host_dir(ETCD_HOST), "etcd")
+
+
+def agent_dir(node: str) -> str:
+    return os.path.join(host_dir(node), "flannel")
+
+
+def node_env(cluster: FlannelCluster) -> Dict[str, str]:
+    return {"ETCDCTL_API": "3", "ETCDCTL_ENDPOINTS": etcd.endpoint(cluster.etcd_ip)}
+
+
+def node_script(cluster: FlannelCluster, node: FlannelNode) -> str:
+    """Underlay address (and the route to the other segment behind the router), cni0."""
+    seg = cluster.segments[node.segment]
+    mtu = cluster.config.mtu
+    script = (f"ip link set lo up\nip addr add {node.ip}/{seg.prefixlen} dev eth0\nip link set eth0 up\n"
+              "sysctl -qw net.ipv4.ip_forward=1\n")
+    if cluster.routed:
+        other = cluster.segments[1 - node.segment]
+        script += f"ip route add {other.cidr} via {cluster.router_ip(node.segment)}\n"
+    prefix = node.subnet.split("/")[1]
+    script += (f"ip link add cni0 type bridge\nip link set cni0 mtu {mtu}\n"
+               f"ip addr add {node.gateway}/{prefix} dev cni0\nip link set cni0 up\n")
+    return script
+
+
+def build(net: LabNet, cluster: FlannelCluster, progress: Callable[[str], None] = print) -> None:
+    cfg = cluster.config
+    progress(f"*** Creating namespaces: etcd, {len(cluster.nodes)} nodes, {len(cluster.pods)} pods, external host"
+             + (", a router between two segments" if cluster.routed else ""))
+    net.add_hosts([{"name": UNDERLAY_HOST, "role": "underlay"}, {"name": ETCD_HOST, "role": "etcd"},
+                   {"name": EXT_HOST, "role": "external"}]
+                  + ([{"name": ROUTER_HOST, "role": "router"}] if cluster.routed else []))
+    net.add_hosts({"name": n.name, "role": "node", "env": node_env(cluster)} for n in cluster.nodes)
+    net.add_hosts({"name": p.name, "role": "pod"} for p in cluster.pods)
+
+    progress("*** Wiring the underlay, starting etcd, configuring nodes (cni0) and pods")
+    seg0 = [(net[ETCD_HOST], "eth0"), (net[EXT_HOST], "eth0")] + [(net[n.name], "eth0") for n in cluster.nodes
+                                                                  if n.segment == 0]
+    script = underlay.segment_script(seg0 + ([(net[ROUTER_HOST], "eth0")] if cluster.routed else []),
+                                     cluster.segments[0].bridge)
+    if cluster.routed:
+        seg1 = [(net[ROUTER_HOST], "eth1")] + [(net[n.name], "eth0") for n in cluster.nodes if n.segment == 1]
+        script += underlay.segment_script(seg1, cluster.segments[1].bridge)
+    run_scripts([(net[UNDERLAY_HOST], "underlay", script)])
+
+    seg = cluster.segments[0]
+    back = f"ip route add {cluster.segments[1].cidr} via {cluster.router_ip(0)}\n" if cluster.routed else ""
+    jobs = [(net[ETCD_HOST], "start", f"ip link set lo up\nip addr add {cluster.etcd_ip}/{seg.prefixlen} dev eth0\n"
+             f"ip link set eth0 up\n{back}" + etcd.start_script(ETCD_NAME, cluster.etcd_ip, etcd_dir())
+             + f"etcdctl --endpoints {etcd.endpoint(cluster.etcd_ip)} put /coreos.com/network/config "
+               f"'{cfg.config_json()}' >/dev/null\n"),
+            (net[EXT_HOST], "configure", f"ip link set lo up\nip addr add {cluster.external_ip}/{seg.prefixlen} "
+             f"dev eth0\nip link set eth0 up\n{back}")]
+    if cluster.routed:
+        jobs.append((net[ROUTER_HOST], "configure",
+                     f"ip link set lo up\nip addr add {cluster.router_ip(0)}/{seg.prefixlen} dev eth0\n"
+                     f"ip addr add {cluster.router_ip(1)}/{cluster.segments[1].prefixlen} dev eth1\n"
+                     "ip link set eth0 up\nip link set eth1 up\nsysctl -qw net.ipv4.ip_forward=1\n"))
+    for node in cluster.nodes:
+        jobs.append((net[node.name], "configure", node_script(cluster, node)))
+    run_scripts(jobs)
+    run_scripts([(net[p.name], "configure", pod_script(net, cluster, p)) for p in cluster.pods])
+    run_scripts([(net[n.name], "attach", "".join(f"ip link set {p.veth} master cni0 up\n"
+                                                 for p in cluster.pods_on(n.name))) for n in cluster.nodes])
+    for h in net.hosts:
+        if h.role in ("node", "pod", "external", "etcd"):
+            ip = {"external": cluster.external_ip, "etcd": cluster.etcd_ip}.get(h.role) or (
+                cluster.node(h.name).ip if h.role == "node" else cluster.pod(h.name).ip)
+            h.add_known_intf("eth0", ip=ip, port=0)
+
+    progress(f"*** Starting the flannel agent on every node ({cfg.backend} backend); waiting for leases to settle")
+    for node in cluster.nodes:
+        start_agent(net, cluster, node)
+    wait_converged(net, cluster)
+
+
+def pod_script(net: LabNet, cluster: FlannelCluster, pod) -> str:
+    node = cluster.node(pod.node)
+    mtu = cluster.config.mtu
+    prefix = node.subnet.split("/")[1]
+    return (f"ip link add eth0 address {pod.mac} mtu {mtu} type veth peer name {pod.veth} mtu {mtu} "
+            f"netns {net[pod.node].pid}\nip link set lo up\nip addr add {pod.ip}/{prefix} dev eth0\n"
+            f"ip link set eth0 up\nip route add default via {node.gateway}\n")
+
+
+def start_agent(net: LabNet, cluster: FlannelCluster, node: FlannelNode) -> None:
+    d = agent_dir(node.name)
+    os.makedirs(d, exist_ok=True)
+    log = open(os.path.join(d, "flanneld.log"), "w")
+    proc = net[node.name].popen([sys.executable, "-m", "lab.flannel.agent", "--etcd", etcd.endpoint(cluster.etcd_ip),
+                                 "--public-ip", node.ip, "--subnet", node.subnet, "--dir", d],
+                                stdout=log, stderr=log, cwd=os.path.dirname(os.path.dirname(etcd.__file__)))
+    with open(os.path.join(d, "flanneld.pid"), "w") as f:  # for teardown and `lab clean`
+        f.write(f"{proc.pid}\n")
+
+
+def agent_status(node: str) -> dict:
+    try:
+        with open(os.path.join(agent_dir(node), "status.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def wait_converged(net: LabNet, cluster: FlannelCluster, timeout: float = 15.0) -> None:
+    """Until every agent has dealt with every other node's lease (applied it, or failed to)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pending = []
+        for node in cluster.nodes:
+            st = agent_status(node.name)
+            others = {n.subnet for n in cluster.nodes if n is not node}
+            handled = set(st.get("applied", {})) | {s for s in others if any(s in e for e in st.get("errors", []))}
+            if not st or handled != others:
+                pending.append(node.name)
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            logs = {n: open(os.path.join(agent_dir(n), "flanneld.log")).read()[-300:] for n in pending
+                    if os.path.exists(os.path.join(agent_dir(n), "flanneld.log"))}
+            raise LabError(f"flannel agents did not settle: {', '.join(pending)} {logs}")
+        time.sleep(0.05)
+
+
+def join(net: LabNet, cluster: FlannelCluster) -> FlannelNode:
+    """A node joins at runtime: its namespace, underlay link, cni0 and agent; the others follow via etcd."""
+    node = cluster.next_node()
+    host = net.add_hosts([{"name": node.name, "role": "node", "env": node_env(cluster)}])[0]
+    run(net[UNDERLAY_HOST], underlay.attach_command(host, "eth0", cluster.segments[node.segment].bridge))
+    run_scripts([(host, "configure", node_script(cluster, node))])
+    host.add_known_intf("eth0", ip=node.ip, port=0)
+    cluster.nodes.append(node)
+    start_agent(net, cluster, node)
+    wait_converged(net, cluster)
+    return node
+
+
+def leave(net: LabNet, cluster: FlannelCluster, name: str) -> None:
+    """A node leaves: its agent stops and its lease is removed (as when it expires); the others follow."""
+    node = cluster.node(name)
+    if cluster.pods_on(name):
+        raise LabError(f"{name} still has pods; only empty nodes can leave")
+    net.remove_host(net[name])
+    run(net[ETCD_HOST], f"etcdctl --endpoints {etcd.endpoint(cluster.etcd_ip)} del "
+                        f"/coreos.com/network/subnets/{node.subnet.replace('/', '-')}")
+    cluster.nodes.remove(node)
+    wait_converged(net, cluster)
+
+
+def leases_in_etcd(net: LabNet, cluster: FlannelCluster) -> List[str]:
+    out = run(net[ETCD_HOST], f"etcdctl --endpoints {etcd.endpoint(cluster.etcd_ip)} get "
+                              "/coreos.com/network/subnets/ --prefix --keys-only")
+    return sorted(line for line in out.splitlines() if line.strip())
