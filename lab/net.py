@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, Iterable, List, Optional
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterable, Iterator, List, Optional
 
 from mininet.net import Mininet
 
@@ -18,6 +19,8 @@ from lab.paths import LOCK_FILE, NETNS_DIR, RUN_DIR, netns_name
 class LabNet(Mininet):
     """`net['pod1']`, `net.hosts` and the Mininet CLI work unchanged; `stop()` leaves nothing behind."""
 
+    _active: Optional["LabNet"] = None  # the lab this process runs, if any
+
     def __init__(self, datapath: str, **kwargs):
         super().__init__(topo=None, build=False, controller=None, **kwargs)
         self.datapath = datapath
@@ -28,6 +31,8 @@ class LabNet(Mininet):
 
     def _claim(self) -> None:
         """One lab at a time: a live lab refuses, a crashed one is cleaned first."""
+        if LabNet._active is not None:
+            raise LabError("a lab is already running in this process; stop it first")
         if os.path.exists(LOCK_FILE):
             pid = cleanup._read_pid(LOCK_FILE)
             if pid and pid != os.getpid() and cleanup._alive(pid):
@@ -38,6 +43,7 @@ class LabNet(Mininet):
         os.makedirs(RUN_DIR, exist_ok=True)
         with open(LOCK_FILE, "w") as f:
             f.write(f"{os.getpid()}\n")
+        LabNet._active = self
 
     def add_hosts(self, specs: Iterable[dict]) -> List[LabHost]:
         """Create hosts (name, role, env) and bind their namespaces as <prefix>-<name>.
@@ -93,6 +99,19 @@ class LabNet(Mininet):
         for host in self.hosts:
             host.terminate()
         cleanup.clean_all()
+        LabNet._active = None
 
     def node_of(self, name: str) -> Optional[LabHost]:
         return self.nameToNode.get(name)
+
+
+@contextmanager
+def running(build: Callable, model, datapath: Optional[str] = None, quiet: bool = True) -> Iterator[LabNet]:
+    """`with running(realize.build, cluster) as net:` a lab that is torn down however the block ends."""
+    from lab.ovs import detect_datapath
+    net = LabNet(datapath or detect_datapath())
+    try:
+        build(net, model, progress=(lambda msg: None) if quiet else print)
+        yield net
+    finally:
+        net.stop()

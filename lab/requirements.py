@@ -13,6 +13,7 @@ COMMANDS = {
     "ovsdb-tool": "openvswitch-switch", "ovs-ofctl": "openvswitch-switch", "ovs-appctl": "openvswitch-switch",
     "mnexec": "mininet", "tcpdump": "tcpdump", "traceroute": "traceroute", "ping": "iputils-ping",
     "iptables-restore": "iptables", "ethtool": "ethtool", "ip": "iproute2", "genl": "iproute2",
+    "bridge": "iproute2", "etcd": "etcd-server", "etcdctl": "etcd-client",
 }
 PATH_EXTRA = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from typing import Iterable, List, Tuple
 
 from lab.errors import LabError
@@ -45,7 +46,12 @@ def wait_scripts(started: List[Tuple[object, str, str]]) -> None:
 
 
 def run(host, command: str) -> str:
-    """Run one command in a host's shell, raising with its output if it fails."""
+    """Run a command (or a multi-line script) in a host's shell, raising with its output if it fails."""
+    if "\n" in command:  # each line would end at the shell's prompt: run it as a script instead
+        fd, path = tempfile.mkstemp(prefix="run-", suffix=".sh", dir=host.dir)
+        with os.fdopen(fd, "w") as f:
+            f.write("set -e\n" + command + "\n")
+        command = f"bash {path}; rc=$?; rm -f {path}; (exit $rc)"
     out = host.cmd(f"{command}; echo __sdnlab_rc=$?")
     m = _RC.search(out)
     body = _RC.sub("", out).rstrip()

@@ -10,6 +10,8 @@ from lab.errors import BadInput
 MODULES: Dict[str, str] = {
     "openshift": "topologies.openshift",
     "flannel": "topologies.flannel",
+    "vxlan-p2p": "topologies.vxlan_p2p",
+    "docker-vxlan": "topologies.docker_vxlan",
 }
 DEFAULT = "openshift"
 

@@ -145,6 +145,14 @@ def wait_converged(net: LabNet, cluster: FlannelCluster, timeout: float = 15.0) 
         time.sleep(0.05)
 
 
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise LabError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
 def join(net: LabNet, cluster: FlannelCluster) -> FlannelNode:
     """A node joins at runtime: its namespace, underlay link, cni0 and agent; the others follow via etcd."""
     node = cluster.next_node()
@@ -168,6 +176,12 @@ def leave(net: LabNet, cluster: FlannelCluster, name: str) -> None:
                         f"/coreos.com/network/subnets/{node.subnet.replace('/', '-')}")
     cluster.nodes.remove(node)
     wait_converged(net, cluster)
+
+
+def restore_etcd(net: LabNet, cluster: FlannelCluster, snapshot: str) -> None:
+    """Stop the lab's etcd, restore a snapshot (`etcdctl snapshot save`) into a new data dir, restart."""
+    data = os.path.join(etcd_dir(), f"restored-{int(time.time() * 1000)}")
+    run(net[ETCD_HOST], etcd.restore_script(ETCD_NAME, cluster.etcd_ip, etcd_dir(), snapshot, data))
 
 
 def leases_in_etcd(net: LabNet, cluster: FlannelCluster) -> List[str]:

@@ -7,19 +7,14 @@ from lab.cleanup import leftovers
 
 @pytest.fixture(scope="module")
 def lab():
-    from lab.net import LabNet
+    from lab.net import running
     from lab.openshift import realize
     from lab.openshift.model import build_cluster
-    from lab.ovs import detect_datapath
     from lab.requirements import require_packages
 
     require_packages()
     cluster = build_cluster(nodes=2, pods_per_node=2)
-    net = LabNet(detect_datapath())
-    try:
-        realize.build(net, cluster, progress=lambda msg: None)
+    with running(realize.build, cluster) as net:
         yield net, cluster
-    finally:
-        net.stop()
     left = leftovers()
     assert not any(left.values()), f"the lab left behind: {left}"

@@ -1,0 +1,38 @@
+"""vxlan-p2p: two hosts joined by a point-to-point kernel VXLAN (vxlan20, 10.0.136.0/24)."""
+
+from __future__ import annotations
+
+from lab import rawvxlan
+from lab.observe.ping import ping_matrix
+from lab.topology import CheckResult, Topology
+
+
+class VxlanP2P(Topology):
+    name = "vxlan-p2p"
+    description = "two hosts, vxlan20 (id 20, remote the other host, dstport 4789) with 10.0.136.11/24 and .12/24"
+
+    def add_arguments(self, parser) -> None:
+        pass
+
+    def model(self, args):
+        return rawvxlan.RawVxlan("p2p")
+
+    def build(self, net, model, progress) -> None:
+        rawvxlan.build(net, model, progress)
+
+    def inventory(self, net, model):
+        return {"topology": self.name,
+                "hosts": [{"name": h, "underlay_ip": ip, "vxlan20": model.p2p_overlay[i]}
+                          for i, (h, ip) in enumerate(model.hosts)]}
+
+    def inventory_text(self, net, model) -> str:
+        return "\n".join(f"{h}: eth0 {ip}, vxlan20 {model.p2p_overlay[i]}/24 (vni {model.p2p_vni}, remote "
+                         f"{model.peer_of(h)})" for i, (h, ip) in enumerate(model.hosts))
+
+    def checks(self, net, model):
+        (a, _), (b, _) = model.hosts
+        r = {x.src: x.ok for x in ping_matrix([(net[a], b, model.p2p_overlay[1]), (net[b], a, model.p2p_overlay[0])])}
+        return [CheckResult("host1 <-> host2 over vxlan20", all(r.values()), f"{sum(r.values())}/2 directions")]
+
+
+TOPOLOGY = VxlanP2P()
