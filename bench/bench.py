@@ -28,6 +28,8 @@ from lab.net import LabNet  # noqa: E402
 from lab.observe.ping import ping_matrix  # noqa: E402
 from lab.openshift import realize  # noqa: E402
 from lab.openshift.model import build_cluster  # noqa: E402
+from lab.flannel import realize as flannel_realize  # noqa: E402
+from lab.flannel.model import build_flannel_cluster  # noqa: E402
 
 
 def rss_kb(pid: int) -> int:
@@ -39,23 +41,26 @@ def rss_kb(pid: int) -> int:
 
 
 def node_memory_mb(net) -> float:
-    """Largest per-node RSS of ovsdb-server + ovs-vswitchd."""
+    """Largest per-node RSS of the node's daemons (ovsdb-server + ovs-vswitchd, or the flannel agent)."""
     worst = 0
     for node in net.role("node"):
-        d = os.path.join(node.dir, "ovs")
-        total = sum(rss_kb(_read_pid(os.path.join(d, f"{n}.pid"))) for n in ("ovsdb-server", "ovs-vswitchd"))
-        worst = max(worst, total)
+        pidfiles = [os.path.join(root, f) for root, _, files in os.walk(node.dir) for f in files
+                    if f.endswith(".pid") and f != "shell.pid"]
+        worst = max(worst, sum(rss_kb(_read_pid(f)) for f in pidfiles))
     return worst / 1024
 
 
-def one_cluster(nodes: int, pods: int, matrix: bool) -> dict:
-    cluster = build_cluster(nodes, pods)
+def one_cluster(plane: str, nodes: int, pods: int, matrix: bool) -> dict:
+    if plane == "openshift":
+        build, cluster = realize.build, build_cluster(nodes, pods)
+    else:
+        build, cluster = flannel_realize.build, build_flannel_cluster(nodes, pods)
     t0 = time.monotonic()
     net = LabNet(ovs.detect_datapath())
     try:
-        realize.build(net, cluster, progress=lambda m: None)
+        build(net, cluster, progress=lambda m: None)
         up = time.monotonic() - t0
-        result = {"size": f"{nodes}x{pods}", "bring_up_s": up}
+        result = {"size": f"{plane} {nodes}x{pods}", "bring_up_s": up}
         if matrix:
             pairs = [(net[a.name], b.name, b.ip) for a in cluster.pods for b in cluster.pods if a is not b]
             t = time.monotonic()
@@ -108,7 +113,8 @@ def baseline() -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="2x2,4x4,16x8")
+    ap.add_argument("--sizes", default="2x2,4x4,16x8", help="OpenShift clusters, NODESxPODS")
+    ap.add_argument("--flannel-sizes", default="2x2,4x4", help="Flannel (vxlan) clusters")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
@@ -116,19 +122,21 @@ def main() -> int:
     print(f"datapath: {ovs.detect_datapath()}, {os.cpu_count()} cores")
     base = [baseline() for _ in range(args.repeat)]
     rows.append({k: (statistics.median(r[k] for r in base) if k != "size" else v) for k, v in base[0].items()})
-    for size in args.sizes.split(","):
+    sizes = [("openshift", s) for s in args.sizes.split(",") if s] + \
+            [("flannel", s) for s in args.flannel_sizes.split(",") if s]
+    for plane, size in sizes:
         n, p = (int(x) for x in size.split("x"))
-        runs = [one_cluster(n, p, matrix=(size == "4x4")) for _ in range(args.repeat)]
+        runs = [one_cluster(plane, n, p, matrix=(size == "4x4")) for _ in range(args.repeat)]
         row = {}
         for k, v in runs[0].items():
             row[k] = statistics.median(r[k] for r in runs) if isinstance(v, float) else v
         row["node_rss_mb"] = max(r["node_rss_mb"] for r in runs)
         rows.append(row)
-    print(f"{'size':<14}{'bring-up s':>11}{'teardown s':>11}{'ping matrix s':>15}{'node RSS MB':>13}")
+    print(f"{'lab':<18}{'bring-up s':>11}{'teardown s':>11}{'ping matrix s':>15}{'node RSS MB':>13}")
     for r in rows:
         pm = f"{r['ping_matrix_s']:.2f} ({r['ping_matrix_ok']})" if "ping_matrix_s" in r else "-"
         rss = f"{r['node_rss_mb']:.1f}" if "node_rss_mb" in r else "-"
-        print(f"{r['size']:<14}{r['bring_up_s']:>11.2f}{r['teardown_s']:>11.2f}{pm:>15}{rss:>13}")
+        print(f"{r['size']:<18}{r['bring_up_s']:>11.2f}{r['teardown_s']:>11.2f}{pm:>15}{rss:>13}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)

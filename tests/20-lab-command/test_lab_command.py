@@ -170,3 +170,32 @@ def test_datapath_choice_follows_the_kernel():
         r = lab("run", "--datapath", "system")
         assert r.returncode == 1 and "needs the openvswitch kernel module" in r.stderr, r
         assert not os.path.exists(RUN_DIR)
+
+
+@pytest.mark.root
+def test_flannel_session_with_join_and_leave(tmp_path):
+    before = root_namespace_state()
+    inventory = tmp_path / "inventory.json"
+    script = tmp_path / "session.mn"
+    script.write_text("\n".join([
+        "join",
+        "node1 ip route show dev flannel.1",
+        "leave node3",
+        "node1 etcdctl get / --prefix --keys-only",
+        "pod1 ping -c1 -W2 pod3",
+    ]) + "\n")
+    r = lab("run", "flannel", "--json", str(inventory), "--script", str(script))
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = r.stdout
+    assert "node3 joined with lease 10.244.2.0/24" in out
+    assert "10.244.2.0/24 via 10.244.2.0 onlink" in out
+    assert "node3 left" in out
+    after_leave = out.split("node3 left")[1]
+    assert "/coreos.com/network/subnets/10.244.1.0-24" in after_leave and "10.244.2.0-24" not in after_leave
+    assert "1 packets transmitted, 1 received" in out
+    inv = json.loads(inventory.read_text())
+    assert inv["etcd"] == {"name": "etcd", "endpoint": "http://172.16.1.2:2379"}
+    assert [n["subnet"] for n in inv["nodes"]] == ["10.244.0.0/24", "10.244.1.0/24"]
+    assert all(n["vtep_mac"] for n in inv["nodes"])
+    assert_nothing_left()
+    assert root_namespace_state() == before
