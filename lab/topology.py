@@ -14,6 +14,18 @@ class CheckResult:
     detail: str = ""
 
 
+def reachability_checks(groups: Dict[str, List[Tuple[object, str, str]]]) -> List[CheckResult]:
+    """One check per group of (source host, destination name, destination IP); all pinged in parallel."""
+    from lab.observe.ping import ping_matrix
+    results = {(r.src, r.dst): r for r in ping_matrix([p for g in groups.values() for p in g], count=1, timeout=2)}
+    checks = []
+    for label, group in groups.items():
+        failed = [f"{src.name}->{dst}" for src, dst, _ip in group if not results[(src.name, dst)].ok]
+        detail = f"{len(group) - len(failed)}/{len(group)} reachable" + (f"; failed: {' '.join(failed)}" if failed else "")
+        checks.append(CheckResult(label, not failed, detail))
+    return checks
+
+
 class Topology:
     """Subclasses: model() is pure and validates (BadInput before anything exists); build() realises."""
 

@@ -8,7 +8,7 @@ import pytest
 def pytest_collection_modifyitems(config, items):
     if os.geteuid() == 0:
         return
-    skip = pytest.mark.skip(reason="needs root: real namespaces, veths and per-node Open vSwitch")
+    skip = pytest.mark.skip(reason="needs root: real network namespaces and kernel objects")
     for item in items:
         if "root" in item.keywords:
             item.add_marker(skip)

@@ -8,9 +8,8 @@ from typing import Dict, List
 from lab import etcd
 from lab.flannel import realize
 from lab.flannel.model import FlannelConfig, build_flannel_cluster
-from lab.observe.ping import ping_matrix
 from lab.table import format_table
-from lab.topology import CheckResult, Topology
+from lab.topology import CheckResult, Topology, reachability_checks
 
 
 class FlannelTopology(Topology):
@@ -62,12 +61,7 @@ class FlannelTopology(Topology):
             "pod -> pod": [(net[a.name], b.name, b.ip) for a in model.pods for b in model.pods if a is not b],
             "pod -> external (NAT)": [(net[p.name], "ext", model.external_ip) for p in model.pods],
         }
-        results = {(r.src, r.dst): r for r in ping_matrix([p for g in groups.values() for p in g])}
-        checks = []
-        for label, group in groups.items():
-            failed = [f"{s.name}->{d}" for s, d, _ in group if not results[(s.name, d)].ok]
-            detail = f"{len(group) - len(failed)}/{len(group)} reachable"
-            checks.append(CheckResult(label, not failed, detail + (f"; failed: {' '.join(failed)}" if failed else "")))
+        checks = reachability_checks(groups)
         errors = {n.name: realize.agent_status(n.name).get("errors") for n in model.nodes}
         errors = {k: v for k, v in errors.items() if v}
         checks.append(CheckResult("agents", not errors, "; ".join(f"{k}: {v[0]}" for k, v in errors.items())

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Dict, List
 
-from lab.observe.ping import ping_matrix
 from lab.openshift import oc, realize
 from lab.openshift.model import ClusterNetwork, build_cluster
 from lab.openshift.tracing import format_trace, trace_pod
-from lab.topology import CheckResult, Topology
+from lab.topology import CheckResult, Topology, reachability_checks
 
 
 class OpenShiftTopology(Topology):
@@ -67,14 +66,7 @@ class OpenShiftTopology(Topology):
             "pod -> external (NAT)": [(net[p.name], model.external.name, model.external.ip) for p in model.pods],
             "node -> pod (tun0)": [(net[hs.name], p.name, p.ip) for hs in model.hostsubnets for p in model.pods],
         }
-        pairs = [pair for group in groups.values() for pair in group]
-        results = {(r.src, r.dst): r for r in ping_matrix(pairs, count=1, timeout=2)}
-        checks = []
-        for label, group in groups.items():
-            failed = [f"{src.name}->{dst}" for src, dst, _ip in group if not results[(src.name, dst)].ok]
-            detail = f"{len(group) - len(failed)}/{len(group)} reachable" + (f"; failed: {' '.join(failed)}" if failed else "")
-            checks.append(CheckResult(label, not failed, detail))
-        return checks
+        return reachability_checks(groups)
 
     def cli_verbs(self, net, model):
         def do_trace(line: str) -> None:

@@ -42,15 +42,16 @@ class Agent:
 
     def wait_for_config(self) -> dict:
         deadline = time.monotonic() + 30
-        while True:
+        problem = "no network config"
+        while time.monotonic() < deadline:
             try:
                 value = self.etcd.get(f"{PREFIX}/config")
                 if value:
                     return json.loads(value)
             except OSError as exc:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"etcd at {self.args.etcd} unreachable: {exc}")
+                problem = f"unreachable: {exc}"
             time.sleep(0.1)
+        raise SystemExit(f"etcd at {self.args.etcd}: {problem} at {PREFIX}/config")
 
     def setup(self) -> None:
         cfg = self.wait_for_config()
