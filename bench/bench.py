@@ -23,7 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from lab import ovs  # noqa: E402
-from lab.cleanup import _read_pid, leftovers, stop_pids  # noqa: E402
+from lab.cleanup import read_pid, leftovers, stop_pids  # noqa: E402
 from lab.net import LabNet  # noqa: E402
 from lab.observe.ping import ping_matrix  # noqa: E402
 from lab.openshift import realize  # noqa: E402
@@ -46,7 +46,7 @@ def node_memory_mb(net) -> float:
     for node in net.role("node"):
         pidfiles = [os.path.join(root, f) for root, _, files in os.walk(node.dir) for f in files
                     if f.endswith(".pid") and f != "shell.pid"]
-        worst = max(worst, sum(rss_kb(_read_pid(f)) for f in pidfiles))
+        worst = max(worst, sum(rss_kb(read_pid(f)) for f in pidfiles))
     return worst / 1024
 
 
@@ -106,7 +106,7 @@ def baseline() -> dict:
                              capture_output=True, text=True, check=True).stdout.split()
         return {"size": "mn single,16", "bring_up_s": float(out[0]), "teardown_s": float(out[1])}
     finally:
-        stop_pids([p for p in (_read_pid(f"{d}/ovs-vswitchd.pid"), _read_pid(f"{d}/ovsdb-server.pid")) if p])
+        stop_pids([p for p in (read_pid(f"{d}/ovs-vswitchd.pid"), read_pid(f"{d}/ovsdb-server.pid")) if p])
         subprocess.run(["ip", "netns", "del", ns])
         shutil.rmtree(d, ignore_errors=True)
 

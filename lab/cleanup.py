@@ -27,7 +27,7 @@ def _netns_inode(pid: int):
         return None
 
 
-def _read_pid(path: str):
+def read_pid(path: str):
     try:
         with open(path) as f:
             return int(f.read().split()[0])
@@ -35,7 +35,7 @@ def _read_pid(path: str):
         return None
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
         return True
@@ -53,8 +53,8 @@ def lab_netns_inodes() -> Set[int]:
         except OSError:
             pass
     for path in glob.glob(os.path.join(RUN_DIR, "*", "shell.pid")):
-        pid = _read_pid(path)
-        if pid and _alive(pid):
+        pid = read_pid(path)
+        if pid and alive(pid):
             ino = _netns_inode(pid)
             if ino:
                 inodes.add(ino)
@@ -69,8 +69,8 @@ def daemon_pids() -> List[int]:
     for path in glob.glob(os.path.join(RUN_DIR, "**", "*.pid"), recursive=True):
         if os.path.basename(path) in ("shell.pid", "lab.pid"):
             continue
-        pid = _read_pid(path)
-        if pid and _alive(pid):
+        pid = read_pid(path)
+        if pid and alive(pid):
             pids.append(pid)
     return pids
 
@@ -98,7 +98,7 @@ def processes_in(inodes: Set[int]) -> List[int]:
 
 
 def stop_pids(pids: Iterable[int], grace: float = 1.0) -> None:
-    pids = [p for p in pids if _alive(p)]
+    pids = [p for p in pids if alive(p)]
     for pid in pids:
         try:
             os.kill(pid, signal.SIGTERM)
@@ -106,7 +106,7 @@ def stop_pids(pids: Iterable[int], grace: float = 1.0) -> None:
             pass
     deadline = time.monotonic() + grace
     while pids and time.monotonic() < deadline:
-        pids = [p for p in pids if _alive(p) and not _zombie(p)]
+        pids = [p for p in pids if alive(p) and not _zombie(p)]
         if pids:
             time.sleep(0.02)
     for pid in pids:

@@ -6,7 +6,7 @@ import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Callable, Dict, Iterable, Iterator, List, Optional
+from typing import Callable, Iterable, Iterator, List, Optional
 
 from mininet.net import Mininet
 
@@ -24,8 +24,6 @@ class LabNet(Mininet):
     def __init__(self, datapath: str, **kwargs):
         super().__init__(topo=None, build=False, controller=None, **kwargs)
         self.datapath = datapath
-        self.inventory: Dict = {}
-        self.cli_verbs: Dict = {}
         self._stopped = False
         self._claim()
 
@@ -34,8 +32,8 @@ class LabNet(Mininet):
         if LabNet._active is not None:
             raise LabError("a lab is already running in this process; stop it first")
         if os.path.exists(LOCK_FILE):
-            pid = cleanup._read_pid(LOCK_FILE)
-            if pid and pid != os.getpid() and cleanup._alive(pid):
+            pid = cleanup.read_pid(LOCK_FILE)
+            if pid and pid != os.getpid() and cleanup.alive(pid):
                 raise LabError(f"another lab is running (pid {pid}); stop it or run `lab clean`")
         if any(cleanup.leftovers().values()):
             print("*** Removing what an earlier lab left behind")
@@ -77,7 +75,7 @@ class LabNet(Mininet):
         """Take one host away at runtime: its daemons, its shell (and so its namespace), its bind."""
         pidfiles = [os.path.join(root, f) for root, _, files in os.walk(host.dir) for f in files
                     if f.endswith(".pid") and f != "shell.pid"]
-        cleanup.stop_pids(p for p in (cleanup._read_pid(f) for f in pidfiles) if p)
+        cleanup.stop_pids(p for p in (cleanup.read_pid(f) for f in pidfiles) if p)
         host.terminate()
         self.hosts.remove(host)
         del self.nameToNode[host.name]
