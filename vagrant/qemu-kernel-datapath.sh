@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs the test suite on Open vSwitch's *kernel* datapath inside a throwaway qemu VM (software
+# emulation, no network), for machines whose own kernel has no openvswitch module. Everything comes
+# from Debian's and PyPI's registries: a debootstrapped bookworm with Debian's cloud kernel.
+#
+#   sudo vagrant/qemu-kernel-datapath.sh [pytest args, e.g. tests/10-openshift]
+#
+# WORK (default /var/tmp/sdnlab-vm) keeps the root filesystem between runs; delete it to rebuild.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=${WORK:-/var/tmp/sdnlab-vm}
+ROOT=$WORK/root
+PACKAGES=python3,python3-venv,openvswitch-switch,mininet,iproute2,iptables,ethtool,tcpdump,traceroute,\
+iputils-ping,kmod,etcd-server,etcd-client,util-linux,procps,linux-image-cloud-amd64,initramfs-tools
+
+[ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 2; }
+export DEBIAN_FRONTEND=noninteractive
+for pkg in debootstrap qemu-system-x86 e2fsprogs; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="${missing:-} $pkg"
+done
+[ -z "${missing:-}" ] || apt-get install -y -qq --no-install-recommends $missing >/dev/null
+
+if [ ! -e "$ROOT/.sdnlab-ready" ]; then
+  echo "*** debootstrap bookworm into $ROOT (once)"
+  rm -rf "$ROOT"; mkdir -p "$WORK"
+  debootstrap --variant=minbase --include="$PACKAGES" bookworm "$ROOT" http://deb.debian.org/debian >"$WORK/debootstrap.log"
+  # wheels fetched by the host's pip (its index settings), installed offline in the guest root
+  python3 -m pip download -q -d "$ROOT/wheels" mininet==2.3.0.dev6 pyroute2 scapy pytest setuptools
+  chroot "$ROOT" python3 -m venv /opt/venv
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/venv/bin/pip install -q --no-index \
+    --find-links /wheels mininet==2.3.0.dev6 pyroute2 scapy pytest setuptools
+  touch "$ROOT/.sdnlab-ready"
+fi
+
+echo "*** copying the project"
+rm -rf "$ROOT/sdnlab"; mkdir -p "$ROOT/sdnlab"
+(cd "$REPO" && git ls-files -z | xargs -0 cp --parents -t "$ROOT/sdnlab")
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/venv/bin/pip install -q --no-deps \
+  --no-build-isolation -e /sdnlab >/dev/null
+
+args=${*:-tests}
+cat > "$ROOT/sdnlab-init" <<INIT
+#!/bin/sh
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
+mkdir -p /dev/pts /run /tmp; mount -t devpts devpts /dev/pts; mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /tmp
+mount -o remount,rw /
+ip link set lo up
+modprobe openvswitch && echo "openvswitch module loaded"
+cd /sdnlab && SDNLAB_REQUIRE_ALL=1 PATH=/opt/venv/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  /opt/venv/bin/python -m pytest -p no:cacheprovider -q $args
+echo "SDNLAB-VM-RESULT rc=\$?"
+echo o > /proc/sysrq-trigger
+INIT
+chmod +x "$ROOT/sdnlab-init"
+
+echo "*** building the disk image"
+rm -f "$WORK/disk.img"
+mkfs.ext4 -q -F -d "$ROOT" "$WORK/disk.img" 4G
+kernel=$(ls "$ROOT"/boot/vmlinuz-* | tail -1); initrd=$(ls "$ROOT"/boot/initrd.img-* | tail -1)
+
+echo "*** booting (software emulation; this takes minutes)"
+timeout 3000 qemu-system-x86_64 -m 4096 -smp 2 -nographic -no-reboot -net none \
+  -kernel "$kernel" -initrd "$initrd" -append "root=/dev/vda rw console=ttyS0 init=/sdnlab-init panic=-1" \
+  -drive file="$WORK/disk.img",format=raw,if=virtio | tee "$WORK/console.log"
+grep -q "SDNLAB-VM-RESULT rc=0" "$WORK/console.log"
