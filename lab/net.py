@@ -23,6 +23,8 @@ class LabNet(Mininet):
 
     def __init__(self, datapath: str, **kwargs):
         super().__init__(topo=None, build=False, controller=None, **kwargs)
+        from lab.ovs import prepare_datapath
+        prepare_datapath(datapath)
         self.datapath = datapath
         self._stopped = False
         self._claim()

@@ -13,6 +13,8 @@ import subprocess
 from functools import lru_cache
 from typing import Dict, List
 
+from lab.errors import LabError
+
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 UNDERLAY_BRIDGE = "br-phy"  # userspace tunnelling needs the node IP on an OVS bridge
 
@@ -24,6 +26,19 @@ def detect_datapath() -> str:
     probe = subprocess.run(["genl", "ctrl", "get", "name", "ovs_datapath"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return "system" if probe.returncode == 0 else "netdev"
+
+
+def prepare_datapath(datapath: str) -> None:
+    """The userspace datapath's internal ports (br0, tun0, br-phy) are TAP devices: make sure the
+    kernel's TUN driver is there (a module on stock kernels, loaded on demand only with udev)."""
+    if datapath != "netdev":
+        return
+    subprocess.run(["modprobe", "-q", "tun"], stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    if not os.path.exists("/dev/net/tun"):
+        os.makedirs("/dev/net", exist_ok=True)
+        subprocess.run(["mknod", "/dev/net/tun", "c", "10", "200"], stderr=subprocess.DEVNULL)
+    if not os.path.exists("/dev/net/tun"):
+        raise LabError("the userspace datapath needs TUN/TAP (/dev/net/tun), which this kernel lacks")
 
 
 def ovs_dir(host_dir: str) -> str:

@@ -165,7 +165,7 @@ def test_datapath_choice_follows_the_kernel():
     from lab.ovs import detect_datapath
     if detect_datapath() == "system":
         r = lab("run", "--datapath", "netdev", "--no-checks", "--nodes", "1", "--pods-per-node", "1")
-        assert r.returncode == 0 and "userspace datapath (netdev)" in r.stdout, r
+        assert r.returncode == 0 and "userspace datapath (netdev)" in r.stdout, r.stdout + r.stderr
     else:
         r = lab("run", "--datapath", "system")
         assert r.returncode == 1 and "needs the openvswitch kernel module" in r.stderr, r
