@@ -47,7 +47,7 @@ mkdir -p /dev/pts /run /tmp; mount -t devpts devpts /dev/pts; mount -t tmpfs tmp
 mount -o remount,rw /
 ip link set lo up
 modprobe openvswitch && echo "openvswitch module loaded"
-cd /sdnlab && SDNLAB_REQUIRE_ALL=1 PATH=/opt/venv/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+cd /sdnlab && SDNLAB_REQUIRE_ALL=1 SDNLAB_EXPECT_DATAPATH=system PATH=/opt/venv/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   /opt/venv/bin/python -m pytest -p no:cacheprovider -q $args
 echo "SDNLAB-VM-RESULT rc=\$?"
 echo o > /proc/sysrq-trigger

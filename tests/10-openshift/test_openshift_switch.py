@@ -48,6 +48,15 @@ def test_bridge_setup_matches_a_real_node(lab):
     for want in ("default via 10.128.0.1 dev eth0", "10.128.0.0/14 dev eth0", "224.0.0.0/4 dev eth0"):
         assert want in pod_routes
     assert run(node, "iptables -t nat -S OPENSHIFT-MASQUERADE").splitlines()[1].endswith("-j MASQUERADE")
+    links = run(node, "ip -o link")
+    if net.datapath == "system":  # the kernel's own VXLAN port, as on a real node; the IP stays on eth0
+        assert "vxlan_sys_4789" in links and "br-phy" not in links
+        assert f"{c.hostsubnet('node1').host_ip}/24" in run(node, "ip -o addr show dev eth0")
+    else:  # userspace tunnelling: the node IP sits on the br-phy bridge that holds eth0
+        assert "br-phy" in links and "vxlan_sys" not in links
+        assert f"{c.hostsubnet('node1').host_ip}/24" in run(node, "ip -o addr show dev br-phy")
+    expected = os.environ.get("SDNLAB_EXPECT_DATAPATH")  # set where the datapath is known (the CI VM)
+    assert expected in (None, net.datapath)
 
 
 def _craft(net, pod, *args):
