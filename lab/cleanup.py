@@ -20,6 +20,9 @@ from lab import PREFIX
 from lab.paths import NETNS_DIR, RUN_DIR
 
 
+MOUNTPOINTS = os.path.join(RUN_DIR, "mountpoints")  # directories the lab created outside RUN_DIR
+
+
 def _netns_inode(pid: int):
     try:
         return os.stat(f"/proc/{pid}/ns/net").st_ino
@@ -155,5 +158,14 @@ def clean_all() -> dict:
     stragglers = [p for p in processes_in(inodes) if not _zombie(p)]
     stop_pids(stragglers, grace=0.2)
     removed = unbind_netns()
+    try:
+        with open(MOUNTPOINTS) as f:
+            for path in reversed(f.read().split()):
+                try:
+                    os.rmdir(path)  # only ever empty: the mounts on it lived in the hosts' namespaces
+                except OSError:
+                    pass
+    except OSError:
+        pass
     shutil.rmtree(RUN_DIR, ignore_errors=True)
     return {"daemons": len(daemons), "processes": len(stragglers), "namespaces": removed}

@@ -73,6 +73,15 @@ class LabNet(Mininet):
             script.append(f"touch {path} && mount --bind /proc/{h.pid}/ns/net {path}")
         subprocess.run(["sh", "-ec", "\n".join(script)], check=True)
 
+    @staticmethod
+    def ensure_mountpoint(path: str) -> None:
+        """A directory for a host-private bind mount (each host has its own mount namespace).
+        Created only if missing, and then recorded so that cleanup removes it again."""
+        if not os.path.isdir(path):
+            os.makedirs(path)
+            with open(cleanup.MOUNTPOINTS, "a") as f:
+                f.write(path + "\n")
+
     def remove_host(self, host: LabHost) -> None:
         """Take one host away at runtime: its daemons, its shell (and so its namespace), its bind."""
         pidfiles = [os.path.join(root, f) for root, _, files in os.walk(host.dir) for f in files

@@ -16,6 +16,7 @@ from lab.paths import host_dir
 from lab.shell import run, run_scripts
 
 UNDERLAY_HOST, ETCD_HOST, ROUTER_HOST, EXT_HOST = "underlay", "etcd", "router", "ext"
+SUBNET_ENV_DIR = "/run/flannel"  # where flanneld writes subnet.env on a real node
 ETCD_NAME = "etcd0"
 
 
@@ -43,6 +44,8 @@ def node_script(cluster: FlannelCluster, node: FlannelNode) -> str:
     prefix = node.subnet.split("/")[1]
     script += (f"ip link add cni0 type bridge\nip link set cni0 mtu {mtu}\n"
                f"ip addr add {node.gateway}/{prefix} dev cni0\nip link set cni0 up\n")
+    # the node sees its own agent's directory as /run/flannel (a mount in the node's namespace only)
+    script += f"mkdir -p {agent_dir(node.name)}\nmount --bind {agent_dir(node.name)} {SUBNET_ENV_DIR}\n"
     return script
 
 
@@ -54,6 +57,7 @@ def build(net: LabNet, cluster: FlannelCluster, progress: Callable[[str], None] 
                    {"name": EXT_HOST, "role": "external"}]
                   + ([{"name": ROUTER_HOST, "role": "router"}] if cluster.routed else []))
     net.add_hosts({"name": n.name, "role": "node", "env": node_env(cluster)} for n in cluster.nodes)
+    net.ensure_mountpoint(SUBNET_ENV_DIR)
     net.add_hosts({"name": p.name, "role": "pod"} for p in cluster.pods)
 
     progress("*** Wiring the underlay, starting etcd, configuring nodes (cni0) and pods")
@@ -156,6 +160,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0, what: str = "
 def join(net: LabNet, cluster: FlannelCluster) -> FlannelNode:
     """A node joins at runtime: its namespace, underlay link, cni0 and agent; the others follow via etcd."""
     node = cluster.next_node()
+    net.ensure_mountpoint(SUBNET_ENV_DIR)
     host = net.add_hosts([{"name": node.name, "role": "node", "env": node_env(cluster)}])[0]
     run(net[UNDERLAY_HOST], underlay.attach_command(host, "eth0", cluster.segments[node.segment].bridge))
     run_scripts([(host, "configure", node_script(cluster, node))])

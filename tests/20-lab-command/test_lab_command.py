@@ -139,6 +139,7 @@ def test_kill_9_at_any_moment_then_clean_leaves_nothing(tmp_path, topology, dela
     assert r.returncode == 0 and r.stdout.startswith("*** Removed"), r
     time.sleep(0.2)
     assert_nothing_left()
+    assert topology != "flannel" or not os.path.exists("/run/flannel")
     assert root_namespace_state() == before
 
 
@@ -175,6 +176,7 @@ def test_datapath_choice_follows_the_kernel():
 @pytest.mark.root
 def test_flannel_session_with_join_and_leave(tmp_path):
     before = root_namespace_state()
+    had_run_flannel = os.path.exists("/run/flannel")
     inventory = tmp_path / "inventory.json"
     script = tmp_path / "session.mn"
     script.write_text("\n".join([
@@ -198,4 +200,5 @@ def test_flannel_session_with_join_and_leave(tmp_path):
     assert [n["subnet"] for n in inv["nodes"]] == ["10.244.0.0/24", "10.244.1.0/24"]
     assert all(n["vtep_mac"] for n in inv["nodes"])
     assert_nothing_left()
+    assert os.path.exists("/run/flannel") == had_run_flannel  # the nodes' mountpoint is gone again
     assert root_namespace_state() == before

@@ -1,6 +1,7 @@
 """Flannel vxlan on real kernel objects: paths, entries, MTU, wire captures, leases in etcd."""
 
 import json
+import os
 
 import pytest
 
@@ -71,9 +72,11 @@ def test_leases_and_config_are_in_etcd(vxlan_lab):
     for node in c.nodes:
         mac = run(net[node.name], "cat /sys/class/net/flannel.1/address")
         assert (got[node.subnet].public_ip, got[node.subnet].backend, got[node.subnet].vtep_mac) == (node.ip, "vxlan", mac)
-        with open(f"{realize.agent_dir(node.name)}/subnet.env") as f:
-            assert f.read() == (f"FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET={node.gateway}/24\n"
-                                "FLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n")
+        # each node sees its own file where flanneld puts it
+        assert run(net[node.name], "cat /run/flannel/subnet.env").splitlines() == [
+            "FLANNEL_NETWORK=10.244.0.0/16", f"FLANNEL_SUBNET={node.gateway}/24", "FLANNEL_MTU=1450",
+            "FLANNEL_IPMASQ=true"]
+    assert not os.path.exists("/run/flannel/subnet.env")  # and the machine itself sees none of it
 
 
 def test_pod_to_external_is_masqueraded(vxlan_lab):
