@@ -55,7 +55,7 @@ def build(net: LabNet, lab: RawVxlan, progress: Callable[[str], None] = print) -
     run_scripts([(net[UNDERLAY_HOST], "underlay", underlay.segment_script([(h, "eth0") for h in hosts]))])
     jobs = []
     for i, (name, ip) in enumerate(lab.hosts):
-        script = f"ip link set lo up\nip addr add {ip}/24 dev eth0\nip link set eth0 up\n"
+        script = underlay.address_script(f"{ip}/24")
         if lab.kind == "p2p":
             script += (vxlan_command("vxlan20", lab.p2p_vni, lab.peer_of(name), lab.port) + "\n"
                        f"ip addr add {lab.p2p_overlay[i]}/24 dev vxlan20\nip link set vxlan20 up\n")

@@ -26,3 +26,8 @@ def attach_command(host, nic: str, bridge: str = BRIDGE) -> str:
     port = port_name(host, nic)
     return (f"ip link add {port} type veth peer name {nic} netns {host.pid}\n"
             f"ip link set {port} master {bridge} up")
+
+
+def address_script(cidr: str, nic: str = "eth0") -> str:
+    """A host's address on its underlay NIC (and its loopback up)."""
+    return f"ip link set lo up\nip addr add {cidr} dev {nic}\nip link set {nic} up\n"

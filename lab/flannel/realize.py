@@ -36,8 +36,7 @@ def node_script(cluster: FlannelCluster, node: FlannelNode) -> str:
     """Underlay address (and the route to the other segment behind the router), cni0."""
     seg = cluster.segments[node.segment]
     mtu = cluster.config.mtu
-    script = (f"ip link set lo up\nip addr add {node.ip}/{seg.prefixlen} dev eth0\nip link set eth0 up\n"
-              "sysctl -qw net.ipv4.ip_forward=1\n")
+    script = underlay.address_script(f"{node.ip}/{seg.prefixlen}") + "sysctl -qw net.ipv4.ip_forward=1\n"
     if cluster.routed:
         other = cluster.segments[1 - node.segment]
         script += f"ip route add {other.cidr} via {cluster.router_ip(node.segment)}\n"
@@ -72,12 +71,11 @@ def build(net: LabNet, cluster: FlannelCluster, progress: Callable[[str], None] 
 
     seg = cluster.segments[0]
     back = f"ip route add {cluster.segments[1].cidr} via {cluster.router_ip(0)}\n" if cluster.routed else ""
-    jobs = [(net[ETCD_HOST], "start", f"ip link set lo up\nip addr add {cluster.etcd_ip}/{seg.prefixlen} dev eth0\n"
-             f"ip link set eth0 up\n{back}" + etcd.start_script(ETCD_NAME, cluster.etcd_ip, etcd_dir())
+    jobs = [(net[ETCD_HOST], "start", underlay.address_script(f"{cluster.etcd_ip}/{seg.prefixlen}") + back
+             + etcd.start_script(ETCD_NAME, cluster.etcd_ip, etcd_dir())
              + f"etcdctl --endpoints {etcd.endpoint(cluster.etcd_ip)} put /coreos.com/network/config "
                f"'{cfg.config_json()}' >/dev/null\n"),
-            (net[EXT_HOST], "configure", f"ip link set lo up\nip addr add {cluster.external_ip}/{seg.prefixlen} "
-             f"dev eth0\nip link set eth0 up\n{back}")]
+            (net[EXT_HOST], "configure", underlay.address_script(f"{cluster.external_ip}/{seg.prefixlen}") + back)]
     if cluster.routed:
         jobs.append((net[ROUTER_HOST], "configure",
                      f"ip link set lo up\nip addr add {cluster.router_ip(0)}/{seg.prefixlen} dev eth0\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import select
 import signal
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -80,7 +81,9 @@ class Capture:
         self.proc = None
 
     def __enter__(self) -> "Capture":
-        cmd = ["tcpdump", "--immediate-mode", "-Z", "root", "-i", self.intf, "-n", "-U", "-w", self.path] + (self.bpf.split() if self.bpf else [])
+        # --immediate-mode: without it packets wait in the capture ring and are lost at SIGINT
+        cmd = ["tcpdump", "--immediate-mode", "-Z", "root", "-i", self.intf, "-n", "-U", "-w", self.path]
+        cmd += self.bpf.split() if self.bpf else []
         self.proc = self.host.popen(cmd)
         deadline = time.monotonic() + 5
         err = b""
@@ -100,7 +103,7 @@ class Capture:
         self.proc.send_signal(signal.SIGINT)
         try:
             self.proc.wait(timeout=3)
-        except Exception:
+        except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
         from scapy.utils import rdpcap

@@ -97,7 +97,7 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
         jobs.append((node, "configure", script))
         node.add_known_intf(ovs.underlay_device(dp, "eth0"), ip=hs.host_ip, prefix=under_len, port=0)
         node.add_known_intf("tun0", ip=hs.gateway, prefix=prefix, port=2)
-    script = f"ip link set lo up\nip addr add {cluster.external.ip}/{under_len} dev eth0\nip link set eth0 up\n"
+    script = underlay.address_script(f"{cluster.external.ip}/{under_len}")
     if dp == "netdev":
         script += ovs.offload_off(["eth0"])
     jobs.append((ext, "configure", script))

@@ -5,7 +5,6 @@ import os
 
 import pytest
 
-from lab.flannel import realize
 from lab.flannel.render import Lease, expected_vxlan_state
 from lab.observe.capture import Capture
 from lab.observe.ping import ping
