@@ -62,7 +62,7 @@ def parse_dump(text: str) -> List[Flow]:
             priority=int(fields.get("priority", 32768)),
             match=",".join(match),
             actions=actions.strip(),
-            cookie=int(fields.get("cookie", "0"), 16) if fields.get("cookie", "0").startswith("0x") else int(fields.get("cookie", "0")),
+            cookie=int(fields.get("cookie", "0"), 0),
             n_packets=int(fields.get("n_packets", 0)),
         ))
     return flows
