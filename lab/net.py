@@ -54,7 +54,8 @@ class LabNet(Mininet):
         with ThreadPoolExecutor(max_workers=8) as pool:
             created = list(pool.map(self._start_host, specs))
         for host in created:
-            self.hosts.append(host)
+            # the underlay is a switch to Mininet: listed by `nodes`, left out of `pingall`
+            (self.switches if host.role == "underlay" else self.hosts).append(host)
             self.nameToNode[host.name] = host
         self._bind(created)
         return created
@@ -105,7 +106,7 @@ class LabNet(Mininet):
             return
         self._stopped = True
         cleanup.stop_pids(cleanup.daemon_pids())
-        for host in self.hosts:
+        for host in self.hosts + self.switches:
             host.terminate()
         cleanup.clean_all()
         LabNet._active = None
