@@ -34,6 +34,15 @@ def assert_nothing_left():
     assert not any(left.values()), f"left behind: {left}"
 
 
+def session(tmp_path, topology, lines):
+    """`lab run TOPOLOGY --json --script` with these CLI lines; returns (stdout, inventory path)."""
+    inventory, script = tmp_path / "inventory.json", tmp_path / "session.mn"
+    script.write_text("\n".join(line.replace("{inventory}", str(inventory)) for line in lines) + "\n")
+    r = lab("run", topology, "--json", str(inventory), "--script", str(script))
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout, inventory
+
+
 @pytest.mark.parametrize("args, words", [
     (["run", "--cluster-cidr", "10.128.0.0/33"], "invalid cluster network CIDR"),
     (["run", "--host-subnet-length", "24"], "does not fit cluster network"),
@@ -80,10 +89,8 @@ def test_missing_os_package_names_the_install_command():
 @pytest.mark.root
 def test_run_writes_inventory_before_the_script_and_leaves_nothing(tmp_path):
     before = root_namespace_state()
-    inventory = tmp_path / "inventory.json"
-    script = tmp_path / "session.mn"
-    script.write_text("\n".join([
-        f"sh test -s {inventory} && echo INVENTORY-WRITTEN-BEFORE-SCRIPT",
+    out, inventory = session(tmp_path, "openshift", [
+        "sh test -s {inventory} && echo INVENTORY-WRITTEN-BEFORE-SCRIPT",
         "pod1 ping -c1 -W2 pod3",
         "trace pod1 pod3",
         "flows node1 253",
@@ -91,10 +98,7 @@ def test_run_writes_inventory_before_the_script_and_leaves_nothing(tmp_path):
         "node1 ovs-ofctl -O OpenFlow13 --no-names dump-flows br0 table=10",
         "py net['pod4'].IP()",
         "pingmatrix",
-    ]) + "\n")
-    r = lab("run", "openshift", "--json", str(inventory), "--script", str(script))
-    assert r.returncode == 0, r.stdout + r.stderr
-    out = r.stdout
+    ])
     assert "INVENTORY-WRITTEN-BEFORE-SCRIPT" in out
     assert "1 packets transmitted, 1 received" in out
     assert "node1: 0 > 20 > 21 > 30 > 90: output vxlan0 (tun_dst=172.16.1.12)" in out
@@ -177,18 +181,13 @@ def test_datapath_choice_follows_the_kernel():
 def test_flannel_session_with_join_and_leave(tmp_path):
     before = root_namespace_state()
     had_run_flannel = os.path.exists("/run/flannel")
-    inventory = tmp_path / "inventory.json"
-    script = tmp_path / "session.mn"
-    script.write_text("\n".join([
+    out, inventory = session(tmp_path, "flannel", [
         "join",
         "node1 ip route show dev flannel.1",
         "leave node3",
         "node1 etcdctl get / --prefix --keys-only",
         "pod1 ping -c1 -W2 pod3",
-    ]) + "\n")
-    r = lab("run", "flannel", "--json", str(inventory), "--script", str(script))
-    assert r.returncode == 0, r.stdout + r.stderr
-    out = r.stdout
+    ])
     assert "node3 joined with lease 10.244.2.0/24" in out
     assert "10.244.2.0/24 via 10.244.2.0 onlink" in out
     assert "node3 left" in out
