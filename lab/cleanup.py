@@ -1,171 +1,289 @@
-"""Remove everything a lab of this project created, from its own records only.
+"""Remove everything one lab created, from that lab's own records only.
 
-Works the same after a clean exit and after `kill -9` at any moment: every kernel object the
-lab makes lives in a lab namespace, every namespace is kept alive only by processes whose ids
-or pidfiles the lab wrote down under RUN_DIR, or by a bind mount named with the lab prefix.
-Nothing in the root namespace is touched apart from those bind mounts and RUN_DIR.
+A lab writes down what it makes at the moment it makes it, in its run directory:
+`netns` (each bind path, written *before* the bind), `procs` (pid, start time and label of each
+process it started) and `mountpoints` (directories it made outside the run directory). Cleanup
+signals only
+- a recorded process whose pid still has the recorded start time (a reused pid is someone else), and
+- a process inside one of the lab's namespaces, known by the inode of the lab's own bind mounts.
+The machine's namespace and the caller's are never a lab namespace; when they cannot be read,
+nothing is selected by namespace (fail closed). Signals go through pidfds, so a pid that is reused
+between the check and the signal is never hit.
 """
 
 from __future__ import annotations
 
-import glob
 import os
+import select
 import shutil
 import signal
 import subprocess
 import time
-from typing import Iterable, List, Set
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from lab import PREFIX
-from lab.paths import NETNS_DIR, RUN_DIR
+from lab import paths
 
-
-MOUNTPOINTS = os.path.join(RUN_DIR, "mountpoints")  # directories the lab created outside RUN_DIR
+Proc = Tuple[int, int]  # (pid, start time in clock ticks since boot)
 
 
-def _netns_inode(pid: int):
+# --- process identity -------------------------------------------------------------------------
+
+def start_time(pid: int) -> Optional[int]:
+    """The process's start time (field 22 of /proc/PID/stat), or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def same_process(proc: Proc) -> bool:
+    return proc[1] is not None and start_time(proc[0]) == proc[1]
+
+
+def netns_inode(pid) -> Optional[int]:
     try:
         return os.stat(f"/proc/{pid}/ns/net").st_ino
     except OSError:
         return None
 
 
-def read_pid(path: str):
+# --- records ----------------------------------------------------------------------------------
+
+def _record(name: str, kind: str) -> str:
+    return os.path.join(paths.run_dir(name), kind)
+
+
+def _append(path: str, line: str) -> None:
+    with open(path, "a") as f:  # one write of one line: safe from several threads
+        f.write(line + "\n")
+
+
+def _lines(path: str) -> List[str]:
     try:
         with open(path) as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
+            return [line.strip() for line in f if line.strip()]
     except OSError:
-        return False
+        return []
 
 
-def lab_netns_inodes() -> Set[int]:
-    """Network namespaces that belong to the lab: its bind mounts and its recorded host shells."""
-    root = _netns_inode(1)
-    inodes = set()
-    for path in glob.glob(os.path.join(NETNS_DIR, f"{PREFIX}-*")):
-        try:
-            inodes.add(os.stat(path).st_ino)
-        except OSError:
-            pass
-    for path in glob.glob(os.path.join(RUN_DIR, "*", "shell.pid")):
-        pid = read_pid(path)
-        if pid and alive(pid):
-            ino = _netns_inode(pid)
-            if ino:
-                inodes.add(ino)
-    inodes.discard(root)  # never the machine's own namespace
-    inodes.discard(None)
-    return inodes
+def record_process(pid: int, label: str, name: str = "") -> None:
+    _append(_record(name, "procs"), f"{pid} {start_time(pid)} {label}")
 
 
-def daemon_pids() -> List[int]:
-    """Daemons the lab started, from the pidfiles in its private directories."""
-    pids = []
-    for path in glob.glob(os.path.join(RUN_DIR, "**", "*.pid"), recursive=True):
-        if os.path.basename(path) in ("shell.pid", "lab.pid"):
-            continue
-        pid = read_pid(path)
-        if pid and alive(pid):
-            pids.append(pid)
-    return pids
+def record_netns(path: str, name: str = "") -> None:
+    _append(_record(name, "netns"), path)
 
 
-def processes_in(inodes: Set[int]) -> List[int]:
-    """Processes inside lab namespaces, or started with the lab's private directory in their
-    command line (a daemon caught mid-start by a crash may have lost its namespace's bind)."""
-    me = os.getpid()
-    marker = (RUN_DIR.rstrip("/") + "/").encode()
+def record_mountpoint(path: str, name: str = "") -> None:
+    _append(_record(name, "mountpoints"), path)
+
+
+def recorded_processes(name: str = "") -> List[Tuple[int, Optional[int], str]]:
     found = []
+    for line in _lines(_record(name, "procs")):
+        parts = line.split(None, 2)
+        try:
+            start = None if parts[1] == "None" else int(parts[1])
+            found.append((int(parts[0]), start, parts[2] if len(parts) > 2 else ""))
+        except (ValueError, IndexError):
+            continue
+    return found
+
+
+def recorded_binds(name: str = "") -> List[str]:
+    prefix = os.path.join(paths.NETNS_DIR, paths.netns_name("", name))
+    # only paths that are this lab's by name, whatever the file says
+    return [p for p in _lines(_record(name, "netns")) if p.startswith(prefix)]
+
+
+# --- what belongs to a lab ----------------------------------------------------------------------
+
+def _protected_inodes() -> Optional[Set[int]]:
+    """The namespaces that are never a lab's: the machine's and this process's. None if unreadable."""
+    mine = netns_inode("self")
+    if mine is None:
+        return None
+    return {mine} | ({netns_inode(1)} - {None})
+
+
+def lab_namespaces(name: str = "") -> Set[int]:
+    """Inodes of the lab's live namespaces: its bind mounts (nsfs only) and its recorded live processes."""
+    protected = _protected_inodes()
+    if protected is None:
+        return set()
+    try:
+        nsfs = os.stat("/proc/self/ns/net").st_dev
+    except OSError:
+        return set()
+    inodes = set()
+    for path in recorded_binds(name):
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if st.st_dev == nsfs:  # a bind that was made (an empty file is no namespace)
+            inodes.add(st.st_ino)
+    for pid, start, _label in recorded_processes(name):
+        if start is not None and same_process((pid, start)):
+            ino = netns_inode(pid)
+            if ino is not None:
+                inodes.add(ino)
+    return inodes - protected
+
+
+def processes_in(inodes: Set[int]) -> List[Proc]:
+    me = os.getpid()
+    found = []
+    if not inodes:
+        return found
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == me:
             continue
         pid = int(entry)
-        if _netns_inode(pid) in inodes:
-            found.append(pid)
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if marker in f.read():
-                    found.append(pid)
-        except OSError:
-            pass
+        if netns_inode(pid) in inodes and not is_zombie(pid):
+            start = start_time(pid)
+            if start is not None:
+                found.append((pid, start))
     return found
 
 
-def stop_pids(pids: Iterable[int], grace: float = 1.0) -> None:
-    pids = [p for p in pids if alive(p)]
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except OSError:
-            pass
-    deadline = time.monotonic() + grace
-    while pids and time.monotonic() < deadline:
-        pids = [p for p in pids if alive(p) and not _zombie(p)]
-        if pids:
-            time.sleep(0.02)
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+def lab_processes(name: str = "") -> Dict[str, List[Proc]]:
+    """The lab's live processes: `shells` (recorded shells) and `others` (daemons, anything in its namespaces)."""
+    shells, others = [], []
+    recorded = {}
+    for pid, start, label in recorded_processes(name):
+        if start is not None and same_process((pid, start)) and not is_zombie(pid):
+            recorded[pid] = (start, label)
+    for pid, (start, label) in recorded.items():
+        (shells if label.startswith("shell") else others).append((pid, start))
+    known = set(recorded)
+    others += [p for p in processes_in(lab_namespaces(name)) if p[0] not in known]
+    return {"shells": shells, "others": others}
 
 
-def _zombie(pid: int) -> bool:
+# --- signalling -------------------------------------------------------------------------------
+
+def _pidfd(proc: Proc) -> Optional[int]:
+    """A pidfd for the process, only if it is still the one recorded."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+        fd = os.pidfd_open(proc[0])
     except OSError:
-        return True
+        return None
+    if not same_process(proc):
+        os.close(fd)
+        return None
+    return fd
 
 
-def unbind_netns() -> List[str]:
-    removed = []
-    for path in glob.glob(os.path.join(NETNS_DIR, f"{PREFIX}-*")):
-        subprocess.run(["umount", path], stderr=subprocess.DEVNULL)
+def signal_processes(procs: Iterable[Proc], sig: int = signal.SIGTERM, grace: float = 1.0) -> int:
+    """Send sig, wait up to grace seconds for them to exit, then SIGKILL the rest. Returns how many."""
+    fds = {}
+    for proc in procs:
+        fd = _pidfd(proc)
+        if fd is None:
+            continue
         try:
-            os.unlink(path)
+            signal.pidfd_send_signal(fd, sig)
+            fds[fd] = proc
+        except OSError:
+            os.close(fd)
+    count = len(fds)
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    deadline = time.monotonic() + grace
+    while fds and time.monotonic() < deadline:
+        for fd, _ev in poller.poll(max(1, int((deadline - time.monotonic()) * 1000))):
+            poller.unregister(fd)
+            os.close(fd)
+            fds.pop(fd, None)
+    for fd in list(fds):
+        try:
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
         except OSError:
             pass
-        removed.append(os.path.basename(path))
-    return removed
+        os.close(fd)
+    return count
 
 
-def leftovers() -> dict:
-    """What of a lab is still on the machine (empty when clean)."""
-    inodes = lab_netns_inodes()
-    return {
-        "namespaces": sorted(os.path.basename(p) for p in glob.glob(os.path.join(NETNS_DIR, f"{PREFIX}-*"))),
-        "daemons": daemon_pids(),
-        "processes": [p for p in processes_in(inodes) if not _zombie(p)],
-        "run_dir": os.path.exists(RUN_DIR),
-    }
+# --- removing ---------------------------------------------------------------------------------
 
-
-def clean_all() -> dict:
-    """Stop the lab's daemons, kill what still runs in its namespaces, drop binds and RUN_DIR."""
-    inodes = lab_netns_inodes()
-    daemons = daemon_pids()
-    stop_pids(daemons)
-    stragglers = [p for p in processes_in(inodes) if not _zombie(p)]
-    stop_pids(stragglers, grace=0.2)
-    removed = unbind_netns()
+def unbind(path: str) -> None:
+    subprocess.run(["umount", path], stderr=subprocess.DEVNULL)
     try:
-        with open(MOUNTPOINTS) as f:
-            for path in reversed(f.read().split()):
-                try:
-                    os.rmdir(path)  # only ever empty: the mounts on it lived in the hosts' namespaces
-                except OSError:
-                    pass
+        os.unlink(path)
     except OSError:
         pass
-    shutil.rmtree(RUN_DIR, ignore_errors=True)
-    return {"daemons": len(daemons), "processes": len(stragglers), "namespaces": removed}
+
+
+def stop_processes(name: str = "") -> int:
+    """Daemons (and anything else in the lab's namespaces) get SIGTERM and a grace second; shells
+    (an interactive bash ignores SIGTERM) and whatever is left get SIGKILL."""
+    procs = lab_processes(name)
+    count = signal_processes(procs["others"])
+    count += signal_processes(procs["shells"], signal.SIGKILL, grace=0.5)
+    rest = processes_in(lab_namespaces(name))
+    count += signal_processes(rest, signal.SIGKILL, grace=0.5)
+    return count
+
+
+def _mountpoints_of_other_labs(name: str) -> Set[str]:
+    others = set()
+    for other in list_labs():
+        if other != name:
+            others.update(_lines(_record(other, "mountpoints")))
+    return others
+
+
+def recorded_mountpoints_of_any_lab() -> Set[str]:
+    return _mountpoints_of_other_labs("")
+
+
+def list_labs() -> List[str]:
+    """Every lab name with a run directory or a lock file."""
+    try:
+        entries = os.listdir(paths.RUN_DIR)
+    except OSError:
+        return []
+    names = {e[:-5] if e.endswith(".lock") else e for e in entries}
+    return sorted(n for n in names if paths.NAME_RE.match(n))
+
+
+def clean_lab(name: str = "") -> dict:
+    """Stop the lab's processes, drop its binds and mountpoints, remove its run directory."""
+    name = name or paths.lab_name()
+    stopped = stop_processes(name)
+    binds = [p for p in recorded_binds(name) if os.path.lexists(p)]
+    for path in binds:
+        unbind(path)
+    shared = _mountpoints_of_other_labs(name)
+    for path in reversed(_lines(_record(name, "mountpoints"))):
+        if path not in shared:
+            try:
+                os.rmdir(path)  # only ever empty here: the mounts on it live in the hosts' namespaces
+            except OSError:
+                pass
+    shutil.rmtree(paths.run_dir(name), ignore_errors=True)
+    return {"processes": stopped, "namespaces": [os.path.basename(p) for p in binds]}
+
+
+def leftovers(name: str = "") -> dict:
+    """What of a lab is still on the machine (all values empty when it is gone)."""
+    name = name or paths.lab_name()
+    procs = lab_processes(name)
+    prefix = paths.netns_name("", name)
+    try:
+        binds = sorted(e for e in os.listdir(paths.NETNS_DIR) if e.startswith(prefix))
+    except OSError:
+        binds = []
+    return {"namespaces": binds, "processes": procs["shells"] + procs["others"],
+            "run_dir": os.path.exists(paths.run_dir(name))}

@@ -1,18 +1,43 @@
-"""The `lab` command: run a topology, list topologies, clean up after any lab."""
+"""The `lab` command: run a topology, list topologies and running labs, clean up labs."""
 
 from __future__ import annotations
 
-import argparse
-import json
 import signal
-import sys
-import time
-from typing import List, Optional
 
-import topologies
-from lab.errors import BadInput, LabError
 
-USAGE = "lab {run [TOPOLOGY] [options] | list | clean}"
+class Interrupted(BaseException):
+    """A signal asked the lab to stop: tear down, then exit 128 + the signal's number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.exit_code = 128 + signum
+
+
+_main_started = []
+
+
+def _interrupt(signum, _frame):
+    if not _main_started:  # still importing: nothing exists yet, so a quiet exit is the orderly one
+        raise SystemExit(128 + signum)
+    raise Interrupted(signum)
+
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+for _s in SIGNALS:  # before the imports below: from here on a signal is an orderly exit
+    signal.signal(_s, _interrupt)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from typing import List, Optional  # noqa: E402
+
+import topologies  # noqa: E402
+from lab import paths  # noqa: E402
+from lab.errors import BadInput, LabError  # noqa: E402
+
+USAGE = "lab {run [TOPOLOGY] [options] | list [--running] | ps | clean [NAME]}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,26 +46,48 @@ class _Parser(argparse.ArgumentParser):
 
 
 def run_parser(topology) -> argparse.ArgumentParser:
-    p = _Parser(prog=f"lab run {topology.name}", add_help=True,
-                description=topology.description)
+    p = _Parser(prog=f"lab run {topology.name}", add_help=True, description=topology.description)
     topology.add_arguments(p)
-    p.add_argument("--datapath", choices=["auto", "system", "netdev"], default="auto",
-                   help="Open vSwitch datapath: kernel (system), userspace (netdev) or auto (default)")
+    p.add_argument("--name", default=paths.lab_name(),
+                   help=f"the lab's name: several labs of different names run side by side (default {paths.lab_name()})")
+    if topology.uses_ovs:
+        p.add_argument("--datapath", choices=["auto", "system", "netdev"], default="auto",
+                       help="Open vSwitch datapath: kernel (system), userspace (netdev) or auto (default)")
     p.add_argument("--json", metavar="FILE", help="write the inventory here before the CLI or script starts")
     p.add_argument("--script", metavar="FILE", help="run Mininet CLI commands from FILE, then tear down")
     p.add_argument("--no-checks", action="store_true", help="skip the built-in connectivity checks")
     return p
 
 
-def choose_datapath(requested: str) -> str:
-    from lab.ovs import detect_datapath
-    found = detect_datapath()
-    if requested == "auto":
-        return found
-    if requested == "system" and found != "system":
-        raise LabError("--datapath system needs the openvswitch kernel module, which this kernel does not have; "
-                       "use --datapath netdev or auto")
-    return requested
+def check_files(args) -> None:
+    """--json and --script are checked before anything exists, so a typo costs no lab."""
+    from lab.validate import check_readable_file, check_writable_file
+    if args.json:
+        check_writable_file(args.json, "--json")
+    if args.script:
+        check_readable_file(args.script, "--script")
+
+
+class _Signals:
+    """First SIGINT/SIGTERM/SIGHUP: raise Interrupted wherever the main thread is, so the lab is torn
+    down by the `finally` that owns it. A second one during teardown cuts it short; the next
+    `lab run` or `lab clean` removes the rest."""
+
+    def __init__(self, name: str):
+        self.name, self.tearing_down = name, False
+        for s in SIGNALS:
+            signal.signal(s, self._handle)
+
+    def _handle(self, signum, _frame):
+        if self.tearing_down:
+            os.write(2, f"\nlab: teardown cut short by {signal.Signals(signum).name}; "
+                        f"`lab clean {self.name}` removes the rest\n".encode())
+            os._exit(128 + signum)
+        raise Interrupted(signum)
+
+    def interactive(self, on: bool) -> None:
+        """At the interactive prompt Ctrl-C interrupts the running command, as in Mininet."""
+        signal.signal(signal.SIGINT, signal.default_int_handler if on else self._handle)
 
 
 def cmd_run(argv: List[str]) -> int:
@@ -49,21 +96,29 @@ def cmd_run(argv: List[str]) -> int:
         name, argv = argv[0], argv[1:]
     topology = topologies.load(name)
     args = run_parser(topology).parse_args(argv)
+    paths.check_name(args.name)
     model = topology.model(args)  # validates; raises BadInput before anything exists
+    check_files(args)
 
     from lab.requirements import require_packages, require_root
     require_root()
-    require_packages()
-    datapath = choose_datapath(args.datapath)
+    require_packages(topology.packages)
+    datapath = None
+    if topology.uses_ovs:
+        from lab.ovs import choose_datapath
+        datapath = choose_datapath(args.datapath)
 
+    from lab import cleanup, registry
     from lab.net import LabNet
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
+    sigs = _Signals(args.name)
     start = time.monotonic()
-    net = LabNet(datapath)
+    net = None
+    failed_lines = 0
     try:
+        net = LabNet(datapath, name=args.name, topology=topology.name, progress=lambda m: print(m, flush=True))
         topology.build(net, model, progress=lambda msg: print(msg, flush=True))
-        print(f"*** Lab up in {time.monotonic() - start:.2f} s\n", flush=True)
+        net.record_daemons()
+        print(f"*** Lab {net.name!r} up in {time.monotonic() - start:.2f} s\n", flush=True)
         print(topology.inventory_text(net, model), flush=True)
         if args.json:
             with open(args.json, "w") as f:
@@ -77,45 +132,85 @@ def cmd_run(argv: List[str]) -> int:
                 ok = ok and check.ok
         from lab.mncli import run_cli
         if args.script:
-            run_cli(net, topology.cli_verbs(net, model), script=args.script)
+            failed_lines = run_cli(net, topology.cli_verbs(net, model), script=args.script) or 0
+            if failed_lines:
+                print(f"*** {failed_lines} line(s) of {args.script} failed", flush=True)
         elif sys.stdin.isatty():
-            run_cli(net, topology.cli_verbs(net, model))
-        return 0 if ok else 1
+            sigs.interactive(True)
+            try:
+                run_cli(net, topology.cli_verbs(net, model))
+            finally:
+                sigs.interactive(False)
+        return 0 if ok and not failed_lines else 1
+    except Interrupted as exc:
+        print(f"\n*** {exc}: tearing down", file=sys.stderr, flush=True)
+        return exc.exit_code
     finally:
+        sigs.tearing_down = True
         t = time.monotonic()
         print("*** Tearing down", flush=True)
-        net.stop()
+        if net is not None:
+            net.stop()
+        elif registry.holds(args.name):  # interrupted while the lab was being claimed
+            cleanup.clean_lab(args.name)
+            registry.release(args.name)
         print(f"*** Done in {time.monotonic() - t:.2f} s", flush=True)
 
 
 def cmd_list(argv: List[str]) -> int:
+    if argv == ["--running"]:
+        return cmd_ps([])
     if argv:
-        raise BadInput(f"`lab list` takes no arguments (got {' '.join(argv)})")
+        raise BadInput(f"`lab list` takes only --running (got {' '.join(argv)})")
     for name, description in topologies.catalogue().items():
         print(f"{name:<12} {description}")
     return 0
 
 
-def cmd_clean(argv: List[str]) -> int:
+def cmd_ps(argv: List[str]) -> int:
     if argv:
-        raise BadInput(f"`lab clean` takes no arguments (got {' '.join(argv)})")
-    from lab.cleanup import clean_all
-    from lab.requirements import require_root
-    require_root()
-    done = clean_all()
-    print(f"*** Removed {len(done['namespaces'])} namespaces, stopped {done['daemons']} daemons "
-          f"and {done['processes']} other processes")
+        raise BadInput(f"`lab ps` takes no arguments (got {' '.join(argv)})")
+    from lab import registry
+    from lab.table import format_table
+    rows = []
+    for lab in registry.labs():
+        age = f"{int(time.time() - lab['started'])}s" if lab["started"] else "?"
+        rows.append([lab["name"], lab["topology"], lab["state"], lab["pid"] or "-", lab["hosts"], age])
+    if rows:
+        print(format_table(["NAME", "TOPOLOGY", "STATE", "PID", "HOSTS", "AGE"], rows))
+    else:
+        print("no labs")
     return 0
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "clean": cmd_clean}
+def cmd_clean(argv: List[str]) -> int:
+    if len(argv) > 1:
+        raise BadInput(f"`lab clean` takes at most one lab name (got {' '.join(argv)})")
+    from lab import cleanup, registry
+    from lab.requirements import require_root
+    if argv:
+        paths.check_name(argv[0])
+    require_root()
+    names = argv or cleanup.list_labs()
+    for name in names:
+        done = registry.stop(name)
+        print(f"*** Removed lab {name!r}: {len(done['namespaces'])} namespaces, stopped {done['processes']} processes")
+    if not names:
+        print("*** Removed nothing: no labs")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "ps": cmd_ps, "clean": cmd_clean}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    _main_started.append(True)
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(f"usage: {USAGE}\n  run    build a lab, print its inventory, run checks, open the CLI\n"
-              f"  list   the topologies\n  clean  remove everything any lab of this project created")
+              f"  list   the topologies (--running: the labs on this machine, as `lab ps`)\n"
+              f"  ps     the labs on this machine\n"
+              f"  clean  stop and remove one lab, or every lab of this project")
         return 0 if argv else 2
     command = COMMANDS.get(argv[0])
     try:
@@ -124,6 +219,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return command(argv[1:])
     except LabError as exc:
         print(f"lab: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Interrupted as exc:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

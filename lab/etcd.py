@@ -14,6 +14,7 @@ from typing import Dict, Iterator, Tuple
 
 CLIENT_PORT = 2379
 PEER_PORT = 2380
+PACKAGES = {"etcd": "etcd-server", "etcdctl": "etcd-client"}
 
 
 def endpoint(ip: str) -> str:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
+import pty
+import select
+import subprocess
+import time
 from typing import Dict, Optional
 
 from mininet.link import Intf
 from mininet.node import Host
 
+from lab import cleanup
+from lab.errors import LabError
 from lab.paths import host_dir
+
+PROMPT = chr(127)  # Mininet's prompt sentinel
+SHELL_START_TIMEOUT = 10.0
 
 
 def _stay(intf, node):  # our links are created inside the namespaces already
@@ -27,6 +36,43 @@ class LabHost(Host):
         exports.update(env or {})
         self.cmd("; ".join(f"export {k}={v}" for k, v in exports.items()))
 
+    def startShell(self, mnopts=None):  # noqa: N802 (Mininet's name)
+        """Mininet's shell, with three differences: it runs in its own session from the first
+        instruction (a signal to the lab's process group never reaches it), it is recorded with its
+        start time at once (for cleanup), and waiting for its prompt has a deadline and notices EOF."""
+        self.master, self.slave = pty.openpty()
+        # no -d: the session is already new (with -d mnexec would fork once more, so self.pid would not be the shell)
+        cmd = ["mnexec", "-cn", "env", f"PS1={PROMPT}", "bash", "--norc", "--noediting", "-is",
+               f"mininet:{self.name}"]
+        self.shell = subprocess.Popen(cmd, stdin=self.slave, stdout=self.slave, stderr=self.slave,
+                                      close_fds=False, start_new_session=True)
+        self.pid = self.shell.pid
+        cleanup.record_process(self.pid, f"shell {self.name}")
+        self.stdin = os.fdopen(self.master, "r")
+        self.stdout = self.stdin
+        self.pollOut = select.poll()
+        self.pollOut.register(self.stdout)
+        self.outToNode[self.stdout.fileno()] = self
+        self.inToNode[self.stdin.fileno()] = self
+        self.execed, self.lastCmd, self.lastPid, self.readbuf = False, None, None, ""
+        deadline = time.monotonic() + SHELL_START_TIMEOUT
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LabError(f"{self.name}: its shell gave no prompt in {SHELL_START_TIMEOUT:.0f} s")
+            if self.shell.poll() is not None:
+                raise LabError(f"{self.name}: its shell exited before its prompt (status {self.shell.returncode})")
+            if not self.pollOut.poll(int(min(left, 0.1) * 1000) + 1):
+                continue
+            try:
+                data = self.read(1024)
+            except OSError:
+                data = ""
+            if data.endswith(PROMPT):
+                break
+        self.waiting = False
+        self.cmd("unset HISTFILE; stty -echo; set +m")
+
     def addIntf(self, intf, port=None, moveIntfFn=_stay):  # noqa: N802 (Mininet's name)
         return super().addIntf(intf, port=port, moveIntfFn=_stay)
 
@@ -40,3 +86,19 @@ class LabHost(Host):
     def config(self, **_params):
         """Configuration is applied by the lab's own batched scripts, not per call."""
         return {}
+
+    def release(self) -> None:
+        """After the lab's cleanup killed the shell: close its pty and reap it (no signals sent)."""
+        try:
+            self.stdin.close()
+        except (OSError, AttributeError):
+            pass
+        try:
+            os.close(self.slave)
+        except (OSError, TypeError):
+            pass
+        if self.shell:
+            try:
+                self.shell.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass

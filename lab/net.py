@@ -3,125 +3,154 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, List, Optional
 
 from mininet.net import Mininet
 
-from lab import cleanup
+from lab import cleanup, paths, registry
 from lab.errors import LabError
 from lab.host import LabHost
-from lab.paths import LOCK_FILE, NETNS_DIR, RUN_DIR, netns_name
 
 
 class LabNet(Mininet):
-    """`net['pod1']`, `net.hosts` and the Mininet CLI work unchanged; `stop()` leaves nothing behind."""
+    """`net['pod1']`, `net.hosts` and the Mininet CLI work unchanged; `stop()` leaves nothing behind.
+
+    name: the lab's name (default: $SDNLAB_NAME or `sdnlab`); labs of different names run side by side.
+    datapath: for data planes on Open vSwitch, `system` or `netdev` (prepared here for library users).
+    """
 
     _active: Optional["LabNet"] = None  # the lab this process runs, if any
 
-    def __init__(self, datapath: str, **kwargs):
+    def __init__(self, datapath: Optional[str] = None, name: Optional[str] = None, topology: str = "",
+                 progress: Callable[[str], None] = print, **kwargs):
         super().__init__(topo=None, build=False, controller=None, **kwargs)
-        from lab.ovs import prepare_datapath
-        prepare_datapath(datapath)
-        self.datapath = datapath
-        self._stopped = False
-        self._claim()
-
-    def _claim(self) -> None:
-        """One lab at a time: a live lab refuses, a crashed one is cleaned first."""
         if LabNet._active is not None:
             raise LabError("a lab is already running in this process; stop it first")
-        if os.path.exists(LOCK_FILE):
-            pid = cleanup.read_pid(LOCK_FILE)
-            if pid and pid != os.getpid() and cleanup.alive(pid):
-                raise LabError(f"another lab is running (pid {pid}); stop it or run `lab clean`")
-        if any(cleanup.leftovers().values()):
-            print("*** Removing what an earlier lab left behind")
-            cleanup.clean_all()
-        os.makedirs(RUN_DIR, exist_ok=True)
-        with open(LOCK_FILE, "w") as f:
-            f.write(f"{os.getpid()}\n")
+        if name:
+            paths.set_lab_name(name)
+        self.name = paths.lab_name()
+        self.datapath = datapath
+        self._stopped = False
+        self._stopping = threading.Event()
+        self._pools: List[ThreadPoolExecutor] = []
+        registry.acquire(self.name, {"topology": topology}, progress=progress)
         LabNet._active = self
+        if datapath:
+            from lab.ovs import prepare_datapath
+            prepare_datapath(datapath)
 
     def add_hosts(self, specs: Iterable[dict]) -> List[LabHost]:
-        """Create hosts (name, role, env) and bind their namespaces as <prefix>-<name>.
-
-        Shells start in parallel threads: each start is mostly waiting for a prompt.
-        """
-        specs = list(specs)
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        """Create hosts (name, role, env; `switch: True` for an L2 segment) and bind their namespaces
+        as <lab>-<name>. Shells start in parallel threads: each start is mostly waiting for a prompt."""
+        specs = [dict(s) for s in specs]
+        pool = ThreadPoolExecutor(max_workers=8)
+        self._pools.append(pool)
+        try:
             created = list(pool.map(self._start_host, specs))
-        for host in created:
-            # the underlay is a switch to Mininet: listed by `nodes`, left out of `pingall`
-            (self.switches if host.role == "underlay" else self.hosts).append(host)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # a signal must not wait for busy threads
+        for host, spec in zip(created, specs):
+            # an L2 segment is a switch to Mininet: listed by `nodes`, left out of `pingall`
+            (self.switches if spec.get("switch") else self.hosts).append(host)
             self.nameToNode[host.name] = host
         self._bind(created)
         return created
 
-    @staticmethod
-    def _start_host(spec: dict) -> LabHost:
-        host = LabHost(**spec)
-        with open(os.path.join(host.dir, "shell.pid"), "w") as f:  # recorded at once, for `lab clean`
-            f.write(f"{host.pid}\n")
-        return host
+    def _start_host(self, spec: dict) -> LabHost:
+        if self._stopping.is_set():
+            raise LabError("the lab is being torn down")
+        spec.pop("switch", None)
+        return LabHost(**spec)
 
     def _bind(self, hosts: List[LabHost]) -> None:
-        script = [f"mkdir -p {NETNS_DIR}"]
+        """Each namespace gets its name under /var/run/netns; the path is recorded before the bind."""
+        os.makedirs(paths.NETNS_DIR, exist_ok=True)
+        script = []
         for h in hosts:
-            path = os.path.join(NETNS_DIR, netns_name(h.name))
+            path = paths.netns_path(h.name)
+            if os.path.lexists(path):
+                raise LabError(f"{path} exists and is not this lab's; remove it or pick another --name")
+            cleanup.record_netns(path)
             script.append(f"touch {path} && mount --bind /proc/{h.pid}/ns/net {path}")
         subprocess.run(["sh", "-ec", "\n".join(script)], check=True)
 
-    @staticmethod
-    def ensure_mountpoint(path: str) -> None:
+    def ensure_mountpoint(self, path: str) -> None:
         """A directory for a host-private bind mount (each host has its own mount namespace).
         Created only if missing, and then recorded so that cleanup removes it again."""
         if not os.path.isdir(path):
-            os.makedirs(path)
-            with open(cleanup.MOUNTPOINTS, "a") as f:
-                f.write(path + "\n")
+            cleanup.record_mountpoint(path)
+            os.makedirs(path, exist_ok=True)
+        elif path in cleanup.recorded_mountpoints_of_any_lab():
+            cleanup.record_mountpoint(path)  # shared with another lab: the last one out removes it
 
     def remove_host(self, host: LabHost) -> None:
-        """Take one host away at runtime: its daemons, its shell (and so its namespace), its bind."""
-        pidfiles = [os.path.join(root, f) for root, _, files in os.walk(host.dir) for f in files
-                    if f.endswith(".pid") and f != "shell.pid"]
-        cleanup.stop_pids(p for p in (cleanup.read_pid(f) for f in pidfiles) if p)
-        host.terminate()
+        """Take one host away at runtime: everything in its namespace, its shell, its bind, its dir."""
+        path = paths.netns_path(host.name)
+        ino = cleanup.netns_inode(host.pid)
+        others = [p for p in cleanup.processes_in({ino} if ino else set()) if p[0] != host.pid]
+        cleanup.signal_processes(others)
+        cleanup.signal_processes([(host.pid, cleanup.start_time(host.pid))], cleanup.signal.SIGKILL)
+        host.release()
         self.hosts.remove(host)
         del self.nameToNode[host.name]
-        path = os.path.join(NETNS_DIR, netns_name(host.name))
-        subprocess.run(["umount", path], stderr=subprocess.DEVNULL)
-        if os.path.exists(path):
-            os.unlink(path)
-        subprocess.run(["rm", "-rf", host.dir])
+        cleanup.unbind(path)
+        shutil.rmtree(host.dir, ignore_errors=True)
 
     def role(self, role: str) -> List[LabHost]:
         return [h for h in self.hosts if getattr(h, "role", None) == role]
 
+    def record_daemons(self) -> None:
+        """Write down (pid, start time) of the daemons the lab's scripts started, from their pidfiles,
+        if they run inside this lab's namespaces (a pidfile alone proves nothing)."""
+        known = {pid for pid, _s, _l in cleanup.recorded_processes()}
+        inodes = cleanup.lab_namespaces()
+        for root, _dirs, files in os.walk(paths.run_dir()):
+            for f in files:
+                if not f.endswith(".pid"):
+                    continue
+                try:
+                    with open(os.path.join(root, f)) as fh:
+                        pid = int(fh.read().split()[0])
+                except (OSError, ValueError, IndexError):
+                    continue
+                if pid not in known and cleanup.netns_inode(pid) in inodes:
+                    cleanup.record_process(pid, f"daemon {os.path.relpath(os.path.join(root, f), paths.run_dir())}")
+                    known.add(pid)
+
     def stop(self) -> None:
-        """Daemons first (by their pidfiles), then the shells, then binds and the private dir."""
+        """Everything of the lab, from its records: daemons, shells, binds, its run directory, its lock."""
         if self._stopped:
             return
         self._stopped = True
-        cleanup.stop_pids(cleanup.daemon_pids())
-        for host in self.hosts + self.switches:
-            host.terminate()
-        cleanup.clean_all()
-        LabNet._active = None
+        self._stopping.set()
+        for pool in self._pools:  # shells still starting finish within their deadline, then stop
+            pool.shutdown(wait=True, cancel_futures=True)
+        try:
+            cleanup.clean_lab(self.name)
+            for host in self.hosts + self.switches:
+                host.release()
+        finally:
+            registry.release(self.name)
+            LabNet._active = None
 
     def node_of(self, name: str) -> Optional[LabHost]:
         return self.nameToNode.get(name)
 
 
 @contextmanager
-def running(build: Callable, model, datapath: Optional[str] = None, quiet: bool = True) -> Iterator[LabNet]:
+def running(build: Callable, model, datapath: Optional[str] = None, quiet: bool = True,
+            name: Optional[str] = None) -> Iterator[LabNet]:
     """`with running(realize.build, cluster) as net:` a lab that is torn down however the block ends."""
     from lab.ovs import detect_datapath
-    net = LabNet(datapath or detect_datapath())
+    net = LabNet(datapath or detect_datapath(), name=name)
     try:
         build(net, model, progress=(lambda msg: None) if quiet else print)
+        net.record_daemons()
         yield net
     finally:
         net.stop()

@@ -13,10 +13,13 @@ import subprocess
 from functools import lru_cache
 from typing import Dict, List
 
-from lab.errors import LabError
+from lab.errors import BadInput, LabError
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 UNDERLAY_BRIDGE = "br-phy"  # userspace tunnelling needs the node IP on an OVS bridge
+PACKAGES = {cmd: "openvswitch-switch" for cmd in
+            ("ovs-vsctl", "ovs-vswitchd", "ovsdb-server", "ovsdb-tool", "ovs-ofctl", "ovs-appctl")}
+PACKAGES["genl"] = "iproute2"
 
 
 @lru_cache(maxsize=1)
@@ -26,6 +29,17 @@ def detect_datapath() -> str:
     probe = subprocess.run(["genl", "ctrl", "get", "name", "ovs_datapath"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return "system" if probe.returncode == 0 else "netdev"
+
+
+def choose_datapath(requested: str) -> str:
+    """`auto` follows the kernel; asking for a datapath the kernel lacks is bad input (nothing made)."""
+    found = detect_datapath()
+    if requested == "auto":
+        return found
+    if requested == "system" and found != "system":
+        raise BadInput("--datapath system needs the openvswitch kernel module, which this kernel does not have; "
+                       "use --datapath netdev or auto")
+    return requested
 
 
 def prepare_datapath(datapath: str) -> None:

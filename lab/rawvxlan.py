@@ -48,7 +48,7 @@ def vxlan_command(name: str, vni: int, remote: str, port: int) -> str:
 
 def build(net: LabNet, lab: RawVxlan, progress: Callable[[str], None] = print) -> None:
     progress(f"*** Creating namespaces: {', '.join(h for h, _ in lab.hosts)} on the underlay {UNDERLAY}")
-    net.add_hosts([{"name": UNDERLAY_HOST, "role": "underlay"}])
+    net.add_hosts([{"name": UNDERLAY_HOST, "role": "underlay", "switch": True}])
     hosts = net.add_hosts({"name": h, "role": "host"} for h, _ in lab.hosts)
     if lab.kind == "docker":
         net.add_hosts({"name": c, "role": "container"} for c, _h, _ip in lab.containers)

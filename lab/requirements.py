@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import Dict, Optional
 
 from lab.errors import MissingRequirement
 
-# command -> Debian package that provides it
-COMMANDS = {
-    "ovs-vsctl": "openvswitch-switch", "ovs-vswitchd": "openvswitch-switch", "ovsdb-server": "openvswitch-switch",
-    "ovsdb-tool": "openvswitch-switch", "ovs-ofctl": "openvswitch-switch", "ovs-appctl": "openvswitch-switch",
+# command -> Debian package that provides it: what every lab needs; topologies add their own
+CORE = {
     "mnexec": "mininet", "tcpdump": "tcpdump", "traceroute": "traceroute", "ping": "iputils-ping",
-    "iptables-restore": "iptables", "ethtool": "ethtool", "ip": "iproute2", "genl": "iproute2",
-    "bridge": "iproute2", "etcd": "etcd-server", "etcdctl": "etcd-client",
+    "iptables-restore": "iptables", "ethtool": "ethtool", "ip": "iproute2", "bridge": "iproute2",
 }
 PATH_EXTRA = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 
@@ -23,13 +21,15 @@ def require_root() -> None:
         raise MissingRequirement("sdnlab builds namespaces, links and switches and must run as root: try `sudo lab ...`")
 
 
-def missing_packages() -> list:
+def missing_packages(extra: Optional[Dict[str, str]] = None) -> list:
     path = os.pathsep.join([os.environ.get("PATH", "")] + list(PATH_EXTRA))
-    return sorted({pkg for cmd, pkg in COMMANDS.items() if shutil.which(cmd, path=path) is None})
+    commands = {**CORE, **(extra or {})}
+    return sorted({pkg for cmd, pkg in commands.items() if shutil.which(cmd, path=path) is None})
 
 
-def require_packages() -> None:
-    missing = missing_packages()
+def require_packages(extra: Optional[Dict[str, str]] = None) -> None:
+    """The core's commands and `extra` (a topology's: command -> package) must be installed."""
+    missing = missing_packages(extra)
     if missing:
         raise MissingRequirement(
             f"missing OS packages: {', '.join(missing)}; install them with: "

@@ -31,6 +31,8 @@ class Topology:
 
     name = ""
     description = ""
+    uses_ovs = False  # offers --datapath and needs Open vSwitch
+    packages: Dict[str, str] = {}  # command -> Debian package, beyond the core's (lab.requirements.CORE)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--nodes", type=int, default=2, help="cluster nodes (default 2)")
@@ -52,6 +54,10 @@ class Topology:
 
     def checks(self, net, model) -> List[CheckResult]:
         return []
+
+    def endpoints(self, net, model) -> List[object]:
+        """The hosts `pingmatrix` pings between (a data plane's pods, containers...)."""
+        return list(net.hosts)
 
     def cli_verbs(self, net, model) -> Dict[str, Tuple[Callable[[str], None], str]]:
         """Extra Mininet CLI verbs: name -> (function taking the argument line, one-line help)."""

@@ -16,6 +16,7 @@ class FlannelTopology(Topology):
     name = "flannel"
     description = ("Flannel: network config and leases in a real etcd, a flanneld agent per node, "
                    "vxlan (flannel.1 + cni0) or host-gw; --routed puts a router between two segments")
+    packages = etcd.PACKAGES
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         super().add_arguments(parser)

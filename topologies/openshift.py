@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Dict, List
 
+from lab import ovs
 from lab.openshift import oc, realize
 from lab.openshift.model import ClusterNetwork, build_cluster
 from lab.openshift.tracing import format_trace, trace_pod
@@ -14,6 +15,8 @@ from lab.topology import CheckResult, Topology, reachability_checks
 class OpenShiftTopology(Topology):
     name = "openshift"
     description = "OpenShift SDN 3.11 ovs-subnet: nodes with their own OVS br0, VXLAN, tun0 gateway and NAT, pods, an external host"
+    uses_ovs = True
+    packages = ovs.PACKAGES
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         super().add_arguments(parser)

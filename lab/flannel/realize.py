@@ -52,7 +52,7 @@ def build(net: LabNet, cluster: FlannelCluster, progress: Callable[[str], None] 
     cfg = cluster.config
     progress(f"*** Creating namespaces: etcd, {len(cluster.nodes)} nodes, {len(cluster.pods)} pods, external host"
              + (", a router between two segments" if cluster.routed else ""))
-    net.add_hosts([{"name": UNDERLAY_HOST, "role": "underlay"}, {"name": ETCD_HOST, "role": "etcd"},
+    net.add_hosts([{"name": UNDERLAY_HOST, "role": "underlay", "switch": True}, {"name": ETCD_HOST, "role": "etcd"},
                    {"name": EXT_HOST, "role": "external"}]
                   + ([{"name": ROUTER_HOST, "role": "router"}] if cluster.routed else []))
     net.add_hosts({"name": n.name, "role": "node", "env": node_env(cluster)} for n in cluster.nodes)

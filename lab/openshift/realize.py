@@ -25,7 +25,7 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
     progress(f"*** Creating namespaces: {len(cluster.hostsubnets)} nodes, {len(cluster.pods)} pods, "
              f"external host {cluster.external.name}")
     # nodes first, so their Open vSwitch daemons boot while the pod namespaces are being made
-    net.add_hosts([{"name": UNDERLAY_HOST, "role": "underlay"}])
+    net.add_hosts([{"name": UNDERLAY_HOST, "role": "underlay", "switch": True}])
     nodes = net.add_hosts({"name": hs.name, "role": "node", "env": ovs.ovs_env(ovs.ovs_dir(host_dir(hs.name)))}
                           for hs in cluster.hostsubnets)
     ext = net.add_hosts([{"name": cluster.external.name, "role": "external"}])[0]
