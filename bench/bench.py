@@ -23,7 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from lab import ovs  # noqa: E402
-from lab.cleanup import read_pid, leftovers, stop_pids  # noqa: E402
+from lab.cleanup import leftovers, signal_processes, start_time  # noqa: E402
 from lab.net import LabNet  # noqa: E402
 from lab.observe.ping import ping_matrix  # noqa: E402
 from lab.openshift import realize  # noqa: E402
@@ -32,7 +32,17 @@ from lab.flannel import realize as flannel_realize  # noqa: E402
 from lab.flannel.model import build_flannel_cluster  # noqa: E402
 
 
+def read_pid(path: str) -> int:
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def rss_kb(pid: int) -> int:
+    if not pid:
+        return 0
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
@@ -56,7 +66,7 @@ def one_cluster(plane: str, nodes: int, pods: int, matrix: bool) -> dict:
     else:
         build, cluster = flannel_realize.build, build_flannel_cluster(nodes, pods)
     t0 = time.monotonic()
-    net = LabNet(ovs.detect_datapath())
+    net = LabNet(ovs.detect_datapath(), name="bench")
     try:
         build(net, cluster, progress=lambda m: None)
         up = time.monotonic() - t0
@@ -73,7 +83,7 @@ def one_cluster(plane: str, nodes: int, pods: int, matrix: bool) -> dict:
         net.stop()
         down = time.monotonic() - t
     result["teardown_s"] = down
-    assert not any(leftovers().values()), leftovers()
+    assert not any(leftovers("bench").values()), leftovers("bench")
     return result
 
 
@@ -106,7 +116,8 @@ def baseline() -> dict:
                              capture_output=True, text=True, check=True).stdout.split()
         return {"size": "mn single,16", "bring_up_s": float(out[0]), "teardown_s": float(out[1])}
     finally:
-        stop_pids([p for p in (read_pid(f"{d}/ovs-vswitchd.pid"), read_pid(f"{d}/ovsdb-server.pid")) if p])
+        pids = [p for p in (read_pid(f"{d}/ovs-vswitchd.pid"), read_pid(f"{d}/ovsdb-server.pid")) if p]
+        signal_processes([(p, start_time(p)) for p in pids])
         subprocess.run(["ip", "netns", "del", ns])
         shutil.rmtree(d, ignore_errors=True)
 

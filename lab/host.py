@@ -6,6 +6,7 @@ import os
 import pty
 import select
 import subprocess
+import threading
 import time
 from typing import Dict, Optional
 
@@ -18,6 +19,7 @@ from lab.paths import host_dir
 
 PROMPT = chr(127)  # Mininet's prompt sentinel
 SHELL_START_TIMEOUT = 10.0
+STOPPING = threading.Event()  # set by a lab's teardown: shells still starting give up at once
 
 
 def _stay(intf, node):  # our links are created inside the namespaces already
@@ -56,10 +58,13 @@ class LabHost(Host):
         self.inToNode[self.stdin.fileno()] = self
         self.execed, self.lastCmd, self.lastPid, self.readbuf = False, None, None, ""
         deadline = time.monotonic() + SHELL_START_TIMEOUT
+        os.set_blocking(self.master, False)  # a shell killed meanwhile must not block this thread
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise LabError(f"{self.name}: its shell gave no prompt in {SHELL_START_TIMEOUT:.0f} s")
+            if STOPPING.is_set():
+                raise LabError(f"{self.name}: the lab is being torn down")
             if self.shell.poll() is not None:
                 raise LabError(f"{self.name}: its shell exited before its prompt (status {self.shell.returncode})")
             if not self.pollOut.poll(int(min(left, 0.1) * 1000) + 1):
@@ -70,6 +75,7 @@ class LabHost(Host):
                 data = ""
             if data.endswith(PROMPT):
                 break
+        os.set_blocking(self.master, True)  # Mininet's own reads expect a blocking pty
         self.waiting = False
         self.cmd("unset HISTFILE; stty -echo; set +m")
 

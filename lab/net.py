@@ -14,6 +14,7 @@ from mininet.net import Mininet
 
 from lab import cleanup, paths, registry
 from lab.errors import LabError
+from lab import host as host_module
 from lab.host import LabHost
 
 
@@ -39,6 +40,7 @@ class LabNet(Mininet):
         self._stopping = threading.Event()
         self._pools: List[ThreadPoolExecutor] = []
         registry.acquire(self.name, {"topology": topology}, progress=progress)
+        host_module.STOPPING.clear()
         LabNet._active = self
         if datapath:
             from lab.ovs import prepare_datapath
@@ -128,6 +130,7 @@ class LabNet(Mininet):
             return
         self._stopped = True
         self._stopping.set()
+        host_module.STOPPING.set()
         for pool in self._pools:  # shells still starting finish within their deadline, then stop
             pool.shutdown(wait=True, cancel_futures=True)
         try:

@@ -87,7 +87,8 @@ def acquire(name: str, info: Optional[dict] = None, progress=print) -> Claim:
             f.write(f"{me} {cleanup.start_time(me)}\n")
         with open(os.path.join(paths.run_dir(name), "info.json"), "w") as f:
             json.dump(dict(info or {}, name=name, pid=me, started=time.time()), f)
-    except BaseException:
+    except BaseException:  # a signal or an error half-way: leave nothing, then let it through
+        cleanup.clean_lab(name)
         release(name)
         raise
     return claim
