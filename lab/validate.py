@@ -71,6 +71,14 @@ def _integer(value: object, what: str) -> int:
     return value
 
 
+def check_counts(nodes: int, pods_per_node: int) -> None:
+    """--nodes and --pods-per-node as numbers a lab can be built from."""
+    if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes < 1:
+        raise BadInput(f"--nodes must be at least 1, not {nodes!r}")
+    if isinstance(pods_per_node, bool) or not isinstance(pods_per_node, int) or pods_per_node < 0:
+        raise BadInput(f"--pods-per-node must be 0 or more, not {pods_per_node!r}")
+
+
 def check_mtu(mtu: int, underlay_mtu: int, overhead: int, what: str) -> None:
     """An overlay MTU must fit the underlay's MTU together with the overlay's own header."""
     mtu = _integer(mtu, what)
