@@ -198,8 +198,8 @@ def build_cluster(
     # node addresses from .11 upward, the external host on the last usable address
     most = max(0, under.num_addresses - 2 - FIRST_NODE_HOST)
     if nodes > most:
-        raise BadInput(f"--nodes {nodes} does not fit the underlay {underlay} (--underlay): nodes take .{FIRST_NODE_HOST} "
-                       f"upward and the external host the last address, so it holds at most {most} nodes")
+        raise BadInput(f"{UNDERLAY} {under} is too small for --nodes {nodes}: with nodes from .{FIRST_NODE_HOST} "
+                       f"upward and the external host on its last address it holds at most {most} nodes")
     total = 1 << (32 - network.network.prefixlen - network.host_subnet_length)
     if nodes > total:
         raise BadInput(f"--nodes {nodes}: {nodes} nodes need {nodes} host subnets but cluster network {network.cidr} "
