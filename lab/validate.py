@@ -122,8 +122,10 @@ def check_writable_file(path: str, what: str) -> None:
             raise BadInput(f"{what} {path} is not writable")
         return
     parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
+    if not os.path.exists(parent):
         raise BadInput(f"{what} {path}: directory {parent} does not exist")
+    if not os.path.isdir(parent):
+        raise BadInput(f"{what} {path}: {parent} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise BadInput(f"{what} {path}: directory {parent} is not writable")
 
