@@ -33,13 +33,15 @@ class FlannelConfig:
         if self.backend not in BACKENDS:
             raise BadInput(f"unknown flannel backend {self.backend!r} (known: {', '.join(BACKENDS)})")
         if not 0 < self.subnet_len <= 30:
-            raise BadInput(f"lease length /{self.subnet_len} is invalid: a lease must hold a gateway and a pod (/30 at most)")
+            raise BadInput(f"lease length /{self.subnet_len} is invalid: "
+                           f"a lease must hold a gateway and a pod (/30 at most)")
         if not net.prefixlen < self.subnet_len:
             raise BadInput(f"subnet length {self.subnet_len} does not fit {FLANNEL_NETWORK} {self.network}: "
                            f"it must be larger than one /{self.subnet_len} lease")
         check_vni(self.vni, "flannel VXLAN VNI")
         check_port(self.port, "flannel VXLAN port")
-        check_mtu(self.mtu, self.underlay_mtu, VXLAN_OVERHEAD if self.backend == "vxlan" else 0, f"flannel {self.backend} MTU")
+        overhead = VXLAN_OVERHEAD if self.backend == "vxlan" else 0
+        check_mtu(self.mtu, self.underlay_mtu, overhead, f"flannel {self.backend} MTU")
 
     @property
     def mtu(self) -> int:

@@ -35,8 +35,8 @@ class ClusterNetwork:
 
     def __post_init__(self) -> None:
         net = parse_network(self.cidr, "cluster network CIDR (--cluster-cidr)")
-        check_networks({CLUSTER_NETWORK: net,
-                        SERVICE_NETWORK: parse_network(self.service_network, "service network CIDR (--service-network)")})
+        service = parse_network(self.service_network, "service network CIDR (--service-network)")
+        check_networks({CLUSTER_NETWORK: net, SERVICE_NETWORK: service})
         host_bits = self.host_subnet_length
         if isinstance(host_bits, bool) or not isinstance(host_bits, int) or host_bits < 2:
             raise BadInput(f"--host-subnet-length {host_bits!r} is invalid: it must be an integer of at least 2")
