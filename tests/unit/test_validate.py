@@ -369,7 +369,7 @@ def test_flannel_second_segment_only_matters_when_routed():
 
 
 @pytest.mark.parametrize("module", ["topologies.vxlan_p2p", "topologies.docker_vxlan"])
-def test_raw_lab_models_pass_their_own_checks(module, monkeypatch):
+def test_raw_lab_models_pass_their_own_checks(module):
     import importlib
     topology = importlib.import_module(module).TOPOLOGY
     assert topology.model(SimpleNamespace(connected=False)).port == 4789
