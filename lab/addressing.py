@@ -5,6 +5,9 @@ import ipaddress
 
 from lab.errors import BadInput
 
+UNDERLAY_MTU = 1500  # the lab's underlay links are veths, created with the kernel's default MTU
+VXLAN_OVERHEAD = 50  # VXLAN over IPv4: outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8
+
 
 def pod_mac(ip: str) -> str:
     """The MAC container networking derives from a pod IP (openshift-sdn, CNI bridge): 0a:58 + the IP's bytes."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from lab import rawvxlan
 from lab.observe.ping import ping_matrix
 from lab.topology import CheckResult, Topology
+from lab.validate import check_networks, check_port, check_vni
 
 
 class DockerVxlan(Topology):
@@ -17,7 +18,12 @@ class DockerVxlan(Topology):
 
     def model(self, args):
         self.connected = args.connected
-        return rawvxlan.RawVxlan("docker")
+        lab = rawvxlan.RawVxlan("docker")
+        # fixed today, checked like any option so that making one configurable stays safe
+        check_networks({"underlay": rawvxlan.UNDERLAY, "docker bridge network": lab.docker_net})
+        check_vni(lab.docker_vni, "vxlan100 VNI")
+        check_port(lab.port, "vxlan100 port")
+        return lab
 
     def build(self, net, model, progress) -> None:
         rawvxlan.build(net, model, progress)

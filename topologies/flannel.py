@@ -21,7 +21,9 @@ class FlannelTopology(Topology):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         super().add_arguments(parser)
         parser.add_argument("--backend", choices=["vxlan", "host-gw"], default="vxlan", help="(default vxlan)")
-        parser.add_argument("--network", default="10.244.0.0/16", help="flannel Network (default 10.244.0.0/16)")
+        parser.add_argument("--network", default="10.244.0.0/16",
+                            help="flannel Network, apart from the underlay 172.16.1.0/24 "
+                                 "(and 172.16.2.0/24 with --routed) (default 10.244.0.0/16)")
         parser.add_argument("--routed", action="store_true",
                             help="nodes alternate over two L2 segments joined by a router (host-gw cannot work there)")
 

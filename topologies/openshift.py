@@ -6,10 +6,12 @@ import argparse
 from typing import Dict, List
 
 from lab import ovs
+from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
 from lab.openshift import oc, realize
 from lab.openshift.model import ClusterNetwork, build_cluster
 from lab.openshift.tracing import format_trace, trace_pod
 from lab.topology import CheckResult, Topology, reachability_checks
+from lab.validate import MIN_MTU
 
 
 class OpenShiftTopology(Topology):
@@ -25,8 +27,10 @@ class OpenShiftTopology(Topology):
         parser.add_argument("--host-subnet-length", type=int, default=d.host_subnet_length,
                             help=f"host bits of each node's subnet (default {d.host_subnet_length})")
         parser.add_argument("--service-network", default=d.service_network, help=f"(default {d.service_network})")
-        parser.add_argument("--vxlan-port", type=int, default=d.vxlan_port, help=f"(default {d.vxlan_port})")
-        parser.add_argument("--mtu", type=int, default=d.mtu, help=f"pod and tun0 MTU (default {d.mtu})")
+        parser.add_argument("--vxlan-port", type=int, default=d.vxlan_port, help=f"1-65535 (default {d.vxlan_port})")
+        parser.add_argument("--mtu", type=int, default=d.mtu,
+                            help=f"pod and tun0 MTU, {MIN_MTU} to the underlay's {UNDERLAY_MTU} minus VXLAN's "
+                                 f"{VXLAN_OVERHEAD} (default {d.mtu})")
         parser.add_argument("--underlay", default="172.16.1.0/24", help="the nodes' L2 segment (default 172.16.1.0/24)")
 
     def model(self, args: argparse.Namespace):

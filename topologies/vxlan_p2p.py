@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from lab import rawvxlan
 from lab.observe.ping import ping_matrix
 from lab.topology import CheckResult, Topology
+from lab.validate import check_networks, check_port, check_vni
 
 
 class VxlanP2P(Topology):
@@ -15,7 +18,13 @@ class VxlanP2P(Topology):
         pass
 
     def model(self, args):
-        return rawvxlan.RawVxlan("p2p")
+        lab = rawvxlan.RawVxlan("p2p")
+        # fixed today, checked like any option so that making one configurable stays safe
+        overlay = ipaddress.ip_interface(f"{lab.p2p_overlay[0]}/24").network
+        check_networks({"underlay": rawvxlan.UNDERLAY, "vxlan20 overlay": overlay})
+        check_vni(lab.p2p_vni, "vxlan20 VNI")
+        check_port(lab.port, "vxlan20 port")
+        return lab
 
     def build(self, net, model, progress) -> None:
         rawvxlan.build(net, model, progress)

@@ -7,12 +7,15 @@ import json
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from lab.addressing import parse_network, pod_mac, veth_name
+from lab.addressing import UNDERLAY_MTU, parse_network, pod_mac, veth_name
 from lab.errors import BadInput
+from lab.validate import check_counts, check_mtu, check_networks, check_port, check_vni
 
 PREFIX = "/coreos.com/network"
 BACKENDS = ("vxlan", "host-gw")
 VXLAN_OVERHEAD = 50  # outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8
+FLANNEL_NETWORK = "flannel network (--network)"
+MAX_NODES = 200  # node addresses (.11 upward on a /24 segment) stay clear of the external host's .254
 
 
 @dataclass(frozen=True)
@@ -22,14 +25,23 @@ class FlannelConfig:
     backend: str = "vxlan"
     vni: int = 1
     port: int = 8472
-    underlay_mtu: int = 1500
+    underlay_mtu: int = UNDERLAY_MTU
 
     def __post_init__(self) -> None:
-        net = parse_network(self.network, "flannel network")
+        net = parse_network(self.network, FLANNEL_NETWORK)
+        check_networks({FLANNEL_NETWORK: net})
         if self.backend not in BACKENDS:
             raise BadInput(f"unknown flannel backend {self.backend!r} (known: {', '.join(BACKENDS)})")
-        if not net.prefixlen < self.subnet_len <= 30:
-            raise BadInput(f"subnet length {self.subnet_len} does not fit flannel network {self.network}")
+        if not 0 < self.subnet_len <= 30:
+            raise BadInput(f"lease length /{self.subnet_len} is invalid: "
+                           f"a lease must hold a gateway and a pod (/30 at most)")
+        if not net.prefixlen < self.subnet_len:
+            raise BadInput(f"subnet length {self.subnet_len} does not fit {FLANNEL_NETWORK} {self.network}: "
+                           f"it must be larger than one /{self.subnet_len} lease")
+        check_vni(self.vni, "flannel VXLAN VNI")
+        check_port(self.port, "flannel VXLAN port")
+        overhead = VXLAN_OVERHEAD if self.backend == "vxlan" else 0
+        check_mtu(self.mtu, self.underlay_mtu, overhead, f"flannel {self.backend} MTU")
 
     @property
     def mtu(self) -> int:
@@ -150,17 +162,23 @@ def build_flannel_cluster(nodes: int = 2, pods_per_node: int = 2, config: Option
                           routed: bool = False) -> FlannelCluster:
     """Nodes on one L2 segment (172.16.1.0/24), or with `routed` alternating over two segments joined by a router."""
     config = config or FlannelConfig()
-    if not isinstance(nodes, int) or nodes < 1:
-        raise BadInput(f"--nodes must be at least 1, not {nodes!r}")
-    if not isinstance(pods_per_node, int) or pods_per_node < 0:
-        raise BadInput(f"--pods-per-node must be 0 or more, not {pods_per_node!r}")
-    if nodes > 200:
-        raise BadInput(f"{nodes} nodes do not fit the underlay")
+    check_counts(nodes, pods_per_node)
+    if nodes > MAX_NODES:
+        raise BadInput(f"--nodes {nodes} does not fit the underlay: at most {MAX_NODES} nodes")
     segments = [Segment("172.16.1.0/24", "br-seg1")] + ([Segment("172.16.2.0/24", "br-seg2")] if routed else [])
-    subnets = config.subnets(nodes)
-    capacity = subnets[0].num_addresses - 3
+    check_networks({FLANNEL_NETWORK: config.network,
+                    **{("underlay segment" if i == 0 else "second underlay segment (--routed)"): seg.cidr
+                       for i, seg in enumerate(segments)}})
+    net = ipaddress.ip_network(config.network)
+    leases = 1 << (config.subnet_len - net.prefixlen)
+    if nodes > leases:
+        raise BadInput(f"--nodes {nodes}: {nodes} nodes need {nodes} leases but {FLANNEL_NETWORK} {config.network} "
+                       f"holds only {leases} /{config.subnet_len} subnets")
+    capacity = (1 << (32 - config.subnet_len)) - 3  # network address (the VTEP), gateway, broadcast
     if pods_per_node > capacity:
-        raise BadInput(f"{pods_per_node} pods per node do not fit a /{config.subnet_len} lease (at most {capacity})")
+        raise BadInput(f"--pods-per-node {pods_per_node}: {pods_per_node} pods per node do not fit a "
+                       f"/{config.subnet_len} lease (at most {capacity})")
+    subnets = config.subnets(nodes)
     cluster = FlannelCluster(config=config, segments=segments, routed=routed,
                              etcd_ip=segments[0].host(2), external_ip=segments[0].host(254))
     pod_no = 0

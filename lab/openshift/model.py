@@ -8,13 +8,18 @@ import uuid
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from lab.addressing import parse_network, pod_mac, veth_name
+from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD, parse_network, pod_mac, veth_name
 from lab.errors import BadInput
+from lab.validate import check_counts, check_mtu, check_networks, check_port
 
 SUBNET_PLUGIN = "redhat/openshift-ovs-subnet"
 # pluginId 0 for ovs-subnet; ruleVersion 7 in openshift-sdn 3.11
 PLUGIN_IDS = {SUBNET_PLUGIN: 0}
 RULE_VERSION = 7
+# what each network is called in messages: the domain name and the `lab run` option that sets it
+CLUSTER_NETWORK = "cluster network (--cluster-cidr)"
+SERVICE_NETWORK = "service network (--service-network)"
+UNDERLAY = "underlay (--underlay)"
 
 
 @dataclass(frozen=True)
@@ -29,20 +34,19 @@ class ClusterNetwork:
     plugin: str = SUBNET_PLUGIN
 
     def __post_init__(self) -> None:
-        net = parse_network(self.cidr, "cluster network CIDR")
-        parse_network(self.service_network, "service network CIDR")
+        net = parse_network(self.cidr, "cluster network CIDR (--cluster-cidr)")
+        service = parse_network(self.service_network, "service network CIDR (--service-network)")
+        check_networks({CLUSTER_NETWORK: net, SERVICE_NETWORK: service})
         host_bits = self.host_subnet_length
-        if not isinstance(host_bits, int) or host_bits < 2:
-            raise BadInput(f"hostSubnetLength {host_bits!r} is invalid: it must be an integer of at least 2")
+        if isinstance(host_bits, bool) or not isinstance(host_bits, int) or host_bits < 2:
+            raise BadInput(f"--host-subnet-length {host_bits!r} is invalid: it must be an integer of at least 2")
         if host_bits > 32 - net.prefixlen:
             raise BadInput(
-                f"hostSubnetLength {host_bits} does not fit cluster network {self.cidr}: "
+                f"--host-subnet-length {host_bits} does not fit cluster network {self.cidr}: "
                 f"at most {32 - net.prefixlen} host bits are available"
             )
-        if not 1 <= self.vxlan_port <= 65535:
-            raise BadInput(f"VXLAN port {self.vxlan_port} is out of range 1-65535")
-        if not 576 <= self.mtu <= 9000:
-            raise BadInput(f"MTU {self.mtu} is out of range 576-9000")
+        check_port(self.vxlan_port, "--vxlan-port")
+        check_mtu(self.mtu, UNDERLAY_MTU, VXLAN_OVERHEAD, "--mtu")
         if self.plugin not in PLUGIN_IDS:
             raise BadInput(f"network plugin {self.plugin!r} is not supported (known: {', '.join(PLUGIN_IDS)})")
 
@@ -178,6 +182,7 @@ class Cluster:
 FIRST_NODE_HOST = 11  # node1 is .11 on the underlay, node2 .12, ...
 
 
+
 def build_cluster(
     nodes: int = 2,
     pods_per_node: int = 2,
@@ -187,20 +192,23 @@ def build_cluster(
 ) -> Cluster:
     """Allocate HostSubnets, node IPs, pod IPs/MACs/veths exactly as the cluster would."""
     network = network or ClusterNetwork()
-    if not isinstance(nodes, int) or nodes < 1:
-        raise BadInput(f"--nodes must be at least 1, not {nodes!r}")
-    if not isinstance(pods_per_node, int) or pods_per_node < 0:
-        raise BadInput(f"--pods-per-node must be 0 or more, not {pods_per_node!r}")
-    under = parse_network(underlay, "underlay CIDR")
+    check_counts(nodes, pods_per_node)
+    under = parse_network(underlay, "underlay CIDR (--underlay)")
+    check_networks({CLUSTER_NETWORK: network.cidr, SERVICE_NETWORK: network.service_network, UNDERLAY: under})
     # node addresses from .11 upward, the external host on the last usable address
-    if FIRST_NODE_HOST + nodes >= under.num_addresses - 1:
-        raise BadInput(f"{nodes} nodes do not fit the underlay {underlay}")
-    subnets = allocate_host_subnets(network.cidr, network.host_subnet_length, nodes)
-    capacity = subnets[0].num_addresses - 3  # network address, gateway, broadcast
+    most = max(0, under.num_addresses - 2 - FIRST_NODE_HOST)
+    if nodes > most:
+        raise BadInput(f"{UNDERLAY} {under} is too small for --nodes {nodes}: with nodes from .{FIRST_NODE_HOST} "
+                       f"upward and the external host on its last address it holds at most {most} nodes")
+    total = 1 << (32 - network.network.prefixlen - network.host_subnet_length)
+    if nodes > total:
+        raise BadInput(f"--nodes {nodes}: {nodes} nodes need {nodes} host subnets but cluster network {network.cidr} "
+                       f"with --host-subnet-length {network.host_subnet_length} has only {total}")
+    capacity = (1 << network.host_subnet_length) - 3  # network address, gateway, broadcast
     if pods_per_node > capacity:
-        raise BadInput(
-            f"{pods_per_node} pods per node do not fit a /{subnets[0].prefixlen} host subnet (at most {capacity})"
-        )
+        raise BadInput(f"--pods-per-node {pods_per_node}: {pods_per_node} pods per node do not fit a "
+                       f"/{32 - network.host_subnet_length} host subnet (at most {capacity})")
+    subnets = allocate_host_subnets(network.cidr, network.host_subnet_length, nodes)
     cluster = Cluster(network=network, underlay=underlay)
     pod_no = 0
     for i, subnet in enumerate(subnets):
