@@ -226,7 +226,7 @@ class LabCLI(CLI):
     def address_of(self, word: str) -> str:
         """A node name becomes its address; a node without one (the underlay switch) keeps its name."""
         node = self.mn.nameToNode.get(word)
-        intf = node.defaultIntf() if node is not None else None
+        intf = node.defaultIntf() if node is not None and node.intfs else None
         return (intf.updateIP() if intf is not None else None) or word
 
     def do_py(self, line: str) -> None:
