@@ -79,6 +79,8 @@ def test_openshift_mistakes_leave_the_lab_up(tmp_path):
         ("py 1/0", "py: ZeroDivisionError"),
         ("px raise ValueError('from px')", "px: ValueError: from px"),
         ("iperf pod1", "invalid number of args: iperf src dst"),  # Mininet's own command
+        ("x pod9", "KeyError: 'pod9' (traceback in "),  # Mininet's own command raising
+        ("time frobnicate", "unknown command or node 'frobnicate'"),  # a nested command counts once
         ("source /nonexistent/session.mn", "cannot read /nonexistent/session.mn"),
         # a node command that exits non-zero is not a mistake of the CLI, as in Mininet
         ("pod1 false", None),
