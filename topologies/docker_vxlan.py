@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lab import rawvxlan
+from lab.errors import LabError
 from lab.observe.ping import ping_matrix
 from lab.topology import CheckResult, Topology
 from lab.validate import check_networks, check_port, check_vni
@@ -50,6 +51,10 @@ class DockerVxlan(Topology):
 
     def cli_verbs(self, net, model):
         def do_connect(line: str) -> None:
+            if line.strip():
+                raise LabError("usage: connect (no arguments)")
+            if net["host1"].cmd("ip -o link show vxlan100 2>/dev/null").strip():
+                raise LabError("connect: already connected (vxlan100 is on both bridges)")
             rawvxlan.connect(net, model)
             print("vxlan100 added to br0 on host1 and host2")
         return {"connect": (do_connect, "connect: add a VXLAN port (id 100) to each host's bridge")}

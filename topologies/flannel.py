@@ -6,6 +6,7 @@ import argparse
 from typing import Dict, List
 
 from lab import etcd
+from lab.errors import LabError
 from lab.flannel import realize
 from lab.flannel.model import FlannelConfig, build_flannel_cluster
 from lab.table import format_table
@@ -73,12 +74,17 @@ class FlannelTopology(Topology):
 
     def cli_verbs(self, net, model):
         def do_join(line: str) -> None:
+            if line.strip():
+                raise LabError("usage: join (no arguments: the node takes the next name and a free lease)")
             node = realize.join(net, model)
             print(f"{node.name} joined with lease {node.subnet}; every agent has followed")
 
         def do_leave(line: str) -> None:
-            realize.leave(net, model, line.strip())
-            print(f"{line.strip()} left; every agent has followed")
+            words = line.split()
+            if len(words) != 1:
+                raise LabError("usage: leave <node>")
+            realize.leave(net, model, words[0])
+            print(f"{words[0]} left; every agent has followed")
 
         return {"join": (do_join, "join: a new node joins at runtime (takes the next lease)"),
                 "leave": (do_leave, "leave <node>: an empty node leaves; its lease is removed")}

@@ -7,9 +7,10 @@ from typing import Dict, List
 
 from lab import ovs
 from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
+from lab.errors import LabError
 from lab.openshift import oc, realize
 from lab.openshift.model import ClusterNetwork, build_cluster
-from lab.openshift.tracing import format_trace, trace_pod
+from lab.openshift.tracing import TRACE_USAGE, trace_command
 from lab.topology import CheckResult, Topology, reachability_checks
 from lab.validate import MIN_MTU
 
@@ -77,20 +78,17 @@ class OpenShiftTopology(Topology):
 
     def cli_verbs(self, net, model):
         def do_trace(line: str) -> None:
-            words = line.split()
-            verbose = "-v" in words
-            words = [w for w in words if w != "-v"]
-            proto = words.pop() if len(words) == 3 and words[2] in ("icmp", "udp", "tcp") else "icmp"
-            if len(words) != 2:
-                print("usage: trace <pod> <pod|node|ext|IP> [icmp|udp|tcp] [-v]")
-                return
-            print(format_trace(trace_pod(net, model, words[0], words[1], proto), verbose))
+            print(trace_command(net, model, line))
 
         def do_oc(line: str) -> None:
-            print(oc.oc(model, line))
+            answer = oc.oc(model, line)
+            if answer.startswith("usage:"):  # a mistake: one error line, and the script counts it
+                raise LabError(f"oc: {answer}")
+            print(answer)
 
         return {
-            "trace": (do_trace, "trace <pod> <destination> [-v]: ofproto/trace on the pod's node, then on the remote node"),
+            "trace": (do_trace, TRACE_USAGE[len("usage: "):]
+                      + ": ofproto/trace on the pod's node, then on the remote node (udp default port 33434, tcp 80)"),
             "oc": (do_oc, "oc get clusternetwork|hostsubnets|pods [-o wide]"),
         }
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Iterable, List, Optional
 
 from lab.addressing import UNDERLAY_MTU, parse_network, pod_mac, veth_name
-from lab.errors import BadInput
+from lab.errors import BadInput, LabError
 from lab.validate import check_counts, check_mtu, check_networks, check_port, check_vni
 
 PREFIX = "/coreos.com/network"
@@ -124,6 +124,7 @@ class FlannelCluster:
     etcd_ip: str = ""
     external_ip: str = ""
     routed: bool = False
+    departed: List[FlannelNode] = field(default_factory=list)  # nodes that left at runtime
 
     def node(self, name: str) -> FlannelNode:
         return next(n for n in self.nodes if n.name == name)
@@ -150,11 +151,20 @@ class FlannelCluster:
             return "router"
         return None
 
-    def next_node(self) -> FlannelNode:
-        """The node a runtime join adds: the next name, address and lease."""
-        i = len(self.nodes)
+    def next_node(self, held_leases: Iterable[str] = ()) -> FlannelNode:
+        """The node a runtime join adds. Its number and underlay address are new, also after a leave (the
+        other nodes may still cache a departed node's MAC for its address); its lease is the first one that
+        no node holds and that etcd does not list (held_leases, as "10.244.1.0/24")."""
+        numbers = [int(n.name[len("node"):]) for n in self.nodes + self.departed if n.name[len("node"):].isdigit()]
+        i = max(numbers, default=0)  # node<i+1>
+        if 11 + i >= 254:  # .254 is the external host
+            raise LabError(f"no underlay address left for node{i + 1}")
+        held = {n.subnet for n in self.nodes} | set(held_leases)
+        net = ipaddress.ip_network(self.config.network)
+        subnet = next((str(s) for s in net.subnets(new_prefix=self.config.subnet_len) if str(s) not in held), None)
+        if subnet is None:
+            raise LabError(f"no free /{self.config.subnet_len} lease left in {self.config.network}")
         seg = i % len(self.segments)
-        subnet = str(self.config.subnets(i + 1)[i])
         return FlannelNode(f"node{i + 1}", self.segments[seg].host(11 + i), subnet, seg)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from typing import Callable, Dict, List
@@ -28,8 +29,40 @@ def agent_dir(node: str) -> str:
     return os.path.join(host_dir(node), "flannel")
 
 
+ETCDCTL_WRAPPER = """#!/bin/sh
+# the lab's etcdctl: ETCDCTL_ENDPOINTS points at the lab's etcd unless --endpoints is given
+# (etcdctl 3.4 refuses to run with both: "conflicting environment variable")
+for arg in "$@"; do
+  case "$arg" in
+    --) break ;;
+    --endpoints|--endpoints=*) unset ETCDCTL_ENDPOINTS ;;
+  esac
+done
+exec {etcdctl} "$@"
+"""
+
+
+def etcdctl_wrapper_dir() -> str:
+    return os.path.join(host_dir(ETCD_HOST), "client")
+
+
+def write_etcdctl_wrapper() -> str:
+    """An `etcdctl` that the node shells find first on their PATH; returns its directory."""
+    d = etcdctl_wrapper_dir()
+    real = shutil.which("etcdctl", path=os.environ.get("PATH", os.defpath)) or "/usr/bin/etcdctl"
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "etcdctl")
+    with open(path, "w") as f:
+        f.write(ETCDCTL_WRAPPER.format(etcdctl=real))
+    os.chmod(path, 0o755)
+    return d
+
+
 def node_env(cluster: FlannelCluster) -> Dict[str, str]:
-    return {"ETCDCTL_API": "3", "ETCDCTL_ENDPOINTS": etcd.endpoint(cluster.etcd_ip)}
+    """The node shell's environment: etcdctl (v3 API) talks to the lab's etcd with or without --endpoints."""
+    # an absolute PATH (not "$PATH"): the value must not depend on how the shell quotes it
+    path = write_etcdctl_wrapper() + os.pathsep + os.environ.get("PATH", os.defpath)
+    return {"ETCDCTL_API": "3", "ETCDCTL_ENDPOINTS": etcd.endpoint(cluster.etcd_ip), "PATH": path}
 
 
 def node_script(cluster: FlannelCluster, node: FlannelNode) -> str:
@@ -156,8 +189,12 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0, what: str = "
 
 
 def join(net: LabNet, cluster: FlannelCluster) -> FlannelNode:
-    """A node joins at runtime: its namespace, underlay link, cni0 and agent; the others follow via etcd."""
-    node = cluster.next_node()
+    """A node joins at runtime: its namespace, underlay link, cni0 and agent; the others follow via etcd.
+    Its name and address are new (never a live or departed node's); its lease is one nobody holds."""
+    held = [key.rsplit("/", 1)[-1].replace("-", "/") for key in leases_in_etcd(net, cluster)]
+    node = cluster.next_node(held)
+    if node.name in net.nameToNode:
+        raise LabError(f"join: a host named {node.name} already exists")
     net.ensure_mountpoint(SUBNET_ENV_DIR)
     host = net.add_hosts([{"name": node.name, "role": "node", "env": node_env(cluster)}])[0]
     run(net[UNDERLAY_HOST], underlay.attach_command(host, "eth0", cluster.segments[node.segment].bridge))
@@ -171,13 +208,19 @@ def join(net: LabNet, cluster: FlannelCluster) -> FlannelNode:
 
 def leave(net: LabNet, cluster: FlannelCluster, name: str) -> None:
     """A node leaves: its agent stops and its lease is removed (as when it expires); the others follow."""
-    node = cluster.node(name)
+    node = next((n for n in cluster.nodes if n.name == name), None)
+    if node is None:
+        if any(n.name == name for n in cluster.departed):
+            raise LabError(f"leave: {name} has already left")
+        raise LabError(f"leave: {name!r} is not a node of this lab (nodes: {', '.join(n.name for n in cluster.nodes)})")
     if cluster.pods_on(name):
-        raise LabError(f"{name} still has pods; only empty nodes can leave")
+        raise LabError(f"leave: {name} still has pods ({', '.join(p.name for p in cluster.pods_on(name))}); "
+                       "only empty nodes can leave")
     net.remove_host(net[name])
     run(net[ETCD_HOST], f"etcdctl --endpoints {etcd.endpoint(cluster.etcd_ip)} del "
                         f"/coreos.com/network/subnets/{node.subnet.replace('/', '-')}")
     cluster.nodes.remove(node)
+    cluster.departed.append(node)
     wait_converged(net, cluster)
 
 
