@@ -132,13 +132,14 @@ def cmd_run(argv: List[str]) -> int:
                 ok = ok and check.ok
         from lab.mncli import run_cli
         if args.script:
-            failed_lines = run_cli(net, topology.cli_verbs(net, model), script=args.script) or 0
+            failed_lines = run_cli(net, topology.cli_verbs(net, model), script=args.script,
+                                   endpoints=lambda: topology.endpoints(net, model))
             if failed_lines:
                 print(f"*** {failed_lines} line(s) of {args.script} failed", flush=True)
         elif sys.stdin.isatty():
             sigs.interactive(True)
             try:
-                run_cli(net, topology.cli_verbs(net, model))
+                run_cli(net, topology.cli_verbs(net, model), endpoints=lambda: topology.endpoints(net, model))
             finally:
                 sigs.interactive(False)
         return 0 if ok and not failed_lines else 1
@@ -147,14 +148,15 @@ def cmd_run(argv: List[str]) -> int:
         return exc.exit_code
     finally:
         sigs.tearing_down = True
-        t = time.monotonic()
-        print("*** Tearing down", flush=True)
-        if net is not None:
-            net.stop()
-        elif registry.holds(args.name):  # interrupted while the lab was being claimed
-            cleanup.clean_lab(args.name)
-            registry.release(args.name)
-        print(f"*** Done in {time.monotonic() - t:.2f} s", flush=True)
+        if net is not None or registry.holds(args.name):
+            t = time.monotonic()
+            print("*** Tearing down", flush=True)
+            if net is not None:
+                net.stop()
+            else:  # interrupted while the lab was being claimed
+                cleanup.clean_lab(args.name)
+                registry.release(args.name)
+            print(f"*** Done in {time.monotonic() - t:.2f} s", flush=True)
 
 
 def cmd_list(argv: List[str]) -> int:

@@ -28,7 +28,8 @@ Verbs = Dict[str, Tuple[Callable[[str], None], str]]
 MAX_TABLE = 254  # OpenFlow tables 0..254 (255 means "all")
 
 
-def generic_verbs(net) -> Verbs:
+def flows_verb(net) -> Verbs:
+    """`flows`: for data planes on Open vSwitch (br0 per node); a topology offers it among its verbs."""
     def do_flows(line: str) -> None:
         words = line.split()
         usage = "usage: flows <node> [table]"
@@ -39,12 +40,17 @@ def generic_verbs(net) -> Verbs:
         table = parse_table(words[1]) if len(words) == 2 else None
         print(format_tables(dump(net[words[0]], table)))
 
+    return {"flows": (do_flows, "flows <node> [table]: br0 flows per table, without cookies, durations and counters")}
+
+
+def generic_verbs(net, endpoints: Callable[[], List[object]]) -> Verbs:
+    """Verbs of every lab; `endpoints` gives the hosts the topology calls its endpoints (pods, containers)."""
     def do_pingmatrix(line: str) -> None:
         if line.strip():
             raise LabError("usage: pingmatrix (no arguments)")
-        hosts = [h for h in net.hosts if getattr(h, "role", None) == "pod"]
-        if not hosts:
-            raise LabError("pingmatrix: this lab has no pods")
+        hosts = list(endpoints())
+        if len(hosts) < 2:
+            raise LabError("pingmatrix: this lab has fewer than two endpoints to ping between")
         pairs = [(a, b.name, b.IP()) for a in hosts for b in hosts if a is not b]
         results = {(r.src, r.dst): r.ok for r in ping_matrix(pairs)}
         width = max(len(h.name) for h in hosts)
@@ -53,10 +59,7 @@ def generic_verbs(net) -> Verbs:
             row = ["-" if a is b else ("ok" if results[(a.name, b.name)] else "X") for b in hosts]
             print(a.name.rjust(width) + " " + " ".join(c.rjust(width) for c in row))
 
-    return {
-        "flows": (do_flows, "flows <node> [table]: br0 flows per table, without cookies, durations and counters"),
-        "pingmatrix": (do_pingmatrix, "pingmatrix: every pod pings every other pod, in parallel"),
-    }
+    return {"pingmatrix": (do_pingmatrix, "pingmatrix: every endpoint pings every other one, in parallel")}
 
 
 def parse_table(word: str) -> int:
@@ -260,10 +263,11 @@ def make_cli(verbs: Verbs) -> type:
     return type("LabVerbsCLI", (LabCLI,), methods)
 
 
-def run_cli(net, verbs: Verbs, script: Optional[str] = None) -> int:
+def run_cli(net, verbs: Verbs, script: Optional[str] = None,
+            endpoints: Optional[Callable[[], List[object]]] = None) -> int:
     """The CLI on a running lab: interactive (returns 0), or a script (returns its number of failed lines)."""
     # Mininet prints node output through its logger (stderr); keep the transcript in one stream
     for handler in lg.handlers:
         handler.setStream(sys.stdout)
-    cli = make_cli({**generic_verbs(net), **verbs})(net, script=script)
+    cli = make_cli({**generic_verbs(net, endpoints or (lambda: net.hosts)), **verbs})(net, script=script)
     return cli.failures if script else 0

@@ -49,6 +49,9 @@ class DockerVxlan(Topology):
         return [CheckResult("c1 and c2 isolated before VXLAN", not any(ok.values()),
                             "no answer either way (as expected)" if not any(ok.values()) else "they can talk!")]
 
+    def endpoints(self, net, model):
+        return [net[c] for c, _h, _ip in model.containers]
+
     def cli_verbs(self, net, model):
         def do_connect(line: str) -> None:
             if line.strip():

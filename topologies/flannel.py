@@ -72,6 +72,9 @@ class FlannelTopology(Topology):
                                   or "every lease applied on every node"))
         return checks
 
+    def endpoints(self, net, model):
+        return [net[p.name] for p in model.pods]
+
     def cli_verbs(self, net, model):
         def do_join(line: str) -> None:
             if line.strip():

@@ -8,6 +8,7 @@ from typing import Dict, List
 from lab import ovs
 from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
 from lab.errors import LabError
+from lab.mncli import flows_verb
 from lab.openshift import oc, realize
 from lab.openshift.model import ClusterNetwork, build_cluster
 from lab.openshift.tracing import TRACE_USAGE, trace_command
@@ -76,6 +77,9 @@ class OpenShiftTopology(Topology):
         }
         return reachability_checks(groups)
 
+    def endpoints(self, net, model):
+        return [net[p.name] for p in model.pods]
+
     def cli_verbs(self, net, model):
         def do_trace(line: str) -> None:
             print(trace_command(net, model, line))
@@ -87,6 +91,7 @@ class OpenShiftTopology(Topology):
             print(answer)
 
         return {
+            **flows_verb(net),
             "trace": (do_trace, TRACE_USAGE[len("usage: "):]
                       + ": ofproto/trace on the pod's node, then on the remote node (udp default port 33434, tcp 80)"),
             "oc": (do_oc, "oc get clusternetwork|hostsubnets|pods [-o wide]"),

@@ -75,11 +75,18 @@ CASES = [
     (["vxlan-p2p", "--nodes", "3"], ["unrecognized arguments: --nodes 3"]),
     (["vxlan-p2p", "--mtu", "9000"], ["unrecognized arguments: --mtu 9000"]),
     (["vxlan-p2p", "extra"], ["unrecognized arguments: extra"]),
-    (["vxlan-p2p", "--datapath", "bogus"], ["argument --datapath: invalid choice: 'bogus'"]),
+    (["vxlan-p2p", "--datapath", "netdev"], ["unrecognized arguments: --datapath netdev"]),  # no OVS in a raw lab
     (["docker-vxlan", "--connected=yes"], ["argument --connected: ignored explicit argument 'yes'"]),
     (["docker-vxlan", "--pods-per-node", "2"], ["unrecognized arguments: --pods-per-node 2"]),
     (["docker-vxlan", "--vxlan-port", "70000"], ["unrecognized arguments: --vxlan-port 70000"]),
     (["docker-vxlan", "--network", "172.20.0.0/16"], ["unrecognized arguments: --network"]),
+    # files and names, checked before the first namespace
+    (["--json", "/"], ["--json / is a directory, not a file"]),
+    (["flannel", "--json", "/nonexistent-sdnlab-dir/inventory.json"], ["directory /nonexistent-sdnlab-dir does not exist"]),
+    (["--script", "/nonexistent-sdnlab-session.mn"], ["--script /nonexistent-sdnlab-session.mn: no such file"]),
+    (["vxlan-p2p", "--script", "/"], ["--script / is a directory, not a file"]),
+    (["--name", "Bad-Name"], ["invalid lab name 'Bad-Name'"]),
+    (["flannel", "--name", "abcdefghijklm"], ["invalid lab name 'abcdefghijklm'"]),
 ]
 
 

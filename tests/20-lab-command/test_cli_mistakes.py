@@ -115,7 +115,6 @@ def test_openshift_mistakes_leave_the_lab_up(tmp_path):
     assert out["semicolons"].count("tun0:") == 2 and "command not found" not in out["semicolons"]
     assert " X" not in out["pingmatrix"] and out["pingmatrix"].count("ok") == 12
     assert "1 packets transmitted, 1 received" in out["up"]
-    # `lab run` exits 1 after teardown when a script line failed (needs the integrator's lab/cli.py)
     assert r.returncode == 1, r.stdout[-2000:]
 
 
@@ -157,21 +156,29 @@ def test_flannel_mistakes_join_leave_and_etcdctl(tmp_path):
     assert "dst 172.16.1.12 self permanent" in readme and "dst 172.16.1.14 self permanent" in readme
     assert "command not found" not in readme
     assert "1 packets transmitted, 1 received" in out["up"]
-    # `lab run` exits 1 after teardown when a script line failed (needs the integrator's lab/cli.py)
     assert r.returncode == 1, r.stdout[-2000:]
 
 
 @pytest.mark.root
-def test_pingmatrix_without_pods_and_connect_twice(tmp_path):
+def test_pingmatrix_of_containers_and_connect_twice(tmp_path):
     r, out = session(tmp_path, ["docker-vxlan"], [
-        ("pingmatrix", "this lab has no pods"),
+        ("pingmatrix now", "usage: pingmatrix"),
+        mark("isolated"), ("pingmatrix", None),  # the topology's endpoints are its containers
         ("connect now", "usage: connect"),
         ("connect", None),
         ("connect", "already connected"),
         mark("up"), ("c1 ping -c1 -W2 172.20.0.3", None),
     ])
     assert "1 packets transmitted, 1 received" in out["up"]
-    # `lab run` exits 1 after teardown when a script line failed (needs the integrator's lab/cli.py)
+    assert out["isolated"].split()[:8] == ["c1", "c2", "c1", "-", "X", "c2", "X", "-"], out["isolated"]
+    assert r.returncode == 1, r.stdout[-2000:]
+
+
+@pytest.mark.root
+def test_pingmatrix_needs_two_endpoints(tmp_path):
+    r, _ = session(tmp_path, ["--nodes", "1", "--pods-per-node", "1"], [
+        ("pingmatrix", "fewer than two endpoints"),
+    ])
     assert r.returncode == 1, r.stdout[-2000:]
 
 

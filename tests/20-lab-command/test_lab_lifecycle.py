@@ -27,15 +27,41 @@ def lab(*args, timeout=120):
     return subprocess.run(LAB + list(args), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
+STARTED = []  # every lab process a test starts: killed and cleaned after the test, pass or fail
+
+
 def start(*args, **kw):
-    return subprocess.Popen(LAB + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    proc = subprocess.Popen(LAB + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             stdin=subprocess.DEVNULL, **kw)
+    proc.lab_name = args[args.index("--name") + 1] if "--name" in args else None
+    STARTED.append(proc)
+    return proc
 
 
-def wait_for_line(proc, marker: str, timeout: float = 60) -> str:
+@pytest.fixture(autouse=True)
+def no_lab_survives_a_test():
+    yield
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.lab_name:
+            lab("clean", proc.lab_name)
+
+
+def output(proc, timeout: float = 60) -> str:
+    """Everything the lab printed, once it has exited."""
+    proc.wait(timeout=timeout)
+    wait_for_line(proc, "\0never\0", timeout=5, until_eof=True)
+    return "".join(proc.seen)
+
+
+def wait_for_line(proc, marker: str, timeout: float = 60, until_eof: bool = False) -> str:
     """Read the lab's output until marker, with a deadline (a reader thread keeps the pipe drained)."""
     if not hasattr(proc, "lines"):
         proc.lines = queue.Queue()
+        proc.seen = []
 
         def pump():
             for line in proc.stdout:
@@ -50,8 +76,11 @@ def wait_for_line(proc, marker: str, timeout: float = 60) -> str:
         except queue.Empty:
             line = None
         if line is None:
+            if until_eof:
+                return "".join(seen)
             raise AssertionError(f"no {marker!r} within {timeout}s: {''.join(seen)[-2000:]}")
         seen.append(line)
+        proc.seen.append(line)
         if marker in line:
             return "".join(seen)
 
@@ -87,7 +116,7 @@ def test_a_signal_at_any_moment_tears_down_and_exits_128_plus_n(topology, sig, w
             time.sleep(moment)
         os.killpg(proc.pid, sig)
         try:
-            out, _ = proc.communicate(timeout=30)
+            out = output(proc, timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             pytest.fail(f"{topology}: {sig.name} at {moment}: the lab hung")
@@ -121,7 +150,7 @@ def test_two_named_labs_run_side_by_side_with_the_same_addresses(tmp_path):
         ino = {n: os.stat(f"/var/run/netns/{n}-node1").st_ino for n in (a, b)}
         assert ino[a] != ino[b]
         gate.touch()
-        outs = [p.communicate(timeout=60)[0] for p in (first, second)]
+        outs = [output(p) for p in (first, second)]
     finally:
         gate.touch()
         for p in (first, second):
@@ -151,7 +180,7 @@ def test_two_starts_of_one_name_at_the_same_instant_only_one_runs(waiting_script
                         loser = p
                 time.sleep(0.02)
             assert loser is not None, "neither start was refused"
-            out = loser.communicate(timeout=10)[0]
+            out = output(loser, timeout=10)
             assert loser.returncode == 2, out
             lines = out.strip().splitlines()
             assert len(lines) == 1 and lines[0].startswith(f"lab: error: lab '{lab_name}' is already running"), out
