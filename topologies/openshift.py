@@ -9,6 +9,7 @@ from lab import ovs
 from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
 from lab.errors import LabError
 from lab.mncli import flows_verb
+from lab.paths import host_dir, netns_name
 from lab.openshift import oc, realize
 from lab.openshift.model import ClusterNetwork, build_cluster
 from lab.openshift.tracing import TRACE_USAGE, trace_command
@@ -65,8 +66,8 @@ class OpenShiftTopology(Topology):
             "$ oc get hostsubnets", oc.get_hostsubnets(model), "",
             "$ oc get pods -o wide", oc.get_pods(model), "",
             f"external host: {model.external.name} {model.external.ip} on the underlay {model.underlay}",
-            "from another shell: ip netns exec sdnlab-node1 ovs-ofctl -O OpenFlow13 dump-flows br0"
-            "  (with OVS_RUNDIR=/run/sdnlab/node1/ovs)",
+            f"from another shell: OVS_RUNDIR={ovs.ovs_dir(host_dir('node1'))} "
+            f"ip netns exec {netns_name('node1')} ovs-ofctl -O OpenFlow13 dump-flows br0",
         ])
 
     def checks(self, net, model) -> List[CheckResult]:

@@ -269,3 +269,46 @@ def test_kill_9_of_a_named_lab_then_the_next_run_cleans_it(waiting_script):
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 130
     assert_gone(lab_name)
+
+
+def test_interactive_cli_ctrl_c_interrupts_the_command_and_sigterm_tears_down():
+    """At the interactive prompt Ctrl-C stops the running command (as in Mininet) and the lab stays;
+    SIGTERM (or SIGHUP, a closed terminal) tears it down from the prompt too."""
+    import pty
+    lab_name = name("tty")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(LAB + ["run", "--name", lab_name, "--no-checks"], stdin=slave, stdout=slave,
+                            stderr=slave, start_new_session=True)
+    os.close(slave)
+    proc.lab_name = lab_name
+    STARTED.append(proc)
+    seen = []
+
+    def read_until(marker: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        import select
+        while time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    seen.append(os.read(master, 4096).decode(errors="replace"))
+                except OSError:
+                    break
+                if marker in "".join(seen):
+                    text = "".join(seen)
+                    seen.clear()
+                    return text
+        raise AssertionError(f"no {marker!r}: {''.join(seen)[-1500:]}")
+
+    read_until("sdnlab> ")
+    os.write(master, b"pod1 ping -i 0.2 pod3\n")
+    read_until("icmp_seq=2")
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C at the terminal does
+    out = read_until("sdnlab> ")
+    assert "packets transmitted" in out  # ping was interrupted and printed its summary
+    assert proc.poll() is None
+    os.write(master, b"pod1 ping -c1 -W2 pod3\n")
+    assert "1 received" in read_until("sdnlab> ")
+    os.killpg(proc.pid, signal.SIGTERM)
+    assert proc.wait(timeout=30) == 143
+    os.close(master)
+    assert_gone(lab_name)
