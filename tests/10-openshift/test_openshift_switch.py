@@ -3,6 +3,7 @@
 import os
 import re
 import sys
+from typing import List
 
 import pytest
 
@@ -16,19 +17,21 @@ pytestmark = pytest.mark.root
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
 
 
-def normalised_dump(node) -> list:
+def normalised_dump(node) -> List[str]:
     """`dump-flows --no-stats` as OVS prints it, one flow a line, sorted (dump order is not stable)."""
     out = run(node, "ovs-ofctl -O OpenFlow13 --no-names --no-stats dump-flows br0")
     return sorted(line.strip() for line in out.splitlines() if "actions=" in line)
 
 
-def golden(node: str) -> list:
+def golden(node: str) -> List[str]:
     with open(os.path.join(GOLDEN, f"{node}.flows")) as f:
         return sorted(line.rstrip("\n") for line in f if line.strip() and not line.startswith("#"))
 
 
 def test_each_br0_matches_its_hand_written_golden_dump(lab):
-    """The goldens are OpenShift 3.11's flows written by hand in OVS's dump syntax, not the renderer's output."""
+    """The goldens are OpenShift 3.11's flows written by hand in OVS's (3.1) dump syntax, not the renderer's
+    output. br0's OpenFlow tables are the same on the kernel and the userspace datapath; the one thing a
+    datapath could change, the port numbers the flows name, is checked first."""
     net, c = lab
     assert [hs.name for hs in c.hostsubnets] == ["node1", "node2"]  # the lab the goldens describe
     for node in ("node1", "node2"):
