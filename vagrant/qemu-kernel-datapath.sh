@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the test suite on Open vSwitch's *kernel* datapath inside a throwaway qemu VM (software
 # emulation, no network), for machines whose own kernel has no openvswitch module. Everything comes
-# from Debian's and PyPI's registries: a debootstrapped bookworm with Debian's cloud kernel.
+# from Debian's and PyPI's registries: a debootstrapped bookworm with Debian's cloud kernel, from the
+# Debian mirror this machine's apt is configured with.
 #
 #   sudo vagrant/qemu-kernel-datapath.sh [pytest args, e.g. tests/10-openshift]
 #
@@ -21,10 +22,44 @@ for pkg in debootstrap qemu-system-x86 e2fsprogs; do
 done
 [ -z "${missing:-}" ] || apt-get install -y -qq --no-install-recommends $missing >/dev/null
 
+# The first URI this machine's apt uses for Debian bookworm main: one-line `deb` entries in
+# sources.list(.d/*.list) and deb822 stanzas in sources.list.d/*.sources, in apt's own file order.
+debian_mirror() {
+  local f uri etc=${1:-/etc/apt}
+  for f in "$etc"/sources.list "$etc"/sources.list.d/*.list "$etc"/sources.list.d/*.sources; do
+    [ -r "$f" ] || continue
+    case "$f" in
+      *.sources) uri=$(awk '
+        function flush() {
+          if (types ~ /(^| )deb( |$)/ && suites ~ /(^| )bookworm( |$)/ && comps ~ /(^| )main( |$)/ && enabled != "no" && uris != "") {
+            split(uris, u, " "); print u[1]; found = 1; exit
+          }
+          types = uris = suites = comps = enabled = ""
+        }
+        /^[ \t]*#/ { next }
+        /^[ \t]*$/ { flush(); next }
+        { key = tolower($1); sub(/:$/, "", key); $1 = ""; sub(/^ +/, "")
+          if (key == "types") types = $0; else if (key == "uris") uris = $0
+          else if (key == "suites") suites = $0; else if (key == "components") comps = $0
+          else if (key == "enabled") enabled = tolower($0) }
+        END { if (!found) flush() }' "$f") ;;
+      *) uri=$(awk '
+        { sub(/#.*/, "") }
+        $1 == "deb" { i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+          uri = $i; suite = $(i + 1)
+          if (suite != "bookworm") next
+          for (j = i + 2; j <= NF; j++) if ($j == "main") { print uri; exit } }' "$f") ;;
+    esac
+    [ -z "$uri" ] || { echo "$uri"; return 0; }
+  done
+}
+
 if [ ! -e "$ROOT/.sdnlab-ready" ]; then
-  echo "*** debootstrap bookworm into $ROOT (once)"
+  MIRROR=$(debian_mirror)
+  [ -n "$MIRROR" ] || { echo "no Debian bookworm main source in /etc/apt/sources.list or /etc/apt/sources.list.d/ (*.list, *.sources): add one so debootstrap knows a mirror" >&2; exit 2; }
+  echo "*** debootstrap bookworm from $MIRROR into $ROOT (once)"
   rm -rf "$ROOT"; mkdir -p "$WORK"
-  debootstrap --variant=minbase --include="$PACKAGES" bookworm "$ROOT" http://deb.debian.org/debian >"$WORK/debootstrap.log"
+  debootstrap --variant=minbase --include="$PACKAGES" bookworm "$ROOT" "$MIRROR" >"$WORK/debootstrap.log"
   # wheels fetched by the host's pip (its index settings), installed offline in the guest root
   python3 -m pip download -q -d "$ROOT/wheels" mininet==2.3.0.dev6 pyroute2 scapy pytest setuptools
   chroot "$ROOT" python3 -m venv /opt/venv

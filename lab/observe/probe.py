@@ -7,8 +7,11 @@ A workshop or test proves transport-level reachability (not only ICMP) with it:
 
 from __future__ import annotations
 
+import os
+import select
 import socket
 import sys
+import time
 
 
 def serve(proto: str, port: int, count: int = 50) -> None:
@@ -27,6 +30,22 @@ def serve(proto: str, port: int, count: int = 50) -> None:
             else:
                 data, peer = s.recvfrom(4096)
                 s.sendto(f"{data.decode()} from {peer[0]}".encode(), peer)
+
+
+def read_line(stream, timeout: float = 5.0) -> bytes:
+    """One line from a child's pipe, or TimeoutError at the deadline (a bare readline() can block forever)."""
+    deadline = time.monotonic() + timeout
+    line = b""
+    fd = stream.fileno()
+    while not line.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise TimeoutError(f"no complete line within {timeout}s (got {line!r})")
+        chunk = os.read(fd, 1)  # one byte: nothing after the line is taken from the pipe
+        if not chunk:
+            raise EOFError(f"the pipe closed after {line!r}")
+        line += chunk
+    return line
 
 
 def ask(proto: str, ip: str, port: int, message: str, timeout: float = 3.0) -> str:

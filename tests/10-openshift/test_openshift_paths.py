@@ -1,15 +1,18 @@
 """How packets travel in an ovs-subnet cluster: pings, OVS traces, traceroute hops, captures."""
 
 import sys
+import time
 
 import pytest
 
 from lab.observe.capture import Capture
 from lab.observe.flows import hit_deltas
 from lab.observe.ping import ping
+from lab.observe.probe import read_line
 from lab.observe.trace import ofproto_trace
 from lab.observe.traceroute import traceroute
 from lab.openshift.tracing import trace_pod
+from lab.shell import run
 
 pytestmark = pytest.mark.root
 
@@ -78,6 +81,53 @@ def test_tunnel_packet_from_unknown_node_is_dropped_in_table_10(lab, tun_src):
     assert ok.tables == [0, 10, 30, 70, 80] and ok.output_port == p1.ofport
 
 
+def _send_vxlan(net, c, sender: str, inner_src: str, inner_dst: str) -> None:
+    """Three VXLAN datagrams (VNI 0, an ICMP echo inside) from `sender`'s own address to node1's VXLAN port."""
+    src, dst = c.owner_of_ip(inner_src), c.owner_of_ip(inner_dst)
+    args = [c.hostsubnet("node1").host_ip, c.network.vxlan_port, 0, c.pod(src).mac, c.pod(dst).mac, inner_src, inner_dst]
+    run(net[sender], f"{sys.executable} -m lab.observe.craft vxlan {' '.join(map(str, args))}")
+
+
+def _wait_neighbour_is_the_node_ip_device(net, c, sender: str, node: str, timeout: float = 5.0) -> None:
+    """sender's ARP entry for node's IP must name the device that holds that IP (br-phy on netdev,
+    eth0 on the kernel datapath): on netdev, eth0 without an address can answer ARP for it too,
+    and a datagram sent to that MAC reaches the kernel, not the tunnel."""
+    ip = c.hostsubnet(node).host_ip
+    dev = "br-phy" if net.datapath == "netdev" else "eth0"
+    want = run(net[node], f"cat /sys/class/net/{dev}/address").strip()
+    deadline = time.monotonic() + timeout
+    while True:
+        ping(net[sender], ip)
+        neigh = run(net[sender], f"ip neigh show {ip}")
+        if f"lladdr {want}" in neigh:
+            return
+        assert time.monotonic() < deadline, f"{sender} resolves {ip} to {neigh!r}, not {dev} {want}"
+        time.sleep(0.2)
+
+
+def test_real_vxlan_frame_from_a_foreign_source_is_dropped_in_table_10(lab):
+    """ext (172.16.1.254) is on the underlay but no node: OVS decapsulates its frame, table 10 drops it."""
+    net, c = lab
+    p1, p3, ext = c.pod("pod1"), c.pod("pod3"), c.external
+    port = c.network.vxlan_port
+    _wait_neighbour_is_the_node_ip_device(net, c, "ext", "node1")
+    _wait_neighbour_is_the_node_ip_device(net, c, "node2", "node1")
+    with Capture(net["node1"], "eth0", f"udp port {port} and src host {ext.ip}", vxlan_ports=(port,)) as wire, \
+            Capture(net["pod1"], "eth0", f"icmp and src host {p3.ip}") as at_pod:
+        deltas = hit_deltas(net["node1"], lambda: _send_vxlan(net, c, "ext", p3.ip, p1.ip))
+    arrived = [s for s in wire.seen if s.dport == port and s.vni == 0 and s.inner_dst == p1.ip]
+    assert len(arrived) == 3, [s.summary for s in wire.seen]  # the frames did reach node1's NIC
+    assert deltas.get((0, 200, "ip,in_port=1,nw_src=10.128.0.0/14")) == 3, deltas  # decapsulated into br0 by vxlan0
+    assert deltas.get((10, 0, "")) == 3, deltas  # and dropped by table 10's last flow
+    assert at_pod.packets == []
+    # the control: node2 (a known tunnel source) sending the same datagrams reaches pod1
+    with Capture(net["pod1"], "eth0", f"icmp and src host {p3.ip}") as control:
+        deltas = hit_deltas(net["node1"], lambda: _send_vxlan(net, c, "node2", p3.ip, p1.ip))
+    assert deltas.get((10, 100, f"tun_src={c.hostsubnet('node2').host_ip}"), 0) >= 3, deltas
+    assert (10, 0, "") not in deltas, deltas
+    assert len([s for s in control.seen if s.dst == p1.ip]) == 3, [s.summary for s in control.seen]
+
+
 def test_pod_to_external_is_masqueraded(lab):
     net, c = lab
     ext = c.external
@@ -111,7 +161,7 @@ def test_tcp_and_udp_across_nodes(lab, proto):
     net, c = lab
     server = net["pod3"].popen([sys.executable, "-m", "lab.observe.probe", "serve", proto, "5000", "1"])
     try:
-        assert server.stdout.readline().strip() == b"ready"
+        assert read_line(server.stdout, timeout=5).strip() == b"ready"
         answer = net["pod1"].cmd(f"{sys.executable} -m lab.observe.probe ask {proto} {c.pod('pod3').ip} 5000 hello")
         assert answer.strip() == f"hello from {c.pod('pod1').ip}"
     finally:

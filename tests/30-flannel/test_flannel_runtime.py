@@ -4,10 +4,28 @@ import pytest
 
 from lab import etcd
 from lab.flannel import realize
+from lab.observe.capture import Capture
 from lab.observe.ping import ping
 from lab.shell import run
 
 pytestmark = pytest.mark.root
+
+
+def flannel_entries(host) -> dict:
+    return {
+        "route": sorted(line.strip() for line in run(host, "ip route show dev flannel.1").splitlines()),
+        "neigh": sorted(line.strip() for line in run(host, "ip neigh show dev flannel.1").splitlines()),
+        "fdb": sorted(line.strip() for line in run(host, "bridge fdb show dev flannel.1").splitlines()),
+    }
+
+
+def ping_over_flannel(net, c, pod: str, ip: str, node_ip: str):
+    """Ping from a pod; return (answered, frames for `ip` on its node's flannel.1, VXLAN frames to node_ip on eth0)."""
+    node = net[c.pod(pod).node]
+    with Capture(node, "flannel.1", f"icmp and dst host {ip}") as tunnel, \
+            Capture(node, "eth0", f"udp port 8472 and dst host {node_ip}", vxlan_ports=(8472,)) as wire:
+        answered = ping(net[pod], ip, count=2, timeout=1).ok
+    return answered, tunnel.packets, wire.packets
 
 
 def test_node_join_and_leave_update_the_others(fresh_vxlan_lab):
@@ -16,14 +34,25 @@ def test_node_join_and_leave_update_the_others(fresh_vxlan_lab):
     assert node3.subnet == "10.244.2.0/24"
     for other in ("node1", "node2"):
         assert run(net[other], f"ip route show {node3.subnet}") == f"{node3.subnet} via 10.244.2.0 dev flannel.1 onlink"
-    assert ping(net["pod1"], node3.gateway, count=2).ok  # cni0 of the new node, across the new tunnel
+    vtep_mac = run(net["node3"], "cat /sys/class/net/flannel.1/address").strip()
+    answered, tunnel, wire = ping_over_flannel(net, c, "pod1", node3.gateway, node3.ip)
+    assert answered and tunnel and wire  # cni0 of the new node, across the new tunnel
     assert "/coreos.com/network/subnets/10.244.2.0-24" in realize.leases_in_etcd(net, c)
+    before = {other: flannel_entries(net[other]) for other in ("node1", "node2")}
 
     realize.leave(net, c, "node3")
     for other in ("node1", "node2"):
-        assert run(net[other], f"ip route show {node3.subnet}") == ""
-        assert "10.244.2.0" not in run(net[other], "ip neigh show dev flannel.1")
-    assert not ping(net["pod1"], node3.gateway, timeout=1).ok
+        after = flannel_entries(net[other])
+        # exactly node3's route, neighbour and FDB entry went; the other node's stayed as they were
+        gone = {kind: sorted(set(before[other][kind]) - set(after[kind])) for kind in after}
+        assert gone == {"route": [f"{node3.subnet} via 10.244.2.0 onlink"],
+                        "neigh": [f"10.244.2.0 lladdr {vtep_mac} PERMANENT"],
+                        "fdb": [f"{vtep_mac} dst {node3.ip} self permanent"]}, (other, before[other], after)
+        assert all(set(after[kind]) <= set(before[other][kind]) for kind in after) and after["route"], after
+        # the kernel no longer sends the old subnet over flannel.1
+        assert "flannel.1" not in net[other].cmd(f"ip route get {node3.gateway}")
+    answered, tunnel, wire = ping_over_flannel(net, c, "pod1", node3.gateway, node3.ip)
+    assert not answered and tunnel == [] and wire == []
     assert ping(net["pod1"], c.pod("pod3").ip).ok  # the rest is untouched
 
 

@@ -4,9 +4,12 @@ import json
 import os
 
 import pytest
+from scapy.layers.inet import IP
+from scapy.layers.vxlan import VXLAN
 
 from lab.flannel.render import Lease, expected_vxlan_state
 from lab.observe.capture import Capture
+from lab.observe.mtu import frag_needed, link_mtu, raised_mtu
 from lab.observe.ping import ping
 from lab.shell import run
 
@@ -86,7 +89,25 @@ def test_pod_to_external_is_masqueraded(vxlan_lab):
     assert requests and all(s.src == c.node("node1").ip for s in requests), [s.summary for s in cap.seen]
 
 
-def test_vxlan_mtu_limit(vxlan_lab):
+def pod_path(net, c, pod: str):
+    """The links a pod's packet crosses before the node routes it: its eth0, the host veth, cni0."""
+    p = c.pod(pod)
+    return [(net[pod], "eth0"), (net[p.node], p.veth), (net[p.node], "cni0")]
+
+
+def test_vxlan_mtu_limit_is_the_tunnel_on_the_path(vxlan_lab):
+    """With pod1's own links widened to 1500, a 1451-byte DF packet leaves the pod and node1 refuses it:
+    flannel.1 (1450 = 1500 minus 50 bytes of VXLAN over IPv4) answers "fragmentation needed, MTU 1450"."""
     net, c = vxlan_lab
-    assert ping(net["pod1"], c.pod("pod3").ip, extra="-M do -s 1422").ok
-    assert not ping(net["pod1"], c.pod("pod3").ip, extra="-M do -s 1423").ok
+    p1, p3, n1 = c.pod("pod1"), c.pod("pod3"), c.node("node1")
+    assert link_mtu(net["pod1"], "eth0") == 1450 and link_mtu(net["node1"], "flannel.1") == 1450
+    with raised_mtu(pod_path(net, c, "pod1"), 1500):
+        with Capture(net["node1"], "cni0", f"icmp and src host {p1.ip}") as left, \
+                Capture(net["pod1"], "eth0", "icmp[icmptype] == 3") as errors, \
+                Capture(net["node1"], "eth0", "udp port 8472", vxlan_ports=(8472,)) as wire:
+            assert ping(net["pod1"], p3.ip, extra="-M do -s 1422").ok  # 1450 bytes: the largest the tunnel takes
+            assert not ping(net["pod1"], p3.ip, extra="-M do -s 1423").ok  # 1451 bytes
+    assert 1451 in [p[IP].len for p in left.packets], "the 1451-byte packet never left pod1"
+    assert frag_needed(errors.packets) == [(n1.gateway, 1450, p3.ip, 1451)]
+    inner = [p[VXLAN][IP].len for p in wire.packets if VXLAN in p and IP in p[VXLAN]]
+    assert 1450 in inner and max(inner) == 1450, inner  # the tunnel carried the fitting one, never the other

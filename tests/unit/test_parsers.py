@@ -1,7 +1,16 @@
 """Parsers of the real tools' output (samples recorded from an sdnlab node, OVS 3.1)."""
 
+import os
+import time
+
+import pytest
+from scapy.layers.inet import ICMP, IP
+from scapy.layers.vxlan import VXLAN
+
+from lab.observe.craft import echo_request, vxlan_datagram
 from lab.observe.flows import format_tables, parse_dump
 from lab.observe.ping import parse_ping
+from lab.observe.probe import read_line
 from lab.observe.trace import parse_trace
 from lab.observe.traceroute import parse_traceroute
 
@@ -112,3 +121,22 @@ def test_ping_and_traceroute_parsers():
                             {"10.128.0.1": "node1", "172.16.1.254": "ext"}.get)
     assert [(h.ttl, h.ip, h.name) for h in hops] == [(1, "10.128.0.1", "node1"), (2, None, None),
                                                      (3, "172.16.1.254", "ext")]
+
+
+def test_read_line_returns_one_line_and_times_out_instead_of_blocking():
+    r, w = os.pipe()
+    with os.fdopen(r, "rb", buffering=0) as reader, os.fdopen(w, "wb", buffering=0) as writer:
+        writer.write(b"ready\nrest")
+        assert read_line(reader, timeout=1) == b"ready\n"
+        start = time.monotonic()
+        with pytest.raises(TimeoutError, match="rest"):
+            read_line(reader, timeout=0.3)  # "rest" never ends in a newline
+        assert 0.25 < time.monotonic() - start < 2
+
+
+def test_vxlan_datagram_is_an_rfc7348_header_then_the_frame():
+    frame = bytes(echo_request("0a:58:0a:81:00:02", "0a:58:0a:80:00:02", "10.129.0.2", "10.128.0.2"))
+    datagram = vxlan_datagram(0x0a0b0c, frame)
+    assert datagram[:8] == bytes([0x08, 0, 0, 0, 0x0a, 0x0b, 0x0c, 0]) and datagram[8:] == frame
+    parsed = VXLAN(datagram)
+    assert parsed.vni == 0x0a0b0c and parsed[IP].dst == "10.128.0.2" and parsed[ICMP].type == 8
