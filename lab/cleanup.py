@@ -211,6 +211,13 @@ def signal_processes(procs: Iterable[Proc], sig: int = signal.SIGTERM, grace: fl
             signal.pidfd_send_signal(fd, signal.SIGKILL)
         except OSError:
             pass
+    deadline = time.monotonic() + 2.0  # until they are really gone: a dying process may still write files
+    while fds and time.monotonic() < deadline:
+        for fd, _ev in poller.poll(100):
+            poller.unregister(fd)
+            os.close(fd)
+            fds.pop(fd, None)
+    for fd in fds:
         os.close(fd)
     return count
 
@@ -272,7 +279,11 @@ def clean_lab(name: str = "") -> dict:
                 os.rmdir(path)  # only ever empty here: the mounts on it live in the hosts' namespaces
             except OSError:
                 pass
-    shutil.rmtree(paths.run_dir(name), ignore_errors=True)
+    for _ in range(3):  # a file written by a process as it died must not keep the directory
+        shutil.rmtree(paths.run_dir(name), ignore_errors=True)
+        if not os.path.exists(paths.run_dir(name)):
+            break
+        time.sleep(0.05)
     return {"processes": stopped, "namespaces": [os.path.basename(p) for p in binds]}
 
 

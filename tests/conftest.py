@@ -1,8 +1,15 @@
-"""Shared fixtures: the `root` marker, and the lab's leftovers check."""
+"""Shared fixtures: the `root` marker, a lab name per xdist worker, and failing on skips in CI."""
 
 import os
 
 import pytest
+
+# With pytest-xdist (`-n 2`) every worker runs its labs under its own name, so they run side by side.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER.startswith("gw"):
+    os.environ["SDNLAB_NAME"] = "w" + _WORKER[2:]
+    from lab import paths
+    paths.set_lab_name(os.environ["SDNLAB_NAME"])
 
 
 def pytest_collection_modifyitems(config, items):

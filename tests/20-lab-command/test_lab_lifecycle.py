@@ -87,7 +87,8 @@ def wait_for_line(proc, marker: str, timeout: float = 60, until_eof: bool = Fals
 
 def assert_gone(lab_name: str) -> None:
     left = leftovers(lab_name)
-    assert not any(left.values()), f"lab {lab_name} left behind: {left}"
+    files = [os.path.join(r, f) for r, _d, fs in os.walk(paths.run_dir(lab_name)) for f in fs]
+    assert not any(left.values()), f"lab {lab_name} left behind: {left} {files[:20]}"
     assert not os.path.exists(paths.lock_file(lab_name))
 
 
@@ -309,6 +310,9 @@ def test_interactive_cli_ctrl_c_interrupts_the_command_and_sigterm_tears_down():
     os.write(master, b"pod1 ping -c1 -W2 pod3\n")
     assert "1 received" in read_until("sdnlab> ")
     os.killpg(proc.pid, signal.SIGTERM)
-    assert proc.wait(timeout=30) == 143
-    os.close(master)
+    try:
+        read_until("*** Done in", timeout=30)
+        assert proc.wait(timeout=30) == 143
+    finally:
+        os.close(master)
     assert_gone(lab_name)
