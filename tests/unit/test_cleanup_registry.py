@@ -1,0 +1,110 @@
+"""Process identity, fail-closed namespace selection and the lab lock, without root (own children, a tmp RUN_DIR)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lab import cleanup, paths, registry
+from lab.errors import BadInput
+
+
+@pytest.fixture
+def run_root(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "RUN_DIR", str(tmp_path / "run"))
+    return tmp_path / "run"
+
+
+def test_a_pid_with_another_start_time_is_not_signalled():
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        start = cleanup.start_time(child.pid)
+        assert cleanup.signal_processes([(child.pid, start - 1)]) == 0
+        time.sleep(0.1)
+        assert child.poll() is None  # a reused pid is someone else
+        assert cleanup.signal_processes([(child.pid, start)], grace=2) == 1
+        assert child.wait(timeout=5) == -signal.SIGTERM
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_process_that_ignores_sigterm_is_killed_after_the_grace():
+    child = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                              "print('ready', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        t = time.monotonic()
+        cleanup.signal_processes([(child.pid, cleanup.start_time(child.pid))], grace=0.3)
+        assert child.wait(timeout=5) == -signal.SIGKILL and time.monotonic() - t < 3
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_namespaces_are_selected_by_nothing_when_our_own_cannot_be_read(run_root, monkeypatch):
+    """Fail closed: without our own namespace to exclude, no process is chosen by namespace at all."""
+    os.makedirs(paths.run_dir("ut"))
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        cleanup.record_process(child.pid, "shell x", "ut")
+        assert cleanup.lab_namespaces("ut") == set()  # the child shares our namespace: excluded
+        monkeypatch.setattr(cleanup, "netns_inode", lambda pid: None if pid == "self" else 4026531840)
+        assert cleanup.lab_namespaces("ut") == set()
+        assert cleanup.processes_in(cleanup.lab_namespaces("ut")) == []
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_records_only_name_binds_of_their_own_lab(run_root):
+    os.makedirs(paths.run_dir("ut"))
+    for p in ("/var/run/netns/ut-node1", "/var/run/netns/other-node1", "/etc/passwd"):
+        cleanup.record_netns(p, "ut")
+    assert cleanup.recorded_binds("ut") == ["/var/run/netns/ut-node1"]
+
+
+def test_one_name_one_owner_and_a_dead_owner_frees_it(run_root):
+    claim = registry.acquire("ut", {"topology": "x"}, progress=lambda m: None)
+    try:
+        with pytest.raises(BadInput, match="lab 'ut' is already running"):
+            registry.acquire("ut", progress=lambda m: None)
+        assert [lab["state"] for lab in registry.labs()] == ["running"]
+    finally:
+        registry.release("ut")
+    assert claim.fd is None and not os.path.exists(paths.lock_file("ut"))
+    # another process holds it, then dies by SIGKILL: the lock is free and its remains are removed
+    holder = subprocess.Popen([sys.executable, "-c", f"""
+import fcntl, os, sys, time
+os.makedirs({str(run_root)!r}, exist_ok=True)
+fd = os.open({paths.lock_file('ut')!r}, os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.makedirs({paths.run_dir('ut')!r}, exist_ok=True)
+open({paths.run_dir('ut') + '/owner'!r}, 'w').write('%d 1\\n' % os.getpid())
+print('held', flush=True)
+time.sleep(30)
+"""], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(BadInput):
+            registry.acquire("ut", progress=lambda m: None)
+        assert [lab["state"] for lab in registry.labs()] == ["stale"]  # its owner record has a wrong start time
+        holder.kill()
+        holder.wait()
+        said = []
+        registry.acquire("ut", progress=said.append)
+        assert said == ["*** Removing what an earlier run of lab 'ut' left behind"]
+        assert sorted(os.listdir(paths.run_dir("ut"))) == ["info.json", "owner"]
+    finally:
+        holder.kill()
+        holder.wait()
+        registry.release("ut")
+
+
+@pytest.mark.parametrize("bad", ["", "Upper", "has-dash", "1abc", "abcdefghijklm", "a b"])
+def test_lab_names_are_short_lowercase_words(bad):
+    with pytest.raises(BadInput, match="invalid lab name"):
+        paths.check_name(bad)
