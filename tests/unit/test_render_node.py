@@ -1,0 +1,91 @@
+"""The desired state of an OpenShift node, rendered for a 2x2 cluster, and the change a new pod makes."""
+
+import pytest
+
+from lab.apply import diff_script
+from lab.openshift import realize
+from lab.openshift.flows import render_node_flows
+from lab.openshift.model import build_cluster
+from lab.openshift.render_node import render_node, render_pod
+from lab.state import Address, Flow, Iptables, Link, OvsBridge, OvsPort, OvsTunnelNeighbour, Route, Sysctl, diff
+
+
+@pytest.fixture
+def cluster():
+    return build_cluster(nodes=2, pods_per_node=2)
+
+
+@pytest.mark.parametrize("datapath", ["system", "netdev"])
+def test_node1_state(cluster, datapath):
+    s = render_node(cluster, "node1", datapath)
+    assert Sysctl("net.ipv4.ip_forward", "1") in s.items
+    assert Address("10.128.0.1/23", "tun0", "noprefixroute") in s.items
+    assert s.of(Route) == [Route("10.128.0.0/14", dev="tun0", scope="link"), Route("172.30.0.0/16", dev="tun0")]
+    ports = {p.name: dict(p.columns) for p in s.of(OvsPort) if p.bridge == "br0"}
+    assert list(ports) == ["vxlan0", "tun0", cluster.pod("pod1").veth, cluster.pod("pod2").veth]
+    assert ports["vxlan0"] == {"type": "vxlan", "options:remote_ip": "flow", "options:key": "flow",
+                               "options:dst_port": "4789", "ofport_request": "1"}
+    assert ports["tun0"] == {"type": "internal", "ofport_request": "2", "mtu_request": "1450"}
+    assert ports[cluster.pod("pod2").veth] == {"ofport_request": "4", "external-ids:ip": "10.128.0.3",
+                                               "external-ids:sandbox": "pod2"}
+    [br0] = [b for b in s.of(OvsBridge) if b.name == "br0"]
+    assert dict(br0.columns) == {"datapath_type": datapath, "fail_mode": "secure", "protocols": "OpenFlow13"}
+    assert s.flows("br0") == render_node_flows(cluster, "node1")
+    assert len(s.of(Iptables)) == 1 and "OPENSHIFT-MASQUERADE" in s.of(Iptables)[0].text
+    links = {link.name: link for link in s.of(Link)}
+    assert links["tun0"].mtu == 1450
+    if datapath == "system":  # the node IP stays on eth0, with its stable MAC; no br-phy
+        assert Address("172.16.1.11/24", "eth0") in s.items and links["eth0"].mac == "02:00:ac:10:01:0b"
+        assert [b.name for b in s.of(OvsBridge)] == ["br0"] and not s.of(OvsTunnelNeighbour)
+        assert links["tun0"].tx_checksum
+    else:  # userspace tunnelling: the node IP on br-phy, which holds eth0; OVS's neighbour cache seeded
+        assert Address("172.16.1.11/24", "br-phy") in s.items
+        assert OvsPort("br-phy", "eth0") in s.items
+        assert s.of(OvsTunnelNeighbour) == [OvsTunnelNeighbour("br-phy", "172.16.1.12", "02:00:ac:10:01:0c")]
+        assert not links["tun0"].tx_checksum and not links["br-phy"].tx_checksum
+
+
+def test_pod_state(cluster):
+    s = render_pod(cluster, "pod3", "netdev")
+    [eth0] = [link for link in s.of(Link) if link.name == "eth0"]
+    assert (eth0.kind, eth0.peer, eth0.peer_host, eth0.mac, eth0.mtu) == (
+        "veth", cluster.pod("pod3").veth, "node2", "0a:58:0a:81:00:02", 1450)
+    assert Address("10.129.0.2/23", "eth0") in s.items
+    assert s.of(Route) == [Route("default", via="10.129.0.1"), Route("10.128.0.0/14", dev="eth0"),
+                           Route("224.0.0.0/4", dev="eth0")]
+
+
+def test_a_pod_added_on_node1_changes_only_its_port_and_flows(cluster):
+    before = {hs.name: render_node(cluster, hs.name, "netdev") for hs in cluster.hostsubnets}
+    pod = realize.new_pod(cluster, "node1")
+    assert (pod.name, pod.ip, pod.ofport) == ("pod5", "10.128.0.4", 5)
+    cluster.pods.append(pod)
+    change = diff(before["node1"], render_node(cluster, "node1", "netdev"))
+    assert not change.removed and not change.replaced
+    assert change.of(OvsPort).added == (OvsPort("br0", pod.veth, (("ofport_request", "5"),
+                                                                 ("external-ids:ip", "10.128.0.4"),
+                                                                 ("external-ids:sandbox", "pod5"))),)
+    assert change.of(Link).added == (Link(pod.veth),)
+    flows = change.of(Flow).added
+    assert [f.table for f in flows] == [20, 20, 40, 70] and all("10.128.0.4" in f.text for f in flows)
+    assert len(change.added) == 6
+    assert not diff(before["node2"], render_node(cluster, "node2", "netdev"))
+    script = diff_script(change).splitlines()
+    assert [line.split()[0] for line in script if not line.startswith(("add ", "SDNLAB_EOF"))] == \
+        ["ip", "ovs-vsctl", "ovs-ofctl"]  # veth up, one vsctl transaction, one flow bundle
+    # and back: the pod gone, the same items go, its flows before its port
+    with_pod = render_node(cluster, "node1", "netdev")
+    cluster.pods.remove(pod)
+    undo = diff(with_pod, render_node(cluster, "node1", "netdev"))
+    assert undo.removed == change.added and not undo.added and not undo.replaced
+    script = diff_script(undo).splitlines()
+    assert script[0].endswith("add-flows br0 /dev/stdin <<'SDNLAB_EOF'") and script[1].startswith("delete_strict")
+    assert script[-1] == f"ovs-vsctl --if-exists del-port br0 {pod.veth}"
+
+
+def test_a_new_pod_takes_the_first_free_address_and_ofport(cluster):
+    cluster.pods.remove(cluster.pod("pod1"))
+    pod = realize.new_pod(cluster, "node1", "web")
+    assert (pod.name, pod.ip, pod.ofport, pod.mac) == ("web", "10.128.0.2", 3, "0a:58:0a:80:00:02")
+    with pytest.raises(Exception):
+        realize.new_pod(cluster, "node1", "pod2")
