@@ -10,40 +10,49 @@ from __future__ import annotations
 from typing import Dict, Iterable, List, Optional, Tuple, Union
 
 from lab.shell import run_scripts
-from lab.state import Flow, FlowLine, NodeState, Netns, StateDiff, Vsctl, diff, heredoc, ordered
+from lab.state import Flow, FlowLine, Ip, NodeState, Netns, StateDiff, Vsctl, diff, heredoc, ordered
 
 OFCTL = "ovs-ofctl -O OpenFlow13 --bundle"
 
 
+def _group(cmd: str) -> Optional[tuple]:
+    if isinstance(cmd, Vsctl):
+        return ("vsctl",)
+    if isinstance(cmd, FlowLine):
+        return ("flows", cmd.bridge)
+    if isinstance(cmd, Ip):
+        return ("ip",)
+    return None
+
+
+def _joined(group: tuple, cmds: List[str]) -> str:
+    if group[0] == "vsctl":
+        return "ovs-vsctl " + " -- ".join(cmds)
+    if group[0] == "flows":
+        return heredoc(f"{OFCTL} add-flows {group[1]} /dev/stdin", "\n".join(cmds))
+    if len(cmds) == 1:
+        return cmds[0]
+    # one iproute2 process for the lot: it stops at the first failure and exits non-zero
+    return heredoc("ip -batch /dev/stdin", "\n".join(c[len("ip "):] for c in cmds))
+
+
 def _batched(commands: Iterable[str]) -> List[str]:
-    """Neighbouring ovs-vsctl commands become one transaction, neighbouring flow lines one bundle."""
+    """Neighbouring commands of one tool become one call: an ovs-vsctl transaction, a flow bundle per
+    bridge, an `ip -batch`. Fewer processes keep bring-up fast."""
     out: List[str] = []
-    vsctl: List[str] = []
-    flows: List[FlowLine] = []
-
-    def flush() -> None:
-        if vsctl:
-            out.append("ovs-vsctl " + " -- ".join(vsctl))
-            vsctl.clear()
-        if flows:
-            for bridge in dict.fromkeys(f.bridge for f in flows):
-                out.append(heredoc(f"{OFCTL} add-flows {bridge} /dev/stdin",
-                                   "\n".join(f for f in flows if f.bridge == bridge)))
-            flows.clear()
-
-    for cmd in commands:
-        if isinstance(cmd, Vsctl):
-            if flows:
-                flush()
-            vsctl.append(cmd)
-        elif isinstance(cmd, FlowLine):
-            if vsctl:
-                flush()
-            flows.append(cmd)
+    run: List[str] = []
+    group: Optional[tuple] = None
+    for cmd in list(commands) + [""]:
+        g = _group(cmd)
+        if run and (g is None or g != group):
+            out.append(_joined(group, run))
+            run = []
+        if g is None:
+            if cmd:
+                out.append(cmd)
         else:
-            flush()
-            out.append(cmd)
-    flush()
+            run.append(cmd)
+        group = g
     return out
 
 

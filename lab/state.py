@@ -20,6 +20,10 @@ class Vsctl(str):
     """One ovs-vsctl command; the executor joins neighbouring ones into one `ovs-vsctl a -- b` transaction."""
 
 
+class Ip(str):
+    """One plain `ip ...` command (no shell syntax); the executor runs neighbouring ones as one `ip -batch`."""
+
+
 class FlowLine(str):
     """One line of an `ovs-ofctl --bundle add-flows` file; the executor sends neighbouring ones as one bundle."""
 
@@ -120,13 +124,13 @@ class Link:
         cmds = [self._create(netns)] if self.kind else []
         settings = "".join(f" {k} {v}" for k, v in (("address", self.mac), ("mtu", self.mtu), ("master", self.master))
                            if v)
-        cmds.append(f"ip link set {self.name}{settings} {'up' if self.up else 'down'}")
+        cmds.append(Ip(f"ip link set {self.name}{settings} {'up' if self.up else 'down'}"))
         if not self.tx_checksum:
             cmds.append(f"ethtool -K {self.name} tx off >/dev/null")
         return cmds
 
     def remove_commands(self) -> List[str]:
-        return [f"ip link del {self.name}"] if self.kind else []
+        return [Ip(f"ip link del {self.name}")] if self.kind else []
 
     def replace_commands(self, old: "Link", netns: Optional[Netns] = None) -> List[str]:
         if (old.kind, old.options, old.peer, old.peer_host) != (self.kind, self.options, self.peer, self.peer_host):
@@ -151,10 +155,10 @@ class Address:
         return ("address", self.dev, self.cidr)
 
     def commands(self, netns: Optional[Netns] = None) -> List[str]:
-        return [f"ip addr replace {self.cidr} dev {self.dev}" + (f" {self.flags}" if self.flags else "")]
+        return [Ip(f"ip addr replace {self.cidr} dev {self.dev}" + (f" {self.flags}" if self.flags else ""))]
 
     def remove_commands(self) -> List[str]:
-        return [f"ip addr del {self.cidr} dev {self.dev}"]
+        return [Ip(f"ip addr del {self.cidr} dev {self.dev}")]
 
 
 @dataclass(frozen=True)
@@ -178,10 +182,10 @@ class Route:
         return s + (" onlink" if self.onlink else "")
 
     def commands(self, netns: Optional[Netns] = None) -> List[str]:
-        return [f"ip route replace {self.spec()}"]
+        return [Ip(f"ip route replace {self.spec()}")]
 
     def remove_commands(self) -> List[str]:
-        return [f"ip route del {self.spec()}"]
+        return [Ip(f"ip route del {self.spec()}")]
 
 
 @dataclass(frozen=True)
@@ -196,10 +200,10 @@ class Neighbour:
         return ("neighbour", self.dev, self.ip)
 
     def commands(self, netns: Optional[Netns] = None) -> List[str]:
-        return [f"ip neigh replace {self.ip} lladdr {self.mac} dev {self.dev} nud permanent"]
+        return [Ip(f"ip neigh replace {self.ip} lladdr {self.mac} dev {self.dev} nud permanent")]
 
     def remove_commands(self) -> List[str]:
-        return [f"ip neigh del {self.ip} dev {self.dev}"]
+        return [Ip(f"ip neigh del {self.ip} dev {self.dev}")]
 
 
 @dataclass(frozen=True)

@@ -76,9 +76,9 @@ def render_pod(cluster: Cluster, pod_name: str, datapath: str) -> NodeState:
     cn = cluster.network
     prefix = ipaddress.ip_network(hs.subnet).prefixlen
     return NodeState((
-        Link("lo"),
         Link("eth0", kind="veth", peer=pod.veth, peer_host=pod.node, mac=pod.mac, mtu=cn.mtu,
              tx_checksum=datapath == "system"),
+        Link("lo"),
         Address(f"{pod.ip}/{prefix}", "eth0"),
         Route("default", via=hs.gateway),
         Route(cn.cidr, dev="eth0"),

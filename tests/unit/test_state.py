@@ -43,8 +43,10 @@ def test_added_removed_and_replaced_items_are_told_apart():
     assert d.replaced == ((BASE.of(Route)[0], Route("10.244.1.0/24", via="172.16.1.12", dev="eth0")),)
     assert d.of(Flow) == StateDiff(added=(Flow("br0", FLOW_B),))
     assert lines(diff_script(d)) == [
-        "ip neigh del 10.244.1.0 dev flannel.1",
-        "ip route replace 10.244.1.0/24 via 172.16.1.12 dev eth0",
+        "ip -batch /dev/stdin <<'SDNLAB_EOF'",  # neighbouring ip commands: one process
+        "neigh del 10.244.1.0 dev flannel.1",
+        "route replace 10.244.1.0/24 via 172.16.1.12 dev eth0",
+        "SDNLAB_EOF",
         "ovs-ofctl -O OpenFlow13 --bundle add-flows br0 /dev/stdin <<'SDNLAB_EOF'",
         f"add {FLOW_B}",
         "SDNLAB_EOF",
@@ -70,8 +72,9 @@ def test_a_whole_state_is_applied_in_bring_up_order_with_one_vsctl_transaction()
     vsctl = [s for s in script if s.startswith("ovs-vsctl")]
     assert vsctl == ["ovs-vsctl --may-exist add-br br0 -- set bridge br0 fail_mode=secure -- --may-exist "
                      "add-port br0 vxlan0 -- set interface vxlan0 type=vxlan ofport_request=1"]
-    order = [next(i for i, s in enumerate(script) if s.startswith(p))
-             for p in ("ip link set cni0", "ovs-vsctl", "ip addr replace", "ip route replace", "ip neigh replace",
+    assert script[2] == "ip link set cni0 mtu 1450 up"
+    order = [next(i for i, s in enumerate(script) if s.startswith(p) or s.startswith("ip " + p))
+             for p in ("link set cni0", "ovs-vsctl", "-batch", "addr replace", "route replace", "neigh replace",
                        "ovs-ofctl -O OpenFlow13 --bundle replace-flows br0")]
     assert order == sorted(order)
     assert FLOW_A in script  # replace-flows gets the bridge's whole flow table
