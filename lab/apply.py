@@ -7,7 +7,7 @@ for many hosts in parallel and remembers what each host holds, so the next call 
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from lab.shell import run_scripts
 from lab.state import Flow, FlowLine, Ip, NodeState, Netns, StateDiff, Vsctl, diff, heredoc, ordered
@@ -99,19 +99,26 @@ def _netns(net) -> Netns:
     return {h.name: str(h.pid) for h in list(net.hosts) + list(net.switches)}
 
 
-def _run(net, jobs: List[Tuple[object, str]]) -> None:
-    batch = []
+def _run(jobs: List[Tuple[object, str]], also: Sequence[Tuple[object, str, str]] = ()) -> None:
+    """One script per host (a host's shell runs one at a time); `also` scripts run after the host's state."""
+    scripts: Dict[object, List[str]] = {}  # host -> [step, script]
     for host, text in jobs:
-        if not text:
-            continue  # nothing to do: no shell is even woken
-        host.apply_count = getattr(host, "apply_count", 0) + 1
-        batch.append((host, f"apply-{host.apply_count}", text))
-    run_scripts(batch)
+        if text:  # nothing to do: no shell is even woken
+            host.apply_count = getattr(host, "apply_count", 0) + 1
+            scripts[host] = [f"apply-{host.apply_count}", text]
+    for host, step, text in also:
+        if host in scripts:
+            scripts[host][1] += text
+        else:
+            scripts[host] = [step, text]
+    run_scripts([(host, step, text) for host, (step, text) in scripts.items()])
 
 
-def converge(net, targets: Iterable[Tuple[object, NodeState]]) -> Dict[str, StateDiff]:
+def converge(net, targets: Iterable[Tuple[object, NodeState]],
+             also: Sequence[Tuple[object, str, str]] = ()) -> Dict[str, StateDiff]:
     """Bring each host to its new state: the whole state the first time, later only the difference
-    from what it holds. Returns each host's difference (empty where nothing changed)."""
+    from what it holds. Returns each host's difference (empty where nothing changed).
+    also: (host, step, script) of the same bring-up phase that are not state (start a daemon, a mount)."""
     targets = list(targets)
     netns = _netns(net)
     changes: Dict[str, StateDiff] = {}
@@ -121,7 +128,7 @@ def converge(net, targets: Iterable[Tuple[object, NodeState]]) -> Dict[str, Stat
         change = diff(old or NodeState(), new)
         changes[host.name] = change
         jobs.append((host, state_script(new, netns) if old is None else diff_script(change, netns)))
-    _run(net, jobs)
+    _run(jobs, also)
     for host, new in targets:
         host.applied_state = new
         host.last_change = changes[host.name]
@@ -132,6 +139,6 @@ def reapply(net, targets: Iterable[Tuple[object, NodeState]]) -> None:
     """Run the whole state again, as a first bring-up would (idempotent: nothing may change)."""
     targets = list(targets)
     netns = _netns(net)
-    _run(net, [(host, state_script(state, netns)) for host, state in targets])
+    _run([(host, state_script(state, netns)) for host, state in targets])
     for host, state in targets:
         host.applied_state = state

@@ -193,7 +193,7 @@ class Neighbour:
     ip: str
     mac: str
     dev: str
-    rank = 70
+    rank = 55  # before the routes that lead to it, as flanneld orders them
 
     @property
     def key(self) -> tuple:
@@ -211,7 +211,7 @@ class FdbEntry:
     mac: str
     dev: str
     dst: str
-    rank = 70
+    rank = 55
 
     @property
     def key(self) -> tuple:

@@ -74,7 +74,7 @@ def test_a_whole_state_is_applied_in_bring_up_order_with_one_vsctl_transaction()
                      "add-port br0 vxlan0 -- set interface vxlan0 type=vxlan ofport_request=1"]
     assert script[2] == "ip link set cni0 mtu 1450 up"
     order = [next(i for i, s in enumerate(script) if s.startswith(p) or s.startswith("ip " + p))
-             for p in ("link set cni0", "ovs-vsctl", "-batch", "addr replace", "route replace", "neigh replace",
+             for p in ("link set cni0", "ovs-vsctl", "addr replace", "neigh replace", "route replace",
                        "ovs-ofctl -O OpenFlow13 --bundle replace-flows br0")]
     assert order == sorted(order)
     assert FLOW_A in script  # replace-flows gets the bridge's whole flow table
