@@ -29,7 +29,9 @@ def run_local(script: str) -> str:
         return ""
     r = subprocess.run(["bash", "-ec", script], capture_output=True, text=True)
     # the commands beside the kernel's words: "ip route replace ... via <node IP>: Nexthop has invalid gateway"
-    return "" if r.returncode == 0 else f"{'; '.join(script.strip().splitlines())}: {' '.join((r.stderr or r.stdout).split())}"
+    if r.returncode == 0:
+        return ""
+    return f"{'; '.join(script.strip().splitlines())}: {' '.join((r.stderr or r.stdout).split())}"
 
 
 class Agent:

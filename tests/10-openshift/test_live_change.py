@@ -39,7 +39,8 @@ def snapshot(net, c):
 
 
 def apply_scripts(net):
-    return {h.name: sorted(f for f in os.listdir(h.dir) if f.startswith("apply-") and f.endswith(".sh")) for h in net.hosts}
+    return {h.name: sorted(f for f in os.listdir(h.dir) if f.startswith("apply-") and f.endswith(".sh"))
+            for h in net.hosts}
 
 
 def test_applying_the_same_render_again_changes_nothing(lab):

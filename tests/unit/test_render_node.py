@@ -89,3 +89,47 @@ def test_a_new_pod_takes_the_first_free_address_and_ofport(cluster):
     assert (pod.name, pod.ip, pod.ofport, pod.mac) == ("web", "10.128.0.2", 3, "0a:58:0a:80:00:02")
     with pytest.raises(Exception):
         realize.new_pod(cluster, "node1", "pod2")
+
+
+def test_flannel_lease_entries_and_their_change():
+    from lab.flannel.render import Lease, lease_state
+    from lab.state import FdbEntry, Neighbour
+    lease = Lease("10.244.1.0/24", "172.16.1.12", "vxlan", "aa:bb:cc:00:00:01")
+    s = lease_state(lease)
+    assert s.items == (Neighbour("10.244.1.0", "aa:bb:cc:00:00:01", "flannel.1"),
+                       FdbEntry("aa:bb:cc:00:00:01", "flannel.1", "172.16.1.12"),
+                       Route("10.244.1.0/24", via="10.244.1.0", dev="flannel.1", onlink=True))
+    assert diff_script(diff(lease_state(None), lease_state(None))) == ""
+    # the node moved (new public IP): only its FDB entry changes, the route and neighbour stay
+    moved = diff(s, lease_state(Lease("10.244.1.0/24", "172.16.1.99", "vxlan", "aa:bb:cc:00:00:01")))
+    assert not moved.added and not moved.removed and [new for _old, new in moved.replaced] == [
+        FdbEntry("aa:bb:cc:00:00:01", "flannel.1", "172.16.1.99")]
+    gone = diff(s, lease_state(None))
+    assert diff_script(gone).splitlines() == ["ip -batch /dev/stdin <<'SDNLAB_EOF'",
+                                              "route del 10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink",
+                                              "neigh del 10.244.1.0 dev flannel.1",
+                                              "SDNLAB_EOF",
+                                              "bridge fdb del aa:bb:cc:00:00:01 dev flannel.1 dst 172.16.1.12 self"]
+    assert lease_state(Lease("10.244.1.0/24", "172.16.1.12", "host-gw")).items == (
+        Route("10.244.1.0/24", via="172.16.1.12", dev="eth0"),)
+
+
+def test_flannel_node_state():
+    from lab.flannel.model import build_flannel_cluster
+    from lab.flannel.render import render_node as flannel_node
+    c = build_flannel_cluster(nodes=2, pods_per_node=2, routed=True)
+    s = flannel_node(c, c.node("node2"))
+    links = {link.name: link for link in s.of(Link)}
+    assert (links["cni0"].kind, links["cni0"].mtu) == ("bridge", 1450)
+    assert [link.master for link in s.of(Link) if link.name.startswith("veth")] == ["cni0", "cni0"]
+    assert Address("10.244.1.1/24", "cni0") in s.items and Address("172.16.2.12/24", "eth0") in s.items
+    assert s.of(Route) == [Route("172.16.1.0/24", via="172.16.2.1")]  # the other segment, behind the router
+
+
+def test_docker_vxlan_connect_adds_only_the_vxlan_port():
+    from lab import rawvxlan
+    lab = rawvxlan.RawVxlan("docker")
+    change = diff(rawvxlan.render_host(lab, "host1"), rawvxlan.render_host(lab, "host1", connected=True))
+    assert change.added == (Link("vxlan100", kind="vxlan", master="br0",
+                                 options="id 100 remote 172.16.1.12 dstport 4789 dev eth0"),)
+    assert not change.removed and not change.replaced
