@@ -79,10 +79,10 @@ def diff_script(change: StateDiff, netns: Optional[Netns] = None) -> str:
     old_of = {new.key: old for old, new in change.replaced}
     for item in ordered([new for _old, new in change.replaced] + list(change.added)):
         old = old_of.get(item.key)
-        if old is not None and hasattr(item, "replace_commands"):
-            commands += item.replace_commands(old, netns)
-        else:
-            commands += item.commands(netns)
+        if old is not None:
+            commands += item.replace_commands(old, netns) if hasattr(item, "replace_commands") else item.commands(netns)
+        else:  # known to be missing: an item may skip looking for itself first
+            commands += item.add_commands(netns) if hasattr(item, "add_commands") else item.commands(netns)
     return "".join(c + "\n" for c in _batched(commands))
 
 

@@ -102,7 +102,7 @@ class Link:
     def key(self) -> tuple:
         return ("link", self.name)
 
-    def _create(self, netns: Optional[Netns]) -> str:
+    def _create(self, netns: Optional[Netns], fresh: bool) -> str:
         cmd = f"ip link add {self.name}"
         if self.mac:
             cmd += f" address {self.mac}"
@@ -118,10 +118,17 @@ class Link:
             if self.peer_host:
                 cmd += f" netns {(netns or {}).get(self.peer_host) or _netns_name(self.peer_host)}"
         # created only if missing: a second apply finds it and just re-asserts the settings below
-        return f"ip link show {self.name} >/dev/null 2>&1 || {cmd}"
+        return cmd if fresh else f"ip link show {self.name} >/dev/null 2>&1 || {cmd}"
 
     def commands(self, netns: Optional[Netns] = None) -> List[str]:
-        cmds = [self._create(netns)] if self.kind else []
+        return self._commands(netns, fresh=False)
+
+    def add_commands(self, netns: Optional[Netns] = None) -> List[str]:
+        """Added by a diff, so known to be missing: made without first looking for it."""
+        return self._commands(netns, fresh=True)
+
+    def _commands(self, netns: Optional[Netns], fresh: bool) -> List[str]:
+        cmds = [self._create(netns, fresh)] if self.kind else []
         settings = "".join(f" {k} {v}" for k, v in (("address", self.mac), ("mtu", self.mtu), ("master", self.master))
                            if v)
         cmds.append(Ip(f"ip link set {self.name}{settings} {'up' if self.up else 'down'}"))
@@ -211,7 +218,7 @@ class FdbEntry:
     mac: str
     dev: str
     dst: str
-    rank = 55
+    rank = 52  # before neighbour and route: both together then run as one `ip -batch`
 
     @property
     def key(self) -> tuple:
@@ -380,6 +387,10 @@ class Iptables:
         # a built-in chain is not flushed by --noflush: add each jump only if it is missing
         cmds += [f"iptables -t {t} -C {rule} 2>/dev/null || iptables -t {t} -A {rule}" for t, rule in jumps]
         return cmds
+
+    def add_commands(self, netns: Optional[Netns] = None) -> List[str]:
+        """Added by a diff, so the jumps are known to be missing: one restore appends everything."""
+        return [heredoc("iptables-restore --noflush" if self.noflush else "iptables-restore", self.text)]
 
     def remove_commands(self) -> List[str]:
         if not self.noflush:

@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Dict, List
 
-from lab.apply import diff_script, state_script
+from lab.apply import diff_script
 from lab.etcd import Client
 from lab.flannel.model import PREFIX, FlannelConfig, lease_key, lease_value
 from lab.flannel.render import VXLAN_DEV, Lease, agent_state, delete_commands, lease_state, subnet_env_file
@@ -68,7 +68,7 @@ class Agent:
                                     port=cfg.get("Backend", {}).get("Port", 8472))
         self.log(f"network {self.config.network}, backend {backend}, lease {self.args.subnet}")
         state = agent_state(self.config, self.args.subnet, self.args.public_ip, self.args.iface)
-        err = run_local(state_script(state))
+        err = run_local(diff_script(diff(NodeState(), state)))  # a fresh namespace: everything is to add
         if err:
             raise SystemExit(err)
         if backend == "vxlan":

@@ -118,7 +118,7 @@ def add_pod(net: LabNet, cluster: Cluster, node_name: str, pod_name: Optional[st
         converge(net, [(net[pod.name], render_pod(cluster, pod.name, net.datapath))])
     except Exception:
         cluster.pods.remove(pod)
-        if net.node_of(pod.name):
+        if pod.name in net:
             net.remove_host(net[pod.name])
         raise
     _know_pod(net, cluster, pod)

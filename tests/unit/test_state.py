@@ -124,3 +124,15 @@ def test_two_different_items_with_one_identity_are_refused():
     with pytest.raises(ValueError):
         NodeState((Route("10.0.0.0/8", dev="eth0"), Route("10.0.0.0/8", dev="eth1")))
     assert len(NodeState.of_items([Route("10.0.0.0/8", dev="eth0"), Route("10.0.0.0/8", dev="eth0")])) == 1
+
+
+def test_what_a_diff_adds_is_made_without_looking_for_it_first():
+    link = Link("flannel.1", kind="vxlan", options="id 1 local 172.16.1.11 dev eth0 dstport 8472 nolearning", mtu=1450)
+    rules = Iptables("*nat\n:FLANNEL-POSTRTG - [0:0]\n-A POSTROUTING -j FLANNEL-POSTRTG\nCOMMIT\n", noflush=True)
+    script = lines(diff_script(diff(NodeState(), NodeState((link, rules)))))
+    assert script[0] == "ip link add flannel.1 mtu 1450 type vxlan id 1 local 172.16.1.11 dev eth0 dstport 8472 nolearning"
+    assert script[-6:] == ["iptables-restore --noflush <<'SDNLAB_EOF'", "*nat", ":FLANNEL-POSTRTG - [0:0]",
+                           "-A POSTROUTING -j FLANNEL-POSTRTG", "COMMIT", "SDNLAB_EOF"]
+    assert not any(s.startswith("iptables -t") for s in script)
+    # the whole state, idempotent, looks first
+    assert lines(state_script(NodeState((link,))))[0].startswith("ip link show flannel.1 >/dev/null 2>&1 || ip link add")
