@@ -136,3 +136,41 @@ def test_what_a_diff_adds_is_made_without_looking_for_it_first():
     assert not any(s.startswith("iptables -t") for s in script)
     # the whole state, idempotent, looks first
     assert lines(state_script(NodeState((link,))))[0].startswith("ip link show flannel.1 >/dev/null 2>&1 || ip link add")
+
+
+class FakeHost:
+    def __init__(self, name, pid):
+        self.name, self.pid, self.dir = name, pid, "/nonexistent"
+
+
+class FakeNet:
+    def __init__(self, *hosts):
+        self.hosts, self.switches = list(hosts), []
+
+
+def test_converge_applies_everything_once_then_only_differences(monkeypatch):
+    import lab.apply as apply
+    ran = []
+    monkeypatch.setattr(apply, "run_scripts", lambda jobs: ran.append([(h.name, step, text) for h, step, text in jobs]))
+    node, pod = FakeHost("node1", 101), FakeHost("pod1", 202)
+    net = FakeNet(node, pod)
+    pod_state = NodeState((Link("eth0", kind="veth", peer="veth1", peer_host="node1"),))
+    changes = apply.converge(net, [(node, BASE), (pod, pod_state)], also=[(node, "mount", "mount --bind a b\n")])
+    [[(n1, step1, text1), (n2, _step2, text2)]] = ran
+    assert (n1, step1, n2) == ("node1", "apply-1", "pod1")
+    assert text1 == state_script(BASE) + "mount --bind a b\n"  # one script per host: state, then the extra
+    assert "netns 101" in text2  # the peer goes into the node's namespace, by its shell's pid
+    assert changes["node1"].added == BASE.items
+    ran.clear()
+    assert not any(apply.converge(net, [(node, BASE), (pod, pod_state)]).values())
+    assert ran == [[]]  # nothing to do: no host's shell is woken
+    ran.clear()
+    smaller = NodeState(BASE.items[:-1])
+    changes = apply.converge(net, [(node, smaller)])
+    assert changes["node1"].removed == (BASE.items[-1],) and node.last_change == changes["node1"]
+    assert ran == [[("node1", "apply-2", diff_script(changes["node1"]))]] and apply.applied(node) == smaller
+
+
+def test_a_diff_describes_itself_line_by_line():
+    d = diff(NodeState((Flow("br0", FLOW_A),)), NodeState((Flow("br0", FLOW_B),)))
+    assert d.describe() == [f"- {FLOW_A}", f"+ {FLOW_B}"]
