@@ -127,7 +127,8 @@ def test_two_different_items_with_one_identity_are_refused():
 
 
 def test_what_a_diff_adds_is_made_without_looking_for_it_first():
-    link = Link("flannel.1", kind="vxlan", options="id 1 local 172.16.1.11 dev eth0 dstport 8472 nolearning", mtu=1450)
+    link = Link("flannel.1", kind="vxlan", mtu=1450,
+                options="id 1 local 172.16.1.11 dev eth0 dstport 8472 nolearning")
     rules = Iptables("*nat\n:FLANNEL-POSTRTG - [0:0]\n-A POSTROUTING -j FLANNEL-POSTRTG\nCOMMIT\n", noflush=True)
     script = lines(diff_script(diff(NodeState(), NodeState((link, rules)))))
     assert script[0] == "ip link add flannel.1 mtu 1450 type vxlan id 1 local 172.16.1.11 dev eth0 dstport 8472 nolearning"
@@ -135,7 +136,8 @@ def test_what_a_diff_adds_is_made_without_looking_for_it_first():
                            "-A POSTROUTING -j FLANNEL-POSTRTG", "COMMIT", "SDNLAB_EOF"]
     assert not any(s.startswith("iptables -t") for s in script)
     # the whole state, idempotent, looks first
-    assert lines(state_script(NodeState((link,))))[0].startswith("ip link show flannel.1 >/dev/null 2>&1 || ip link add")
+    whole = lines(state_script(NodeState((link,))))
+    assert whole[0].startswith("ip link show flannel.1 >/dev/null 2>&1 || ip link add")
 
 
 class FakeHost:
@@ -151,7 +153,8 @@ class FakeNet:
 def test_converge_applies_everything_once_then_only_differences(monkeypatch):
     import lab.apply as apply
     ran = []
-    monkeypatch.setattr(apply, "run_scripts", lambda jobs: ran.append([(h.name, step, text) for h, step, text in jobs]))
+    monkeypatch.setattr(apply, "run_scripts",
+                        lambda jobs: ran.append([(h.name, step, text) for h, step, text in jobs]))
     node, pod = FakeHost("node1", 101), FakeHost("pod1", 202)
     net = FakeNet(node, pod)
     pod_state = NodeState((Link("eth0", kind="veth", peer="veth1", peer_host="node1"),))
