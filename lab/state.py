@@ -4,6 +4,17 @@ Every item knows its identity (`key`), where it goes in the order of a bring-up 
 addresses before routes; bridge before ports before flows) and its idempotent commands, so that
 applying a state twice changes nothing and a live change applies only `diff(old, new)`.
 Data-plane neutral: OpenShift, Flannel and the raw VXLAN labs all render into these items.
+
+Why this shape:
+- Order is a rank per item, not per kind: a veth must be up before OVS opens it as a port (else
+  vswitchd logs errors), while tun0 and br-phy exist only once OVS made their ports.
+- Commands are typed (Vsctl, Ip, FlowLine) so the executor can batch neighbours: one ovs-vsctl
+  transaction, one `ip -batch`, one OpenFlow bundle per bridge. That keeps bring-up as fast as the
+  hand-written scripts were, without pyroute2.
+- A whole state uses commands that look before they act (`ip link show || add`, `--may-exist`,
+  `replace`), so it can run twice; what a diff adds is known to be missing (`add_commands`).
+- A flow's identity is OpenFlow's strict match (table, priority, match): a changed action or cookie
+  is a replacement, as `ovs-ofctl diff-flows` sees it.
 """
 
 from __future__ import annotations
