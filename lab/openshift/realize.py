@@ -91,11 +91,14 @@ def _write_expected(node, state) -> None:
 def new_pod(cluster: Cluster, node_name: str, pod_name: Optional[str] = None) -> Pod:
     """A pod as the scheduler and the CNI plugin would place it: the next free IP of the node's
     subnet (from .2), the next free ofport (from 3), MAC and veth name derived as for every pod."""
+    if node_name not in (h.name for h in cluster.hostsubnets):
+        raise BadInput(f"no node named {node_name!r} (nodes: {', '.join(h.name for h in cluster.hostsubnets)})")
     hs = cluster.hostsubnet(node_name)
     if pod_name is None:
         numbers = [int(p.name[3:]) for p in cluster.pods if p.name.startswith("pod") and p.name[3:].isdigit()]
         pod_name = f"pod{max(numbers, default=0) + 1}"
-    if any(p.name == pod_name for p in cluster.pods) or pod_name in (h.name for h in cluster.hostsubnets):
+    taken = [p.name for p in cluster.pods] + [h.name for h in cluster.hostsubnets] + [cluster.external.name]
+    if pod_name in taken:
         raise BadInput(f"a host named {pod_name} exists already")
     subnet = ipaddress.ip_network(hs.subnet)
     used = {p.ip for p in cluster.pods}
@@ -112,6 +115,8 @@ def add_pod(net: LabNet, cluster: Cluster, node_name: str, pod_name: Optional[st
     """A pod starts on a node at runtime: its namespace and veth, then the node is re-rendered and only
     the difference is applied (the port and the pod's flows in tables 20, 40 and 70). Returns that change."""
     pod = new_pod(cluster, node_name, pod_name)
+    if pod.name in net:  # the underlay, or any host the lab has beyond the model
+        raise BadInput(f"a host named {pod.name} exists already")
     cluster.pods.append(pod)
     try:
         net.add_hosts([{"name": pod.name, "role": "pod"}])
@@ -127,7 +132,9 @@ def add_pod(net: LabNet, cluster: Cluster, node_name: str, pod_name: Optional[st
 
 def remove_pod(net: LabNet, cluster: Cluster, pod_name: str) -> StateDiff:
     """A pod goes away: the node drops its port and flows (only those), then its namespace is deleted."""
-    pod = cluster.pod(pod_name)
+    pod = next((p for p in cluster.pods if p.name == pod_name), None)
+    if pod is None:
+        raise BadInput(f"no pod named {pod_name!r}")
     cluster.pods.remove(pod)
     change = _resync_node(net, cluster, pod.node)
     net.remove_host(net[pod.name])  # the veth pair ends with the pod's namespace

@@ -3,6 +3,7 @@
 import pytest
 
 from lab.apply import diff_script
+from lab.errors import BadInput
 from lab.openshift import realize
 from lab.openshift.flows import render_node_flows
 from lab.openshift.model import build_cluster
@@ -87,8 +88,9 @@ def test_a_new_pod_takes_the_first_free_address_and_ofport(cluster):
     cluster.pods.remove(cluster.pod("pod1"))
     pod = realize.new_pod(cluster, "node1", "web")
     assert (pod.name, pod.ip, pod.ofport, pod.mac) == ("web", "10.128.0.2", 3, "0a:58:0a:80:00:02")
-    with pytest.raises(Exception):
-        realize.new_pod(cluster, "node1", "pod2")
+    for node, name in (("node1", "pod2"), ("node1", "ext"), ("node1", "node2"), ("node9", "web")):
+        with pytest.raises(BadInput):
+            realize.new_pod(cluster, node, name)
 
 
 def test_flannel_lease_entries_and_their_change():
