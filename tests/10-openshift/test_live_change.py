@@ -33,8 +33,10 @@ def snapshot(net, c):
             iptables = run(h, "iptables-save")
             shot[(h.name, "iptables")] = [re.sub(r"\[\d+:\d+\]", "", line) for line in iptables.splitlines()
                                           if not line.startswith("#")]
+            shot[(h.name, "ovsdb")] = run(h, "ovs-vsctl show")
         shot[(h.name, "route")] = run(h, "ip route")
         shot[(h.name, "addr")] = run(h, "ip addr")
+        shot[(h.name, "link")] = run(h, "ip -o link")
     return shot
 
 
