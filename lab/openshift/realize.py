@@ -1,4 +1,5 @@
-"""Turn an OpenShift cluster model into hosts, links, per-node OVS, flows, routes and iptables."""
+"""Turn an OpenShift cluster model into hosts and links (structure), then apply each host's rendered state;
+add or remove a pod at runtime by applying only the difference it makes to its node."""
 
 from __future__ import annotations
 
