@@ -8,8 +8,10 @@ from typing import Callable, List, Tuple
 
 from lab import underlay
 from lab.addressing import veth_name
+from lab.apply import converge
 from lab.net import LabNet
 from lab.shell import run_scripts
+from lab.state import Address, Item, Link, NodeState
 
 UNDERLAY_HOST = "underlay"
 UNDERLAY = "172.16.1.0/24"
@@ -42,8 +44,31 @@ class RawVxlan:
         return next((c for c, _h, addr in self.containers if addr == ip), None)
 
 
-def vxlan_command(name: str, vni: int, remote: str, port: int) -> str:
-    return f"ip link add {name} type vxlan id {vni} remote {remote} dstport {port} dev eth0"
+def vxlan_link(name: str, vni: int, remote: str, port: int, master: str = "") -> Link:
+    return Link(name, kind="vxlan", options=f"id {vni} remote {remote} dstport {port} dev eth0", master=master)
+
+
+def render_host(lab: RawVxlan, name: str, connected: bool = False) -> NodeState:
+    """A host: its underlay address; p2p its vxlan20 and overlay address; docker its br0 with the
+    containers' veths (and, once connected, the VXLAN port 100)."""
+    i = [h for h, _ in lab.hosts].index(name)
+    items: List[Item] = [Link("lo"), Link("eth0"), Address(f"{lab.hosts[i][1]}/24", "eth0")]
+    if lab.kind == "p2p":
+        items += [vxlan_link("vxlan20", lab.p2p_vni, lab.peer_of(name), lab.port),
+                  Address(f"{lab.p2p_overlay[i]}/24", "vxlan20")]
+    else:
+        items.append(Link("br0", kind="bridge"))
+        items += [Link(veth_name(host, c), master="br0") for c, host, _ip in lab.containers if host == name]
+        if connected:
+            items.append(vxlan_link("vxlan100", lab.docker_vni, lab.peer_of(name), lab.port, master="br0"))
+    return NodeState(tuple(items))
+
+
+def render_container(lab: RawVxlan, name: str) -> NodeState:
+    """A container's eth0: a veth whose peer goes into its host, and its address in the docker network."""
+    _c, host, ip = next(c for c in lab.containers if c[0] == name)
+    return NodeState((Link("eth0", kind="veth", peer=veth_name(host, name), peer_host=host), Link("lo"),
+                      Address(f"{ip}/16", "eth0")))
 
 
 def build(net: LabNet, lab: RawVxlan, progress: Callable[[str], None] = print) -> None:
@@ -53,32 +78,17 @@ def build(net: LabNet, lab: RawVxlan, progress: Callable[[str], None] = print) -
     if lab.kind == "docker":
         net.add_hosts({"name": c, "role": "container"} for c, _h, _ip in lab.containers)
     run_scripts([(net[UNDERLAY_HOST], "underlay", underlay.segment_script([(h, "eth0") for h in hosts]))])
-    jobs = []
-    for i, (name, ip) in enumerate(lab.hosts):
-        script = underlay.address_script(f"{ip}/24")
-        if lab.kind == "p2p":
-            script += (vxlan_command("vxlan20", lab.p2p_vni, lab.peer_of(name), lab.port) + "\n"
-                       f"ip addr add {lab.p2p_overlay[i]}/24 dev vxlan20\nip link set vxlan20 up\n")
-        else:
-            script += "ip link add br0 type bridge\nip link set br0 up\n"
-        jobs.append((net[name], "configure", script))
+    # containers first: their veths must be in the hosts before br0 takes them
+    converge(net, [(net[c], render_container(lab, c)) for c, _h, _ip in lab.containers if lab.kind == "docker"])
+    converge(net, [(net[name], render_host(lab, name)) for name, _ in lab.hosts])
+    for name, ip in lab.hosts:
         net[name].add_known_intf("eth0", ip=ip, port=0)
-    run_scripts(jobs)
-    if lab.kind == "docker":
-        jobs = []
-        for c, host, ip in lab.containers:
-            veth = veth_name(host, c)
-            jobs.append((net[c], "configure", f"ip link add eth0 type veth peer name {veth} netns {net[host].pid}\n"
-                         f"ip link set lo up\nip addr add {ip}/16 dev eth0\nip link set eth0 up\n"))
-            net[c].add_known_intf("eth0", ip=ip, port=0)
-        run_scripts(jobs)
-        run_scripts([(net[host], "attach", f"ip link set {veth_name(host, c)} master br0 up\n")
-                     for c, host, _ip in lab.containers])
+    for c, _host, ip in lab.containers if lab.kind == "docker" else ():
+        net[c].add_known_intf("eth0", ip=ip, port=0)
 
 
 def connect(net: LabNet, lab: RawVxlan) -> List[str]:
-    """Add the VXLAN port (id 100) to each host's bridge: the two container segments become one."""
-    jobs = [(net[name], "connect", vxlan_command("vxlan100", lab.docker_vni, lab.peer_of(name), lab.port) + "\n"
-             "ip link set vxlan100 master br0 up\n") for name, _ in lab.hosts]
-    run_scripts(jobs)
+    """Add the VXLAN port (id 100) to each host's bridge: the two container segments become one.
+    Only the difference is applied: vxlan100, nothing else."""
+    converge(net, [(net[name], render_host(lab, name, connected=True)) for name, _ in lab.hosts])
     return [name for name, _ in lab.hosts]

@@ -16,15 +16,22 @@ import sys
 import time
 from typing import Dict, List
 
+from lab.apply import diff_script
 from lab.etcd import Client
 from lab.flannel.model import PREFIX, FlannelConfig, lease_key, lease_value
-from lab.flannel.render import VXLAN_DEV, Lease, add_commands, delete_commands, masquerade_rules, subnet_env
+from lab.flannel.render import VXLAN_DEV, Lease, agent_state, delete_commands, lease_state, subnet_env_file
+from lab.state import NodeState, diff
 
 
-def sh(cmd: str) -> str:
-    """Run a command; return its error text ('' on success)."""
-    r = subprocess.run(cmd.split(), capture_output=True, text=True)
-    return "" if r.returncode == 0 else f"{cmd}: {(r.stderr or r.stdout).strip()}"
+def run_local(script: str) -> str:
+    """Run an apply script in this (the node's) namespace; return its error text ('' on success)."""
+    if not script:
+        return ""
+    r = subprocess.run(["bash", "-ec", script], capture_output=True, text=True)
+    # the commands beside the kernel's words: "ip route replace ... via <node IP>: Nexthop has invalid gateway"
+    if r.returncode == 0:
+        return ""
+    return f"{'; '.join(script.strip().splitlines())}: {' '.join((r.stderr or r.stdout).split())}"
 
 
 class Agent:
@@ -60,46 +67,44 @@ class Agent:
                                     vni=cfg.get("Backend", {}).get("VNI", 1),
                                     port=cfg.get("Backend", {}).get("Port", 8472))
         self.log(f"network {self.config.network}, backend {backend}, lease {self.args.subnet}")
+        state = agent_state(self.config, self.args.subnet, self.args.public_ip, self.args.iface)
+        err = run_local(diff_script(diff(NodeState(), state)))  # a fresh namespace: everything is to add
+        if err:
+            raise SystemExit(err)
         if backend == "vxlan":
-            vtep_ip = self.args.subnet.split("/")[0]
-            for cmd in (f"ip link add {VXLAN_DEV} type vxlan id {self.config.vni} local {self.args.public_ip} "
-                        f"dev {self.args.iface} dstport {self.config.port} nolearning",
-                        f"ip link set {VXLAN_DEV} mtu {self.config.mtu}",
-                        f"ip addr add {vtep_ip}/32 dev {VXLAN_DEV}",
-                        f"ip link set {VXLAN_DEV} up"):
-                err = sh(cmd)
-                if err:
-                    raise SystemExit(err)
             with open(f"/sys/class/net/{VXLAN_DEV}/address") as f:
                 self.vtep_mac = f.read().strip()
-        rules = masquerade_rules(self.config.network, self.args.subnet)
-        r = subprocess.run(["iptables-restore", "--noflush"], input=rules, text=True, capture_output=True)
-        if r.returncode:
-            raise SystemExit(f"iptables-restore: {r.stderr.strip()}")
         self.etcd.put(lease_key(self.args.subnet),
                       lease_value(self.args.public_ip, backend, self.config.vni, self.vtep_mac))
-        with open(os.path.join(self.args.dir, "subnet.env"), "w") as f:
-            f.write(subnet_env(self.config, self.args.subnet))
+        # subnet.env only once the lease is ours: the change from the state above is just this file
+        err = run_local(diff_script(diff(state, state + NodeState((subnet_env_file(
+            self.config, self.args.subnet, self.args.dir),)))))
+        if err:
+            raise SystemExit(err)
         self.log(f"lease {lease_key(self.args.subnet)} taken, subnet.env written")
 
     def reconcile(self, leases: Dict[str, Lease]) -> None:
+        """Apply, per remote lease, only the difference between what it had and what it needs now."""
         want = {s: lease for s, lease in leases.items() if s != self.args.subnet}
-        for subnet, old in list(self.applied.items()):
-            if want.get(subnet) != old:
-                for cmd in delete_commands(old, self.args.iface):
-                    sh(cmd)
-                del self.applied[subnet]
-                self.log(f"removed {subnet} ({old.public_ip})")
-        for subnet, lease in want.items():
-            if subnet in self.applied:
+        for subnet in sorted(set(self.applied) | set(want)):
+            old, new = self.applied.get(subnet), want.get(subnet)
+            if old == new:
                 continue
-            errs = [e for e in (sh(c) for c in add_commands(lease, self.args.iface)) if e]
-            if errs:
-                self.errors.extend(errs)
-                self.log("error: " + "; ".join(errs))
+            change = diff(lease_state(old, self.args.iface), lease_state(new, self.args.iface))
+            err = run_local(diff_script(change))
+            if old is not None:
+                del self.applied[subnet]
+            if new is None:
+                if err:  # take away what is left one by one: a removal that fails must not keep the others
+                    for cmd in delete_commands(old, self.args.iface):
+                        run_local(cmd)
+                self.log(f"removed {subnet} ({old.public_ip})")
+            elif err:
+                self.errors.append(f"{subnet}: {err}")
+                self.log(f"error: {subnet}: {err}")
             else:
-                self.applied[subnet] = lease
-                self.log(f"added {subnet} via {lease.public_ip}")
+                self.applied[subnet] = new
+                self.log(f"added {subnet} via {new.public_ip}" + (f" (was {old.public_ip})" if old else ""))
         self.write_status()
 
     def write_status(self) -> None:

@@ -10,8 +10,10 @@ import time
 from typing import Callable, Dict, List
 
 from lab import etcd, underlay
+from lab.apply import converge, state_script
 from lab.errors import LabError
 from lab.flannel.model import FlannelCluster, FlannelNode
+from lab.flannel.render import render_node, render_pod, render_router, render_underlay_host
 from lab.net import LabNet
 from lab.paths import host_dir
 from lab.shell import run, run_scripts
@@ -66,19 +68,13 @@ def node_env(cluster: FlannelCluster) -> Dict[str, str]:
 
 
 def node_script(cluster: FlannelCluster, node: FlannelNode) -> str:
-    """Underlay address (and the route to the other segment behind the router), cni0."""
-    seg = cluster.segments[node.segment]
-    mtu = cluster.config.mtu
-    script = underlay.address_script(f"{node.ip}/{seg.prefixlen}") + "sysctl -qw net.ipv4.ip_forward=1\n"
-    if cluster.routed:
-        other = cluster.segments[1 - node.segment]
-        script += f"ip route add {other.cidr} via {cluster.router_ip(node.segment)}\n"
-    prefix = node.subnet.split("/")[1]
-    script += (f"ip link add cni0 type bridge\nip link set cni0 mtu {mtu}\n"
-               f"ip addr add {node.gateway}/{prefix} dev cni0\nip link set cni0 up\n")
+    """The node's rendered state (underlay address, cni0, ...), then its private /run/flannel."""
+    return state_script(render_node(cluster, node)) + mount_script(node)
+
+
+def mount_script(node: FlannelNode) -> str:
     # the node sees its own agent's directory as /run/flannel (a mount in the node's namespace only)
-    script += f"mkdir -p {agent_dir(node.name)}\nmount --bind {agent_dir(node.name)} {SUBNET_ENV_DIR}\n"
-    return script
+    return f"mkdir -p {agent_dir(node.name)}\nmount --bind {agent_dir(node.name)} {SUBNET_ENV_DIR}\n"
 
 
 def build(net: LabNet, cluster: FlannelCluster, progress: Callable[[str], None] = print) -> None:
@@ -102,24 +98,18 @@ def build(net: LabNet, cluster: FlannelCluster, progress: Callable[[str], None] 
         script += underlay.segment_script(seg1, cluster.segments[1].bridge)
     run_scripts([(net[UNDERLAY_HOST], "underlay", script)])
 
-    seg = cluster.segments[0]
-    back = f"ip route add {cluster.segments[1].cidr} via {cluster.router_ip(0)}\n" if cluster.routed else ""
-    jobs = [(net[ETCD_HOST], "start", underlay.address_script(f"{cluster.etcd_ip}/{seg.prefixlen}") + back
-             + etcd.start_script(ETCD_NAME, cluster.etcd_ip, etcd_dir())
-             + f"etcdctl --endpoints {etcd.endpoint(cluster.etcd_ip)} put /coreos.com/network/config "
-               f"'{cfg.config_json()}' >/dev/null\n"),
-            (net[EXT_HOST], "configure", underlay.address_script(f"{cluster.external_ip}/{seg.prefixlen}") + back)]
+    # pods first: their veths must be in the nodes before cni0 takes them; etcd boots meanwhile
+    etcd_start = (etcd.start_script(ETCD_NAME, cluster.etcd_ip, etcd_dir())
+                  + f"etcdctl --endpoints {etcd.endpoint(cluster.etcd_ip)} put /coreos.com/network/config "
+                    f"'{cfg.config_json()}' >/dev/null\n")
+    targets = [(net[p.name], render_pod(cluster, p)) for p in cluster.pods]
+    targets += [(net[EXT_HOST], render_underlay_host(cluster, cluster.external_ip))]
     if cluster.routed:
-        jobs.append((net[ROUTER_HOST], "configure",
-                     f"ip link set lo up\nip addr add {cluster.router_ip(0)}/{seg.prefixlen} dev eth0\n"
-                     f"ip addr add {cluster.router_ip(1)}/{cluster.segments[1].prefixlen} dev eth1\n"
-                     "ip link set eth0 up\nip link set eth1 up\nsysctl -qw net.ipv4.ip_forward=1\n"))
-    for node in cluster.nodes:
-        jobs.append((net[node.name], "configure", node_script(cluster, node)))
-    run_scripts(jobs)
-    run_scripts([(net[p.name], "configure", pod_script(net, cluster, p)) for p in cluster.pods])
-    run_scripts([(net[n.name], "attach", "".join(f"ip link set {p.veth} master cni0 up\n"
-                                                 for p in cluster.pods_on(n.name))) for n in cluster.nodes])
+        targets.append((net[ROUTER_HOST], render_router(cluster)))
+    converge(net, targets + [(net[ETCD_HOST], render_underlay_host(cluster, cluster.etcd_ip))],
+             also=[(net[ETCD_HOST], "start", etcd_start)]
+             + [(net[n.name], "mount", mount_script(n)) for n in cluster.nodes])
+    converge(net, [(net[n.name], render_node(cluster, n)) for n in cluster.nodes])
     for h in net.hosts:
         if h.role in ("node", "pod", "external", "etcd"):
             ip = {"external": cluster.external_ip, "etcd": cluster.etcd_ip}.get(h.role) or (
@@ -130,15 +120,6 @@ def build(net: LabNet, cluster: FlannelCluster, progress: Callable[[str], None] 
     for node in cluster.nodes:
         start_agent(net, cluster, node)
     wait_converged(net, cluster)
-
-
-def pod_script(net: LabNet, cluster: FlannelCluster, pod) -> str:
-    node = cluster.node(pod.node)
-    mtu = cluster.config.mtu
-    prefix = node.subnet.split("/")[1]
-    return (f"ip link add eth0 address {pod.mac} mtu {mtu} type veth peer name {pod.veth} mtu {mtu} "
-            f"netns {net[pod.node].pid}\nip link set lo up\nip addr add {pod.ip}/{prefix} dev eth0\n"
-            f"ip link set eth0 up\nip route add default via {node.gateway}\n")
 
 
 def start_agent(net: LabNet, cluster: FlannelCluster, node: FlannelNode) -> None:

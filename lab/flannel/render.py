@@ -1,4 +1,5 @@
-"""What flanneld puts on a node (pure functions): subnet.env, masquerade rules, per-lease entries."""
+"""What flanneld and the lab put on a node, as data (pure): subnet.env, masquerade rules, per-lease entries,
+the nodes' and pods' own state."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 from dataclasses import dataclass
 from typing import List, Optional
 
-from lab.flannel.model import FlannelConfig
+from lab.flannel.model import FlannelCluster, FlannelConfig, FlannelNode, FlannelPod
+from lab.state import Address, FdbEntry, File, Iptables, Item, Link, Neighbour, NodeState, Route, Sysctl, ordered
 
 VXLAN_DEV = "flannel.1"
 
@@ -56,22 +58,82 @@ class Lease:
         return str(ipaddress.ip_network(self.subnet).network_address)
 
 
-def add_commands(lease: Lease, iface: str = "eth0") -> List[str]:
-    """What a node does when another node's lease appears."""
+def lease_state(lease: Optional[Lease], iface: str = "eth0") -> NodeState:
+    """What a node holds for another node's lease: vxlan a permanent neighbour and FDB entry for the
+    remote VTEP and an onlink route through it; host-gw a route via the node itself. None: nothing."""
+    if lease is None:
+        return NodeState()
     if lease.backend == "vxlan":
-        return [f"ip neigh replace {lease.vtep_ip} lladdr {lease.vtep_mac} dev {VXLAN_DEV} nud permanent",
-                f"bridge fdb replace {lease.vtep_mac} dev {VXLAN_DEV} dst {lease.public_ip} self permanent",
-                f"ip route replace {lease.subnet} via {lease.vtep_ip} dev {VXLAN_DEV} onlink"]
-    return [f"ip route replace {lease.subnet} via {lease.public_ip} dev {iface}"]
+        return NodeState((Neighbour(lease.vtep_ip, lease.vtep_mac, VXLAN_DEV),
+                          FdbEntry(lease.vtep_mac, VXLAN_DEV, lease.public_ip),
+                          Route(lease.subnet, via=lease.vtep_ip, dev=VXLAN_DEV, onlink=True)))
+    return NodeState((Route(lease.subnet, via=lease.public_ip, dev=iface),))
+
+
+def add_commands(lease: Lease, iface: str = "eth0") -> List[str]:
+    """What a node does when another node's lease appears (the commands of its lease_state)."""
+    return [c for item in ordered(lease_state(lease, iface).items) for c in item.commands()]
 
 
 def delete_commands(lease: Lease, iface: str = "eth0") -> List[str]:
     """What a node does when another node's lease goes away."""
-    if lease.backend == "vxlan":
-        return [f"ip route del {lease.subnet} via {lease.vtep_ip} dev {VXLAN_DEV} onlink",
-                f"ip neigh del {lease.vtep_ip} dev {VXLAN_DEV}",
-                f"bridge fdb del {lease.vtep_mac} dev {VXLAN_DEV} dst {lease.public_ip} self"]
-    return [f"ip route del {lease.subnet} via {lease.public_ip} dev {iface}"]
+    return [c for item in ordered(lease_state(lease, iface).items, reverse=True) for c in item.remove_commands()]
+
+
+def agent_state(config: FlannelConfig, subnet: str, public_ip: str, iface: str = "eth0") -> NodeState:
+    """What the agent sets up before it takes its lease: flannel.1 (vxlan) and the masquerade chains."""
+    items: List[Item] = []
+    if config.backend == "vxlan":
+        vtep_ip = str(ipaddress.ip_network(subnet).network_address)
+        items += [Link(VXLAN_DEV, kind="vxlan", mtu=config.mtu,
+                       options=f"id {config.vni} local {public_ip} dev {iface} dstport {config.port} nolearning"),
+                  Address(f"{vtep_ip}/32", VXLAN_DEV)]
+    items.append(Iptables(masquerade_rules(config.network, subnet), noflush=True, name="flannel"))
+    return NodeState(tuple(items))
+
+
+def subnet_env_file(config: FlannelConfig, subnet: str, directory: str) -> File:
+    return File(f"{directory}/subnet.env", subnet_env(config, subnet))
+
+
+def render_node(cluster: FlannelCluster, node: FlannelNode) -> NodeState:
+    """A node before its agent runs: underlay address (and the route to the other segment behind the
+    router), ip_forward, cni0 with the lease's gateway, and its pods' veths in cni0."""
+    seg = cluster.segments[node.segment]
+    items: List[Item] = [Sysctl("net.ipv4.ip_forward", "1"), Link("lo"), Link("eth0"),
+                         Link("cni0", kind="bridge", mtu=cluster.config.mtu)]
+    items += [Link(p.veth, master="cni0") for p in cluster.pods_on(node.name)]
+    items += [Address(f"{node.ip}/{seg.prefixlen}", "eth0"),
+              Address(f"{node.gateway}/{node.subnet.split('/')[1]}", "cni0")]
+    if cluster.routed:
+        other = cluster.segments[1 - node.segment]
+        items.append(Route(other.cidr, via=cluster.router_ip(node.segment)))
+    return NodeState(tuple(items))
+
+
+def render_pod(cluster: FlannelCluster, pod: FlannelPod) -> NodeState:
+    """The pod's eth0 (a veth whose peer goes into its node), address and default route via cni0."""
+    node = cluster.node(pod.node)
+    mtu = cluster.config.mtu
+    return NodeState((Link("eth0", kind="veth", peer=pod.veth, peer_host=pod.node, mac=pod.mac, mtu=mtu),
+                      Link("lo"), Address(f"{pod.ip}/{node.subnet.split('/')[1]}", "eth0"),
+                      Route("default", via=node.gateway)))
+
+
+def render_underlay_host(cluster: FlannelCluster, ip: str, segment: int = 0) -> NodeState:
+    """etcd's and the external host's address, and the way to the other segment when routed."""
+    seg = cluster.segments[segment]
+    items: List[Item] = [Link("lo"), Link("eth0"), Address(f"{ip}/{seg.prefixlen}", "eth0")]
+    if cluster.routed:
+        items.append(Route(cluster.segments[1 - segment].cidr, via=cluster.router_ip(segment)))
+    return NodeState(tuple(items))
+
+
+def render_router(cluster: FlannelCluster) -> NodeState:
+    s0, s1 = cluster.segments
+    return NodeState((Sysctl("net.ipv4.ip_forward", "1"), Link("lo"), Link("eth0"), Link("eth1"),
+                      Address(f"{cluster.router_ip(0)}/{s0.prefixlen}", "eth0"),
+                      Address(f"{cluster.router_ip(1)}/{s1.prefixlen}", "eth1")))
 
 
 def expected_vxlan_state(leases: List[Lease]) -> dict:

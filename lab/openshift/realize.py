@@ -1,26 +1,30 @@
-"""Turn an OpenShift cluster model into hosts, links, per-node OVS, flows, routes and iptables."""
+"""Turn an OpenShift cluster model into hosts and links (structure), then apply each host's rendered state;
+add or remove a pod at runtime by applying only the difference it makes to its node."""
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from typing import Callable
+from typing import Callable, Dict, Optional
 
 from lab import ovs, underlay
+from lab.addressing import pod_mac, veth_name
+from lab.apply import converge
+from lab.errors import BadInput
 from lab.net import LabNet
 from lab.observe.flows import as_stored
-from lab.openshift.flows import flows_file_text, render_node_flows
-from lab.openshift.iptables import render_node_iptables
-from lab.openshift.model import Cluster
+from lab.openshift.flows import flows_file_text
+from lab.openshift.model import Cluster, Pod
+from lab.openshift.render_node import BRIDGE, render_external, render_node, render_pod
 from lab.paths import host_dir
 from lab.shell import run_scripts, start_scripts, wait_scripts
+from lab.state import NodeState, StateDiff
 
 UNDERLAY_HOST = "underlay"
 
 
 def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print) -> None:
     dp = net.datapath
-    cn = cluster.network
     under_len = ipaddress.ip_network(cluster.underlay).prefixlen
     progress(f"*** Creating namespaces: {len(cluster.hostsubnets)} nodes, {len(cluster.pods)} pods, "
              f"external host {cluster.external.name}")
@@ -32,77 +36,24 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
     progress(f"*** Starting Open vSwitch in every node ({dp} datapath), wiring the underlay")
     booting = start_scripts(
         [(net[UNDERLAY_HOST], "underlay", underlay.segment_script([(h, "eth0") for h in nodes + [ext]]))]
-        + [(node, "start", ovs.start_script(ovs.ovs_dir(node.dir)) + "ip link set lo up\n"
-            "sysctl -qw net.ipv4.ip_forward=1\n") for node in nodes])
+        + [(node, "start", ovs.start_script(ovs.ovs_dir(node.dir))) for node in nodes])
     net.add_hosts({"name": p.name, "role": "pod"} for p in cluster.pods)
 
+    states = render_all(cluster, dp)
     progress("*** Wiring pods: veth pairs into their nodes, addresses and routes")
-    jobs = []
+    converge(net, [(net[p.name], states[p.name]) for p in cluster.pods])  # before the nodes add their veths
     for pod in cluster.pods:
-        hs = cluster.hostsubnet(pod.node)
-        prefix = ipaddress.ip_network(hs.subnet).prefixlen
-        script = (f"ip link add eth0 address {pod.mac} mtu {cn.mtu} type veth peer name {pod.veth} mtu {cn.mtu} "
-                  f"netns {net[pod.node].pid}\n"
-                  f"ip link set lo up\nip addr add {pod.ip}/{prefix} dev eth0\nip link set eth0 up\n"
-                  f"ip route add default via {hs.gateway}\nip route add {cn.cidr} dev eth0\n"
-                  f"ip route add 224.0.0.0/4 dev eth0\n")
-        if dp == "netdev":
-            script += ovs.offload_off(["eth0"])
-        jobs.append((net[pod.name], "configure", script))
-        net[pod.name].add_known_intf("eth0", ip=pod.ip, prefix=prefix, mac=pod.mac, port=0)
-    run_scripts(jobs)
+        _know_pod(net, cluster, pod)
     wait_scripts(booting)
 
     progress("*** Configuring br0, installing the openshift-sdn 3.11 flows, tun0, routes and iptables")
-    jobs = []
     for node in nodes:
+        _write_expected(node, states[node.name])
         hs = cluster.hostsubnet(node.name)
-        flows = render_node_flows(cluster, node.name)
-        flows_path = os.path.join(node.dir, "flows.txt")
-        with open(flows_path, "w") as f:
-            f.write(flows_file_text(flows))
-        with open(os.path.join(node.dir, "flows.expected"), "w") as f:  # as the switch will show them
-            f.write(flows_file_text(as_stored(flows)))
-        with open(os.path.join(node.dir, "iptables.rules"), "w") as f:
-            f.write(render_node_iptables(cn))
-        ports = [
-            "add-br br0",
-            f"set bridge br0 datapath_type={dp} fail_mode=secure protocols=OpenFlow13",
-            "add-port br0 vxlan0",
-            f"set interface vxlan0 type=vxlan options:remote_ip=flow options:key=flow "
-            f"options:dst_port={cn.vxlan_port} ofport_request=1",
-            "add-port br0 tun0",
-            f"set interface tun0 type=internal ofport_request=2 mtu_request={cn.mtu}",
-        ]
-        script = "ip link set eth0 up\n"
-        for pod in cluster.pods_on(node.name):
-            script += f"ip link set {pod.veth} up\n"
-            ports += [f"add-port br0 {pod.veth}",
-                      f'set interface {pod.veth} ofport_request={pod.ofport} external-ids:ip="{pod.ip}" '
-                      f'external-ids:sandbox="{pod.name}"']
-        prefix = ipaddress.ip_network(hs.subnet).prefixlen
-        mac = ovs.underlay_mac(hs.host_ip)
-        script += ovs.vsctl(*(ovs.underlay_bridge(dp, "eth0", mac) + ports)) + "\n"
-        script += ovs.underlay_address(dp, "eth0", f"{hs.host_ip}/{under_len}", mac)
-        script += ovs.tunnel_neighbours_script(
-            dp, [(r.host_ip, ovs.underlay_mac(r.host_ip)) for r in cluster.remote_hostsubnets(node.name)])
-        script += "ovs-ofctl -O OpenFlow13 set-frags br0 nx-match\n"
-        script += f"ovs-ofctl -O OpenFlow13 --bundle replace-flows br0 {flows_path}\n"
-        # noprefixroute: openshift-sdn deletes the local-subnet route tun0's address would add
-        script += f"ip addr add {hs.gateway}/{prefix} dev tun0 noprefixroute\nip link set tun0 mtu {cn.mtu} up\n"
-        script += f"ip route add {cn.cidr} dev tun0 scope link\nip route add {cn.service_network} dev tun0\n"
-        script += f"iptables-restore {os.path.join(node.dir, 'iptables.rules')}\n"
-        if dp == "netdev":
-            script += ovs.offload_off(["tun0", ovs.UNDERLAY_BRIDGE])
-        jobs.append((node, "configure", script))
         node.add_known_intf(ovs.underlay_device(dp, "eth0"), ip=hs.host_ip, prefix=under_len, port=0)
-        node.add_known_intf("tun0", ip=hs.gateway, prefix=prefix, port=2)
-    script = underlay.address_script(f"{cluster.external.ip}/{under_len}")
-    if dp == "netdev":
-        script += ovs.offload_off(["eth0"])
-    jobs.append((ext, "configure", script))
+        node.add_known_intf("tun0", ip=hs.gateway, prefix=ipaddress.ip_network(hs.subnet).prefixlen, port=2)
+    converge(net, [(node, states[node.name]) for node in nodes] + [(ext, states[ext.name])])
     ext.add_known_intf("eth0", ip=cluster.external.ip, prefix=under_len, port=0)
-    run_scripts(jobs)
 
     progress("*** Verifying: every br0 holds exactly its rendered flows; the underlay answers")
     jobs = []
@@ -117,3 +68,82 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
                    'for p in $pids; do wait ${p%%:*} || { echo "underlay: no answer from ${p#*:}"; exit 1; }; done\n')
         jobs.append((node, "verify", script))
     run_scripts(jobs)
+
+
+def render_all(cluster: Cluster, datapath: str) -> Dict[str, NodeState]:
+    """The desired state of every host of the lab that has one, by host name."""
+    states = {hs.name: render_node(cluster, hs.name, datapath) for hs in cluster.hostsubnets}
+    states.update((p.name, render_pod(cluster, p.name, datapath)) for p in cluster.pods)
+    states[cluster.external.name] = render_external(cluster, datapath)
+    return states
+
+
+def _know_pod(net: LabNet, cluster: Cluster, pod: Pod) -> None:
+    prefix = ipaddress.ip_network(cluster.hostsubnet(pod.node).subnet).prefixlen
+    net[pod.name].add_known_intf("eth0", ip=pod.ip, prefix=prefix, mac=pod.mac, port=0)
+
+
+def _write_expected(node, state) -> None:
+    """br0's rendered flows as the switch will show them, for diff-flows (the build's check, tests)."""
+    with open(os.path.join(node.dir, "flows.expected"), "w") as f:
+        f.write(flows_file_text(as_stored(state.flows(BRIDGE))))
+
+
+def new_pod(cluster: Cluster, node_name: str, pod_name: Optional[str] = None) -> Pod:
+    """A pod as the scheduler and the CNI plugin would place it: the next free IP of the node's
+    subnet (from .2), the next free ofport (from 3), MAC and veth name derived as for every pod."""
+    if node_name not in (h.name for h in cluster.hostsubnets):
+        raise BadInput(f"no node named {node_name!r} (nodes: {', '.join(h.name for h in cluster.hostsubnets)})")
+    hs = cluster.hostsubnet(node_name)
+    if pod_name is None:
+        numbers = [int(p.name[3:]) for p in cluster.pods if p.name.startswith("pod") and p.name[3:].isdigit()]
+        pod_name = f"pod{max(numbers, default=0) + 1}"
+    taken = [p.name for p in cluster.pods] + [h.name for h in cluster.hostsubnets] + [cluster.external.name]
+    if pod_name in taken:
+        raise BadInput(f"a host named {pod_name} exists already")
+    subnet = ipaddress.ip_network(hs.subnet)
+    used = {p.ip for p in cluster.pods}
+    ip = next((str(a) for a in list(subnet.hosts())[1:] if str(a) not in used), None)
+    if ip is None:
+        raise BadInput(f"{node_name}'s subnet {hs.subnet} has no free address")
+    ports = {p.ofport for p in cluster.pods_on(node_name)}
+    ofport = next(n for n in range(3, 65280) if n not in ports)
+    return Pod(name=pod_name, node=node_name, ip=ip, mac=pod_mac(ip), veth=veth_name(node_name, pod_name),
+               ofport=ofport)
+
+
+def add_pod(net: LabNet, cluster: Cluster, node_name: str, pod_name: Optional[str] = None) -> StateDiff:
+    """A pod starts on a node at runtime: its namespace and veth, then the node is re-rendered and only
+    the difference is applied (the port and the pod's flows in tables 20, 40 and 70). Returns that change."""
+    pod = new_pod(cluster, node_name, pod_name)
+    if pod.name in net:  # the underlay, or any host the lab has beyond the model
+        raise BadInput(f"a host named {pod.name} exists already")
+    cluster.pods.append(pod)
+    try:
+        net.add_hosts([{"name": pod.name, "role": "pod"}])
+        converge(net, [(net[pod.name], render_pod(cluster, pod.name, net.datapath))])
+    except Exception:
+        cluster.pods.remove(pod)
+        if pod.name in net:
+            net.remove_host(net[pod.name])
+        raise
+    _know_pod(net, cluster, pod)
+    return _resync_node(net, cluster, node_name)
+
+
+def remove_pod(net: LabNet, cluster: Cluster, pod_name: str) -> StateDiff:
+    """A pod goes away: the node drops its port and flows (only those), then its namespace is deleted."""
+    pod = next((p for p in cluster.pods if p.name == pod_name), None)
+    if pod is None:
+        raise BadInput(f"no pod named {pod_name!r}")
+    cluster.pods.remove(pod)
+    change = _resync_node(net, cluster, pod.node)
+    net.remove_host(net[pod.name])  # the veth pair ends with the pod's namespace
+    return change
+
+
+def _resync_node(net: LabNet, cluster: Cluster, node_name: str) -> StateDiff:
+    node = net[node_name]
+    state = render_node(cluster, node_name, net.datapath)
+    _write_expected(node, state)
+    return converge(net, [(node, state)])[node_name]
