@@ -22,7 +22,7 @@ class LabNet(Mininet):
     """`net['pod1']`, `net.hosts` and the Mininet CLI work unchanged; `stop()` leaves nothing behind.
 
     name: the lab's name (default: $SDNLAB_NAME or `sdnlab`); labs of different names run side by side.
-    datapath: for data planes on Open vSwitch, `system` or `netdev` (prepared here for library users).
+    datapath: for data planes on Open vSwitch, `system` or `netdev` (the data plane prepares it).
     """
 
     _active: Optional["LabNet"] = None  # the lab this process runs, if any
@@ -42,9 +42,6 @@ class LabNet(Mininet):
         registry.acquire(self.name, {"topology": topology}, progress=progress)
         host_module.STOPPING.clear()
         LabNet._active = self
-        if datapath:
-            from lab.ovs import prepare_datapath
-            prepare_datapath(datapath)
 
     def add_hosts(self, specs: Iterable[dict]) -> List[LabHost]:
         """Create hosts (name, role, env; `switch: True` for an L2 segment) and bind their namespaces
@@ -148,9 +145,9 @@ class LabNet(Mininet):
 @contextmanager
 def running(build: Callable, model, datapath: Optional[str] = None, quiet: bool = True,
             name: Optional[str] = None) -> Iterator[LabNet]:
-    """`with running(realize.build, cluster) as net:` a lab that is torn down however the block ends."""
-    from lab.ovs import detect_datapath
-    net = LabNet(datapath or detect_datapath(), name=name)
+    """`with running(realize.build, cluster) as net:` a lab that is torn down however the block ends.
+    datapath: for data planes on Open vSwitch; they pick one themselves when it is None."""
+    net = LabNet(datapath, name=name)
     try:
         build(net, model, progress=(lambda msg: None) if quiet else print)
         net.record_daemons()

@@ -8,10 +8,9 @@ typed in the host's shell reach this instance, as on a real node.
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 from functools import lru_cache
-from typing import Dict, List
+from typing import Dict
 
 from lab.errors import BadInput, LabError
 
@@ -83,33 +82,6 @@ def vsctl(*transactions: str) -> str:
     return "ovs-vsctl " + " -- ".join(transactions)
 
 
-def underlay_bridge(datapath: str, nic: str, mac: str) -> List[str]:
-    """ovs-vsctl commands for the userspace datapath's underlay bridge (none for the kernel datapath).
-
-    Userspace tunnelling needs the node's address on an OVS bridge: the NIC joins a netdev bridge
-    and the address goes on the bridge's internal port, so OVS finds route and neighbour itself.
-    """
-    if datapath == "system":
-        return []
-    return [f"add-br {UNDERLAY_BRIDGE}",
-            f"set bridge {UNDERLAY_BRIDGE} datapath_type=netdev other_config:hwaddr={mac}",
-            f"add-port {UNDERLAY_BRIDGE} {nic}"]
-
-
-def underlay_address(datapath: str, nic: str, cidr: str, mac: str) -> str:
-    """Shell commands that give the node its underlay address (and a stable MAC)."""
-    if datapath == "system":
-        return f"ip link set {nic} address {mac} up\nip addr add {cidr} dev {nic}\n"
-    return f"ip addr add {cidr} dev {UNDERLAY_BRIDGE}\nip link set {UNDERLAY_BRIDGE} up\n"
-
-
-def tunnel_neighbours_script(datapath: str, peers) -> str:
-    """Userspace datapath: seed OVS's tunnel neighbour cache, else a tunnel's first packet is lost to ARP."""
-    if datapath == "system":
-        return ""
-    return "".join(f"ovs-appctl tnl/neigh/set {UNDERLAY_BRIDGE} {ip} {mac} >/dev/null\n" for ip, mac in peers)
-
-
 def underlay_mac(ip: str) -> str:
     """A stable, locally administered MAC for a node's underlay address: 02:00 + the IP's bytes."""
     return "02:00:" + ":".join(f"{int(b):02x}" for b in ip.split("."))
@@ -118,10 +90,3 @@ def underlay_mac(ip: str) -> str:
 def underlay_device(datapath: str, nic: str) -> str:
     """The device that holds the node's underlay address."""
     return nic if datapath == "system" else UNDERLAY_BRIDGE
-
-
-def offload_off(devices) -> str:
-    """TX checksum offload breaks TCP/UDP through the userspace datapath (ICMP hides it): the kernel
-    hands OVS packets whose checksum it meant to finish later. Needed where a kernel stack transmits
-    into OVS: tap ports (tun0, br-phy) and the far ends of veths OVS reads (pod eth0, ext eth0)."""
-    return "".join(f"ethtool -K {shlex.quote(d)} tx off >/dev/null\n" for d in devices)

@@ -101,7 +101,7 @@ class Link:
     mtu: int = 0
     master: str = ""
     up: bool = True
-    tx_checksum: bool = True  # False: `ethtool -K tx off` (userspace OVS datapath, see lab.ovs.offload_off)
+    tx_checksum: bool = True  # False: `ethtool -K tx off` (userspace OVS datapath: TX checksum offload breaks TCP and UDP there)
     ovs_internal: bool = False  # made by OVS with its port (tun0, br-phy): settable only after the ports
 
     @property

@@ -182,7 +182,6 @@ class Cluster:
 FIRST_NODE_HOST = 11  # node1 is .11 on the underlay, node2 .12, ...
 
 
-
 def build_cluster(
     nodes: int = 2,
     pods_per_node: int = 2,

@@ -24,6 +24,9 @@ UNDERLAY_HOST = "underlay"
 
 
 def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print) -> None:
+    if net.datapath is None:  # the library's default: what the kernel offers
+        net.datapath = ovs.detect_datapath()
+    ovs.prepare_datapath(net.datapath)
     dp = net.datapath
     under_len = ipaddress.ip_network(cluster.underlay).prefixlen
     progress(f"*** Creating namespaces: {len(cluster.hostsubnets)} nodes, {len(cluster.pods)} pods, "

@@ -61,6 +61,9 @@ def render_node(cluster: Cluster, node_name: str, datapath: str) -> NodeState:
         Address(f"{hs.gateway}/{prefix}", "tun0", "noprefixroute"),
     ]
     if userspace:
+        # eth0 (now an OVS port) would still answer ARP for the node IP with its own MAC, and the
+        # kernel stack would swallow what is meant for the tunnel: only br-phy may answer
+        items.append(Sysctl("net.ipv4.conf.eth0.arp_ignore", "8"))
         items += [OvsTunnelNeighbour(ovs.UNDERLAY_BRIDGE, r.host_ip, ovs.underlay_mac(r.host_ip))
                   for r in cluster.remote_hostsubnets(node_name)]
     items += [Route(cn.cidr, dev="tun0", scope="link"), Route(cn.service_network, dev="tun0")]

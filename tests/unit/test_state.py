@@ -2,6 +2,7 @@
 
 import pytest
 
+from lab import paths
 from lab.apply import diff_script, state_script
 from lab.state import (Address, FdbEntry, File, Flow, Iptables, Link, Neighbour, NodeState, OvsBridge, OvsPort,
                        Route, StateDiff, Sysctl, diff)
@@ -100,7 +101,7 @@ def test_a_link_whose_type_changes_is_made_again_and_a_veth_peer_goes_into_its_h
                                "type vxlan id 21 remote 172.16.1.12 dstport 4789 dev eth0"]
     veth = Link("eth0", kind="veth", peer="veth1", peer_host="node1", mtu=1450)
     assert "peer name veth1 mtu 1450 netns 4242" in veth.commands({"node1": "4242"})[0]
-    assert veth.commands()[0].endswith("netns sdnlab-node1")
+    assert veth.commands()[0].endswith(f"netns {paths.netns_name('node1')}")
     assert Link("tun0").remove_commands() == []  # a device made by someone else is not ours to delete
 
 
