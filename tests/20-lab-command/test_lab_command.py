@@ -25,7 +25,10 @@ def root_namespace_state():
     def out(*cmd):
         return subprocess.run(cmd, capture_output=True, text=True).stdout
     links = sorted(line.split(":")[1].strip().split("@")[0] for line in out("ip", "-o", "link").splitlines())
-    return {"links": links, "routes": out("ip", "route"), "netns": out("ip", "netns", "list"),
+    # other labs (other names: other test workers) may come and go meanwhile; this lab's own may not stay
+    mine = sorted(line.split()[0] for line in out("ip", "netns", "list").splitlines()
+                  if line.startswith(lab_name() + "-"))
+    return {"links": links, "routes": out("ip", "route"), "netns": mine,
             "iptables": sorted(line for line in out("iptables-save").splitlines() if not line.startswith(("#", ":")))}
 
 
