@@ -316,3 +316,28 @@ def test_interactive_cli_ctrl_c_interrupts_the_command_and_sigterm_tears_down():
     finally:
         os.close(master)
     assert_gone(lab_name)
+
+
+@pytest.mark.parametrize("gap", [0.005, 0.02])
+def test_a_second_signal_during_teardown_cuts_it_short_and_clean_removes_the_rest(gap, waiting_script):
+    lab_name = name("tw")
+    proc = start("run", "flannel", "--name", lab_name, "--no-checks", "--script", waiting_script,
+                 start_new_session=True)
+    wait_for_line(proc, "SCRIPT-STARTED")
+    os.killpg(proc.pid, signal.SIGTERM)
+    time.sleep(gap)
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass  # teardown was already over
+    out = output(proc, timeout=30)
+    assert proc.returncode == 143, out
+    assert "Traceback" not in out
+    cut = "teardown cut short by SIGTERM" in out
+    assert cut or gap < 0.01, out  # 20 ms after the first signal the lab is still tearing down
+    r = lab("clean", lab_name)
+    assert r.returncode == 0, r
+    if cut:
+        assert f"`lab clean {lab_name}` removes the rest" in out
+        assert f"Removed lab '{lab_name}': 0 namespaces" not in r.stdout  # there was a rest to remove
+    assert_gone(lab_name)
