@@ -27,7 +27,7 @@ class LabNet(Mininet):
 
     _active: Optional["LabNet"] = None  # the lab this process runs, if any
 
-    def __init__(self, datapath: Optional[str] = None, name: Optional[str] = None, topology: str = "",
+    def __init__(self, datapath: Optional[str] = None, name: Optional[str] = None, topology: str = "(library)",
                  progress: Callable[[str], None] = print, **kwargs):
         super().__init__(topo=None, build=False, controller=None, **kwargs)
         if LabNet._active is not None:
