@@ -64,6 +64,9 @@ def render_node(cluster: Cluster, node_name: str, datapath: str) -> NodeState:
         # eth0 (now an OVS port) would still answer ARP for the node IP with its own MAC, and the
         # kernel stack would swallow what is meant for the tunnel: only br-phy may answer
         items.append(Sysctl("net.ipv4.conf.eth0.arp_ignore", "8"))
+        # likewise the node-side pod veths: else a pod may learn a veth's MAC for its gateway and the node's
+        # kernel routes its traffic straight from the veth, bypassing br0's tables and tun0
+        items += [Sysctl(f"net.ipv4.conf.{p.veth}.arp_ignore", "8") for p in pods]
         items += [OvsTunnelNeighbour(ovs.UNDERLAY_BRIDGE, r.host_ip, ovs.underlay_mac(r.host_ip))
                   for r in cluster.remote_hostsubnets(node_name)]
     items += [Route(cn.cidr, dev="tun0", scope="link"), Route(cn.service_network, dev="tun0")]

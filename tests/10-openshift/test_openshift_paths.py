@@ -167,3 +167,18 @@ def test_tcp_and_udp_across_nodes(lab, proto):
     finally:
         server.kill()
         server.wait()
+
+
+def test_pod_to_external_goes_through_br0_and_tun0_not_around_them(lab):
+    """The node-side veth must never let the node's kernel route a pod's packets itself (on the userspace
+    datapath the kernel also sees every frame a veth receives): the pod's gateway MAC is tun0's, and a
+    ping to the external host moves table 101's output:tun0 flow by exactly the requests sent."""
+    net, c = lab
+    node1, pod1 = net["node1"], net["pod1"]
+    run(pod1, "ip neigh flush dev eth0")
+    deltas = hit_deltas(node1, lambda: ping(pod1, c.external.ip, count=3))
+    tun0_mac = run(node1, "cat /sys/class/net/tun0/address").strip()
+    gateway = c.hostsubnet("node1").gateway
+    assert tun0_mac in run(pod1, f"ip neigh show {gateway} dev eth0"), "the pod's gateway MAC is not tun0's"
+    out_101 = [n for (table, _prio, match), n in deltas.items() if table == 101]
+    assert sum(out_101) == 3, deltas  # every echo request left through br0's table 101 to tun0
