@@ -69,11 +69,13 @@ def test_a_pod_added_on_node1_changes_only_its_port_and_flows(cluster):
     assert change.of(Link).added == (Link(pod.veth),)
     flows = change.of(Flow).added
     assert [f.table for f in flows] == [20, 20, 40, 70] and all("10.128.0.4" in f.text for f in flows)
-    assert len(change.added) == 6
+    # userspace datapath: the node-side veth must not answer ARP (the node's kernel would route around br0)
+    assert change.of(Sysctl).added == (Sysctl(f"net.ipv4.conf.{pod.veth}.arp_ignore", "8"),)
+    assert len(change.added) == 7
     assert not diff(before["node2"], render_node(cluster, "node2", "netdev"))
     script = diff_script(change).splitlines()
     assert [line.split()[0] for line in script if not line.startswith(("add ", "SDNLAB_EOF"))] == \
-        ["ip", "ovs-vsctl", "ovs-ofctl"]  # veth up, one vsctl transaction, one flow bundle
+        ["sysctl", "ip", "ovs-vsctl", "ovs-ofctl"]  # veth up, one vsctl transaction, one flow bundle
     # and back: the pod gone, the same items go, its flows before its port
     with_pod = render_node(cluster, "node1", "netdev")
     cluster.pods.remove(pod)
