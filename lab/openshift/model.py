@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional
 
 from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD, parse_network, pod_mac, veth_name
@@ -171,6 +171,11 @@ class Cluster:
             if p.name == name:
                 return p
         raise KeyError(name)
+
+    def set_netids(self, netids: Dict[str, int]) -> None:
+        """NetNamespaces changed (oc adm pod-network): the map and every pod's VNID follow."""
+        self.netids = dict(netids)
+        self.pods = [replace(p, vnid=netids.get(p.namespace, p.vnid)) for p in self.pods]
 
     def remote_hostsubnets(self, node: str) -> List[HostSubnet]:
         return [hs for hs in self.hostsubnets if hs.name != node]
