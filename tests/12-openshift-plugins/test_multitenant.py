@@ -15,7 +15,7 @@ TABLE80_DROP = (80, 0, "")  # table 80's default drop, as hit_deltas keys it
 
 
 def reach(net, c, src: str, dst: str) -> bool:
-    return ping(net[src], c.pod(dst).ip, count=1, timeout=1).ok
+    return ping(net[src], c.pod(dst).ip, count=1, timeout=2).ok
 
 
 def test_every_br0_holds_exactly_its_multitenant_render(mt_lab, helpers):

@@ -14,21 +14,30 @@ OUT = "actions=output:NXM_NX_REG2[]"
 
 
 def reach(net, c, src: str, dst: str) -> bool:
-    return ping(net[src], c.pod(dst).ip, count=1, timeout=1).ok
+    return ping(net[src], c.pod(dst).ip, count=1, timeout=2).ok
 
 
 def tcp_answers(net, c, src: str, dst: str, port: int) -> bool:
-    """A TCP handshake from src to dst:port: a listener in dst answers or the SYN is dropped (timeout)."""
+    """A TCP handshake from src to dst:port while a listener runs there: True if it completed, False if the
+    SYN was dropped (connect timed out). Refused (listener not up yet) retries until a deadline."""
     server = net[dst]
-    server.cmd(f"timeout 5 python3 -c \"import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
-               f"s.bind(('', {port})); s.listen(); s.settimeout(4); s.accept()\" >/dev/null 2>&1 &")
-    probe = (f"python3 -c \"import socket,sys,time; d=time.time()+2\n"
-             f"while time.time()<d:\n"
-             f"  try: socket.create_connection(('{c.pod(dst).ip}', {port}), timeout=1); print('open'); sys.exit()\n"
-             f"  except ConnectionRefusedError: time.sleep(0.1)\n"
-             f"  except OSError: break\n"
-             f"print('closed')\"")
-    return net[src].cmd(probe).strip().endswith("open")
+    listener = (f"import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+                f"s.bind(('', {port})); s.listen(); s.settimeout(15); s.accept()")
+    pid = server.cmd(f'timeout 20 python3 -c "{listener}" >/dev/null 2>&1 & echo $!').strip().splitlines()[-1]
+    probe = (f"import socket, sys, time\n"
+             f"deadline = time.time() + 10\n"
+             f"while time.time() < deadline:\n"
+             f"    try:\n"
+             f"        socket.create_connection(('{c.pod(dst).ip}', {port}), timeout=2); print('open'); sys.exit()\n"
+             f"    except ConnectionRefusedError:\n"
+             f"        time.sleep(0.1)\n"
+             f"    except OSError:\n"
+             f"        break\n"
+             f"print('closed')\n")
+    try:
+        return net[src].cmd(f"python3 -c \"{probe}\"").strip().endswith("open")
+    finally:
+        server.cmd(f"kill {int(pid)} 2>/dev/null; wait {int(pid)} 2>/dev/null")
 
 
 def test_every_br0_holds_exactly_its_networkpolicy_render(np_lab, helpers):
