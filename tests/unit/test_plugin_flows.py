@@ -214,3 +214,17 @@ def test_policies_only_matter_on_nodes_that_run_pods_of_their_namespace():
     deny = PolicyInput("p2", "deny-all")
     before = render_node_flows(c, "node2", policies=[])
     assert diff(before, render_node_flows(c, "node2", policies=[deny])) == (set(), set())
+
+
+def test_lab_run_openshift_plugin_option_picks_the_clusternetwork_plugin():
+    import argparse
+
+    from topologies.openshift import TOPOLOGY
+    parser = argparse.ArgumentParser()
+    TOPOLOGY.add_arguments(parser)
+    default = TOPOLOGY.model(parser.parse_args([]))
+    assert default.network.plugin == "redhat/openshift-ovs-subnet" and default.netids == {}
+    np = TOPOLOGY.model(parser.parse_args(["--plugin", "networkpolicy"]))
+    assert np.network.plugin == "redhat/openshift-ovs-networkpolicy" and np.network.version_note == "02.07"
+    assert {p.namespace for p in np.pods} == {"p1", "p2"}
+    assert "table=253, actions=note:02.07" in render_node_flows(np, "node1")
