@@ -11,6 +11,7 @@ from lab.openshift.flows import render_node_flows
 from lab.openshift.model import (MULTITENANT_PLUGIN, NETWORKPOLICY_PLUGIN, Cluster, ClusterNetwork, build_cluster)
 from lab.openshift.policy import NamespaceInput, PodInput, PolicyInput
 from lab.openshift.vnid import isolate_projects, join_projects, make_projects_global
+from lab.state import Flow
 
 OUT = "actions=output:NXM_NX_REG2[]"
 NETIDS = {"default": 0, "p1": 42, "p2": 43}
@@ -228,3 +229,14 @@ def test_lab_run_openshift_plugin_option_picks_the_clusternetwork_plugin():
     assert np.network.plugin == "redhat/openshift-ovs-networkpolicy" and np.network.version_note == "02.07"
     assert {p.namespace for p in np.pods} == {"p1", "p2"}
     assert "table=253, actions=note:02.07" in render_node_flows(np, "node1")
+
+
+def test_every_plugin_render_is_one_flow_per_openflow_identity():
+    """No two rendered flows share table, priority and match (one would silently replace the other)."""
+    from lab.openshift.render_node import render_node
+    for plugin in (MULTITENANT_PLUGIN, NETWORKPOLICY_PLUGIN):
+        c = cluster(plugin)
+        for node in ("node1", "node2"):
+            flows = render_node(c, node, "netdev").flows("br0")
+            keys = [Flow("br0", f).key for f in flows]
+            assert len(set(keys)) == len(keys) == len(render_node_flows(c, node)), (plugin, node)
