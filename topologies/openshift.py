@@ -11,7 +11,9 @@ from lab.errors import LabError
 from lab.mncli import flows_verb
 from lab.paths import host_dir, netns_name
 from lab.openshift import oc, realize
-from lab.openshift.model import ClusterNetwork, build_cluster
+from lab.openshift.flows import PLUGINS
+from lab.openshift.model import ClusterNetwork, build_cluster, plugin_name
+from lab.openshift.vnid import GLOBAL_VNID, get_netnamespaces
 from lab.openshift.tracing import TRACE_USAGE, trace_command
 from lab.topology import CheckResult, Topology, reachability_checks
 from lab.validate import MIN_MTU
@@ -35,10 +37,14 @@ class OpenShiftTopology(Topology):
                             help=f"pod and tun0 MTU, {MIN_MTU} to the underlay's {UNDERLAY_MTU} minus VXLAN's "
                                  f"{VXLAN_OVERHEAD} (default {d.mtu})")
         parser.add_argument("--underlay", default="172.16.1.0/24", help="the nodes' L2 segment (default 172.16.1.0/24)")
+        parser.add_argument("--plugin", choices=PLUGINS, default="subnet",
+                            help="openshift-sdn plugin (default subnet); with multitenant or networkpolicy the "
+                                 "pods alternate between projects p1 and p2 (pod1 p1, pod2 p2, ...)")
 
     def model(self, args: argparse.Namespace):
         network = ClusterNetwork(cidr=args.cluster_cidr, host_subnet_length=args.host_subnet_length,
-                                 service_network=args.service_network, vxlan_port=args.vxlan_port, mtu=args.mtu)
+                                 service_network=args.service_network, vxlan_port=args.vxlan_port, mtu=args.mtu,
+                                 plugin=plugin_name(getattr(args, "plugin", "subnet")))
         return build_cluster(args.nodes, args.pods_per_node, network, underlay=args.underlay)
 
     def build(self, net, model, progress) -> None:
@@ -54,7 +60,8 @@ class OpenShiftTopology(Topology):
             "nodes": [{"name": hs.name, "underlay_ip": hs.host_ip, "subnet": hs.subnet,
                        "gateway": hs.gateway, "datapath": net.datapath} for hs in model.hostsubnets],
             "pods": [{"name": p.name, "node": p.node, "ip": p.ip, "mac": p.mac, "veth": p.veth,
-                      "ofport": p.ofport} for p in model.pods],
+                      "ofport": p.ofport, "namespace": p.namespace, "vnid": p.vnid} for p in model.pods],
+            "netnamespaces": dict(model.netids),
             "external": {"name": model.external.name, "ip": model.external.ip},
         }
 
@@ -65,6 +72,7 @@ class OpenShiftTopology(Topology):
             "$ oc get clusternetwork", oc.get_clusternetwork(model), "",
             "$ oc get hostsubnets", oc.get_hostsubnets(model), "",
             "$ oc get pods -o wide", oc.get_pods(model), "",
+            *(["$ oc get netnamespaces", get_netnamespaces(model.netids), ""] if model.netids else []),
             f"external host: {model.external.name} {model.external.ip} on the underlay {model.underlay}",
             f"from another shell: OVS_RUNDIR={ovs.ovs_dir(host_dir('node1'))} "
             f"ip netns exec {netns_name('node1')} ovs-ofctl -O OpenFlow13 dump-flows br0",
@@ -72,7 +80,10 @@ class OpenShiftTopology(Topology):
 
     def checks(self, net, model) -> List[CheckResult]:
         groups = {
-            "pod -> pod": [(net[a.name], b.name, b.ip) for a in model.pods for b in model.pods if a is not b],
+            # multitenant: only pods of one VNID, or of the global VNID 0, reach each other
+            "pod -> pod": [(net[a.name], b.name, b.ip) for a in model.pods for b in model.pods if a is not b
+                           and (model.network.plugin != plugin_name("multitenant")
+                                or GLOBAL_VNID in (a.vnid, b.vnid) or a.vnid == b.vnid)],
             "pod -> external (NAT)": [(net[p.name], model.external.name, model.external.ip) for p in model.pods],
             "node -> pod (tun0)": [(net[hs.name], p.name, p.ip) for hs in model.hostsubnets for p in model.pods],
         }
@@ -86,6 +97,9 @@ class OpenShiftTopology(Topology):
             print(trace_command(net, model, line))
 
         def do_oc(line: str) -> None:
+            if line.split() in (["get", "netnamespaces"], ["get", "netnamespace"]) and model.netids:
+                print(get_netnamespaces(model.netids))
+                return
             answer = oc.oc(model, line)
             if answer.startswith("usage:"):  # a mistake: one error line, and the script counts it
                 raise LabError(f"oc: {answer}")

@@ -1,26 +1,33 @@
-"""OpenFlow rules an openshift-sdn 3.11 node (ovs-subnet plugin) programs into br0.
+"""OpenFlow rules an openshift-sdn 3.11 node programs into br0, for the subnet, multitenant and
+networkpolicy plugins.
 
-Each function mirrors one place of pkg/network/node (SetupOVS, the single-tenant policy,
-AddHostSubnetRules, UpdateVXLANMulticastFlows, setupPodFlows) and returns the flows in the
-same textual form the plugin hands to `ovs-ofctl add-flow`.
+Each function mirrors one place of pkg/network/node (SetupOVS, the plugins' Start() and
+EnsureVNIDRules/syncNamespace, AddHostSubnetRules, UpdateVXLANMulticastFlows, setupPodFlows) and
+returns the flows in the same textual form the plugin hands to `ovs-ofctl add-flow`.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from typing import List
+from typing import Dict, List, Mapping, Optional, Sequence
 
-from lab.openshift.model import Cluster, ClusterNetwork, HostSubnet, Pod
+from lab.openshift.model import PLUGIN_IDS, RULE_VERSION, Cluster, ClusterNetwork, HostSubnet, Pod, plugin_name
+from lab.openshift.policy import NamespaceInput, PodInput, PolicyInput, namespace_flows, parse_policy
 
 VXLAN_OFPORT = 1
 TUN0_OFPORT = 2
 VERSION_TABLE = 253
 
 
-def render_base_flows(network: ClusterNetwork, local: HostSubnet) -> List[str]:
-    """SetupOVS() without conntrack (the subnet plugin does not use it)."""
+PLUGINS = ("subnet", "multitenant", "networkpolicy")
+
+
+def render_base_flows(network: ClusterNetwork, local: HostSubnet, plugin: Optional[str] = None) -> List[str]:
+    """SetupOVS(); with conntrack (useConnTrack) only for the networkpolicy plugin."""
     cidr, subnet, gw = network.cidr, local.subnet, local.gateway
-    return [
+    ct = plugin == "networkpolicy"
+    note = network.version_note if plugin is None else f"{PLUGIN_IDS[plugin_name(plugin)]:02X}.{RULE_VERSION:02X}"
+    flows = [
         # Table 0: initial dispatch based on in_port; vxlan0 first
         f"table=0, priority=200, in_port=1, arp, nw_src={cidr}, nw_dst={subnet}, actions=move:NXM_NX_TUN_ID[0..31]->NXM_NX_REG0[],goto_table:10",
         f"table=0, priority=200, in_port=1, ip, nw_src={cidr}, actions=move:NXM_NX_TUN_ID[0..31]->NXM_NX_REG0[],goto_table:10",
@@ -79,13 +86,42 @@ def render_base_flows(network: ClusterNetwork, local: HostSubnet) -> List[str]:
         # Table 120: multicast delivery to local pods
         "table=120, priority=0, actions=drop",
         # Table 253: rule version note
-        f"table={VERSION_TABLE}, actions=note:{network.version_note}",
+        f"table={VERSION_TABLE}, actions=note:{note}",
     ]
+    if ct:  # the conntrack flows, each where SetupOVS adds it
+        flows.insert(0, "table=0, priority=300, ip, ct_state=-trk, actions=ct(table=0)")
+        at = flows.index("table=0, priority=250, in_port=2, ip, nw_dst=224.0.0.0/4, actions=drop")
+        flows[at:at] = [f"table=0, priority=400, in_port=2, ip, nw_src={gw}, actions=goto_table:30",
+                        f"table=0, priority=300, in_port=2, ip, nw_src={subnet}, nw_dst={cidr}, actions=goto_table:25"]
+        at = flows.index("table=21, priority=0, actions=goto_table:30") + 1
+        flows.insert(at, "table=25, priority=0, actions=drop")
+        at = flows.index(f"table=30, priority=200, ip, nw_dst={subnet}, actions=goto_table:70")
+        flows.insert(at, f"table=30, priority=300, ip, nw_dst={subnet}, ct_state=+rpl, actions=ct(nat,table=70)")
+        at = flows.index("table=60, priority=200, reg0=0, actions=output:2")
+        flows[at] = "table=60, priority=200, actions=output:2"
+    return flows
 
 
 def render_single_tenant_flows() -> List[str]:
     """singleTenantPlugin.Start(): every pod may reach every pod."""
     return ["table=80, priority=200, actions=output:NXM_NX_REG2[]"]
+
+
+def render_multitenant_flows() -> List[str]:
+    """multiTenantPlugin.Start(): VNID 0 (global) reaches and is reached by every VNID."""
+    return ["table=80, priority=200, reg0=0, actions=output:NXM_NX_REG2[]",
+            "table=80, priority=200, reg1=0, actions=output:NXM_NX_REG2[]"]
+
+
+def render_networkpolicy_flows(network: ClusterNetwork) -> List[str]:
+    """networkPolicyPlugin.Start(): commit pod->cluster connections; replies always pass table 80."""
+    return [f"table=21, priority=200, ip, nw_dst={network.cidr}, actions=ct(commit,table=30)",
+            "table=80, priority=200, ip, ct_state=+rpl, actions=output:NXM_NX_REG2[]"]
+
+
+def render_vnid_rule(vnid: int) -> List[str]:
+    """multiTenantPlugin.EnsureVNIDRules(): pods of one VNID reach each other (VNID 0 needs none)."""
+    return [] if vnid == 0 else [f"table=80, priority=100, reg0={vnid}, reg1={vnid}, actions=output:NXM_NX_REG2[]"]
 
 
 def render_hostsubnet_flows(remote: HostSubnet) -> List[str]:
@@ -106,30 +142,88 @@ def render_vxlan_multicast_flow(remote_ips: List[str]) -> str:
     return "table=111, priority=100, actions=move:NXM_NX_REG0[]->NXM_NX_TUN_ID[0..31]," + ",".join(actions) + ",goto_table:120"
 
 
-def render_pod_flows(pod: Pod) -> List[str]:
-    """setupPodFlows(): the pod's anti-spoofing, ARP and delivery flows."""
+def render_pod_flows(pod: Pod, vnid: Optional[int] = None, conntrack: bool = False) -> List[str]:
+    """setupPodFlows(): the pod's anti-spoofing, ARP and delivery flows, with its VNID (default pod.vnid)
+    in REG0 (tables 20/25; table 90 moves REG0 into the tunnel id) and REG1 (table 70)."""
+    vnid = pod.vnid if vnid is None else vnid
     ip = ipaddress.ip_address(pod.ip).packed
     ipmac = "00:00:{:02x}:{:02x}:{:02x}:{:02x}/00:00:ff:ff:ff:ff".format(*ip)
-    return [
-        f"table=20, priority=100, in_port={pod.ofport}, arp, nw_src={pod.ip}, arp_sha={ipmac}, actions=load:{pod.vnid}->NXM_NX_REG0[], goto_table:21",
-        f"table=20, priority=100, in_port={pod.ofport}, ip, nw_src={pod.ip}, actions=load:{pod.vnid}->NXM_NX_REG0[], goto_table:21",
+    flows = [
+        f"table=20, priority=100, in_port={pod.ofport}, arp, nw_src={pod.ip}, arp_sha={ipmac}, actions=load:{vnid}->NXM_NX_REG0[], goto_table:21",
+        f"table=20, priority=100, in_port={pod.ofport}, ip, nw_src={pod.ip}, actions=load:{vnid}->NXM_NX_REG0[], goto_table:21",
         f"table=40, priority=100, arp, nw_dst={pod.ip}, actions=output:{pod.ofport}",
-        f"table=70, priority=100, ip, nw_dst={pod.ip}, actions=load:{pod.vnid}->NXM_NX_REG1[], load:{pod.ofport}->NXM_NX_REG2[], goto_table:80",
+        f"table=70, priority=100, ip, nw_dst={pod.ip}, actions=load:{vnid}->NXM_NX_REG1[], load:{pod.ofport}->NXM_NX_REG2[], goto_table:80",
     ]
+    if conntrack:  # service traffic back from tun0 after DNAT gets its source pod's VNID again
+        flows.insert(2, f"table=25, priority=100, ip, nw_src={pod.ip}, actions=load:{vnid}->NXM_NX_REG0[], goto_table:30")
+    return flows
 
 
-def render_node_flows(cluster: Cluster, node: str) -> List[str]:
-    """All flows of one node's br0, in the order the node agent installs them."""
+def render_node_flows(cluster: Cluster, node: str, plugin: Optional[str] = None,
+                      netids: Optional[Mapping[str, int]] = None, policies: Sequence[PolicyInput] = (),
+                      pods: Optional[Sequence[PodInput]] = None,
+                      namespaces: Optional[Sequence[NamespaceInput]] = None) -> List[str]:
+    """All flows of one node's br0, in the order the node agent installs them.
+
+    plugin: subnet|multitenant|networkpolicy, by default the cluster's ClusterNetwork plugin.
+    netids: NetNamespace NETIDs by namespace (default cluster.netids; a pod whose namespace has none
+    keeps pod.vnid); the subnet plugin puts VNID 0 everywhere. policies, pods (with labels) and
+    namespaces (with labels) feed the networkpolicy plugin; pods and namespaces default to the
+    cluster's pods and the NetNamespaces, without labels.
+
+    The per-VNID table-80 flows (multitenant EnsureVNIDRules, networkpolicy syncNamespace) are those a
+    node holds once SyncVNIDRules has run: one set per VNID a local pod uses. (The node agent adds
+    them when a pod or NetNamespace appears and removes unused ones at its hourly SyncVNIDRules.)
+    """
+    plugin = plugin or cluster.network.plugin.rsplit("-", 1)[-1]
+    if plugin not in PLUGINS:
+        raise ValueError(f"unknown plugin {plugin!r} (known: {', '.join(PLUGINS)})")
+    vnids: Mapping[str, int] = cluster.netids if netids is None else netids
     local = cluster.hostsubnet(node)
     remotes = cluster.remote_hostsubnets(node)
-    flows = render_base_flows(cluster.network, local)
-    flows += render_single_tenant_flows()
+    flows = render_base_flows(cluster.network, local, plugin)
+    if plugin == "subnet":
+        flows += render_single_tenant_flows()
+    elif plugin == "multitenant":
+        flows += render_multitenant_flows()
+    else:
+        flows += render_networkpolicy_flows(cluster.network)
     for remote in remotes:
         flows += render_hostsubnet_flows(remote)
     # the table 111 flow replaces SetupOVS's default one (same match), as the real update does
     flows.append(render_vxlan_multicast_flow([r.host_ip for r in remotes]))
+    local_vnids: List[int] = []  # in the order the pods bring them into use
     for pod in cluster.pods_on(node):
-        flows += render_pod_flows(pod)
+        vnid = 0 if plugin == "subnet" else vnids.get(pod.namespace, pod.vnid)
+        flows += render_pod_flows(pod, vnid, conntrack=plugin == "networkpolicy")
+        if vnid not in local_vnids:
+            local_vnids.append(vnid)
+    if plugin == "multitenant":
+        for vnid in local_vnids:
+            flows += render_vnid_rule(vnid)
+    elif plugin == "networkpolicy":
+        flows += render_policy_flows(cluster, vnids, local_vnids, policies, pods, namespaces)
+    return flows
+
+
+def render_policy_flows(cluster: Cluster, vnids: Mapping[str, int], local_vnids: Sequence[int],
+                        policies: Sequence[PolicyInput], pods: Optional[Sequence[PodInput]],
+                        namespaces: Optional[Sequence[NamespaceInput]]) -> List[str]:
+    """syncNamespace() for every VNID in use on the node, its policies parsed against the whole cluster."""
+    if pods is None:
+        pods = [PodInput(p.namespace, p.name, p.ip) for p in cluster.pods]
+    if namespaces is None:
+        namespaces = [NamespaceInput(ns) for ns in vnids]
+    # the plugin keys its namespaces by VNID: the last NetNamespace seen for a VNID owns it
+    owner: Dict[int, str] = {vnids[ns.name]: ns.name for ns in namespaces if ns.name in vnids}
+    flows: List[str] = []
+    for vnid in local_vnids:
+        name = owner.get(vnid)
+        if name is None:
+            continue
+        parsed = [parse_policy(p, vnid, pods, namespaces, vnids)
+                  for p in sorted(policies, key=lambda p: p.name) if p.namespace == name]
+        flows += namespace_flows(vnid, parsed)
     return flows
 
 

@@ -5,21 +5,29 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import uuid
-from dataclasses import dataclass, field
-from typing import List, Optional
+from dataclasses import dataclass, field, replace
+from typing import Dict, List, Optional
 
 from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD, parse_network, pod_mac, veth_name
 from lab.errors import BadInput
+from lab.openshift.vnid import INITIAL_NAMESPACES, allocate_netids
 from lab.validate import check_counts, check_mtu, check_networks, check_port
 
 SUBNET_PLUGIN = "redhat/openshift-ovs-subnet"
-# pluginId 0 for ovs-subnet; ruleVersion 7 in openshift-sdn 3.11
-PLUGIN_IDS = {SUBNET_PLUGIN: 0}
+MULTITENANT_PLUGIN = "redhat/openshift-ovs-multitenant"
+NETWORKPOLICY_PLUGIN = "redhat/openshift-ovs-networkpolicy"
+# pluginId 0/1/2 (the table-253 note's first byte); ruleVersion 7 in openshift-sdn 3.11
+PLUGIN_IDS = {SUBNET_PLUGIN: 0, MULTITENANT_PLUGIN: 1, NETWORKPOLICY_PLUGIN: 2}
 RULE_VERSION = 7
 # what each network is called in messages: the domain name and the `lab run` option that sets it
 CLUSTER_NETWORK = "cluster network (--cluster-cidr)"
 SERVICE_NETWORK = "service network (--service-network)"
 UNDERLAY = "underlay (--underlay)"
+
+
+def plugin_name(short: str) -> str:
+    """subnet|multitenant|networkpolicy -> the ClusterNetwork pluginName."""
+    return f"redhat/openshift-ovs-{short}"
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,7 @@ class Cluster:
     hostsubnets: List[HostSubnet] = field(default_factory=list)
     pods: List[Pod] = field(default_factory=list)
     external: Optional[ExternalHost] = None
+    netids: Dict[str, int] = field(default_factory=dict)  # NetNamespace NETID by namespace (lab.openshift.vnid)
 
     def hostsubnet(self, node: str) -> HostSubnet:
         for hs in self.hostsubnets:
@@ -162,6 +171,11 @@ class Cluster:
             if p.name == name:
                 return p
         raise KeyError(name)
+
+    def set_netids(self, netids: Dict[str, int]) -> None:
+        """NetNamespaces changed (oc adm pod-network): the map and every pod's VNID follow."""
+        self.netids = dict(netids)
+        self.pods = [replace(p, vnid=netids.get(p.namespace, p.vnid)) for p in self.pods]
 
     def remote_hostsubnets(self, node: str) -> List[HostSubnet]:
         return [hs for hs in self.hostsubnets if hs.name != node]
@@ -180,6 +194,8 @@ class Cluster:
 
 
 FIRST_NODE_HOST = 11  # node1 is .11 on the underlay, node2 .12, ...
+# with multitenant/networkpolicy the generated pods alternate between two projects (pod1 p1, pod2 p2, ...)
+PROJECTS = ("p1", "p2")
 
 
 def build_cluster(
@@ -209,6 +225,8 @@ def build_cluster(
                        f"/{32 - network.host_subnet_length} host subnet (at most {capacity})")
     subnets = allocate_host_subnets(network.cidr, network.host_subnet_length, nodes)
     cluster = Cluster(network=network, underlay=underlay)
+    if network.plugin != SUBNET_PLUGIN:  # only the VNID plugins have NetNamespaces
+        cluster.netids = allocate_netids(INITIAL_NAMESPACES + PROJECTS)
     pod_no = 0
     for i, subnet in enumerate(subnets):
         node = f"node{i + 1}"
@@ -224,6 +242,7 @@ def build_cluster(
             pod_no += 1
             name = f"pod{pod_no}"
             ip = str(subnet.network_address + 2 + j)
+            namespace = PROJECTS[(pod_no - 1) % 2] if cluster.netids else "default"
             cluster.pods.append(
                 Pod(
                     name=name,
@@ -232,6 +251,8 @@ def build_cluster(
                     mac=pod_mac(ip),
                     veth=veth_name(node, name),
                     ofport=3 + j,
+                    namespace=namespace,
+                    vnid=cluster.netids.get(namespace, 0),
                 )
             )
     cluster.external = ExternalHost(external, str(under.broadcast_address - 1))

@@ -1,0 +1,86 @@
+"""2x2 clusters on the multitenant and networkpolicy plugins (pod1/pod3 in project p1, pod2/pod4 in p2),
+helpers that compare a br0 with its render and apply a changed render as the node agent would."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import Dict, Iterator, List, Sequence, Tuple
+
+import pytest
+
+from lab.apply import converge
+from lab.cleanup import leftovers
+from lab.observe.flows import as_stored
+from lab.openshift.flows import flows_file_text, render_node_flows
+from lab.openshift.model import Cluster, ClusterNetwork, build_cluster, plugin_name
+from lab.openshift.policy import PolicyInput
+from lab.openshift.render_node import BRIDGE, render_node
+from lab.shell import run
+from lab.state import Flow, NodeState
+
+DUMP = "ovs-ofctl -O OpenFlow13 --no-names --no-stats dump-flows br0"
+
+
+@contextmanager
+def plugin_lab(plugin: str) -> Iterator[Tuple[object, Cluster]]:
+    from lab.net import running
+    from lab.openshift import realize
+    from lab.requirements import require_packages
+
+    require_packages()
+    cluster = build_cluster(nodes=2, pods_per_node=2, network=ClusterNetwork(plugin=plugin_name(plugin)))
+    with running(realize.build, cluster) as net:
+        yield net, cluster
+    left = leftovers()
+    assert not any(left.values()), f"the lab left behind: {left}"
+
+
+def flows_of(node) -> List[str]:
+    return sorted(line.strip() for line in run(node, DUMP).splitlines() if "actions=" in line)
+
+
+def differs_from_render(node, flows: Sequence[str]) -> str:
+    """`ovs-ofctl diff-flows` between br0 and the rendered flows: empty when the switch holds exactly them."""
+    path = os.path.join(node.dir, "flows.test-render")
+    with open(path, "w") as f:
+        f.write(flows_file_text(as_stored(list(flows))))
+    return run(node, f"ovs-ofctl -O OpenFlow13 diff-flows br0 {path} || true").strip()
+
+
+def node_state(cluster: Cluster, node: str, datapath: str, policies: Sequence[PolicyInput] = ()) -> NodeState:
+    """render_node with the networkpolicy plugin's policies in its flows."""
+    state = render_node(cluster, node, datapath)
+    flows = render_node_flows(cluster, node, policies=policies)
+    return NodeState(tuple(i for i in state.items if not isinstance(i, Flow)) + tuple(Flow(BRIDGE, f) for f in flows))
+
+
+def apply(net, cluster: Cluster, policies: Sequence[PolicyInput] = ()) -> Dict[str, Tuple[set, set]]:
+    """Re-render every node and apply only the difference; returns per node (added, removed) flow texts."""
+    changes = converge(net, [(net[hs.name], node_state(cluster, hs.name, net.datapath, policies))
+                             for hs in cluster.hostsubnets])
+    out = {}
+    for node, change in changes.items():
+        flows = change.of(Flow)
+        out[node] = ({f.text for f in flows.added} | {n.text for _o, n in flows.replaced},
+                     {f.text for f in flows.removed} | {o.text for o, _n in flows.replaced})
+    return out
+
+
+@pytest.fixture(scope="module")
+def mt_lab():
+    with plugin_lab("multitenant") as lab:
+        yield lab
+
+
+@pytest.fixture(scope="module")
+def np_lab():
+    with plugin_lab("networkpolicy") as lab:
+        yield lab
+
+
+@pytest.fixture
+def helpers():
+    """This folder's helpers (test modules cannot import a conftest by name: every folder has one)."""
+    return SimpleNamespace(apply=apply, differs_from_render=differs_from_render, flows_of=flows_of)
