@@ -392,7 +392,6 @@ def main(argv: Sequence[str], lab_name: Optional[str] = None) -> int:
     p.add_argument("verb", choices=["list", "inject", "repair", "status"])
     p.add_argument("--name", default=lab_name or paths.lab_name())
     p.add_argument("--all", action="store_true")
-    p.add_argument("words", nargs=argparse.REMAINDER)
     argv = list(argv)
     if not argv:
         raise BadInput(f"usage: {USAGE}")

@@ -106,3 +106,19 @@ def test_a_fault_twice_or_unknown_is_refused(lab):
     faults.repair(lab.name, "flow-90")
     with pytest.raises(faults.BadInput, match="not injected"):
         faults.repair(lab.name, "flow-90")
+
+
+def test_the_cli_verb_breaks_and_repairs_its_own_lab(tmp_path):
+    from lab import paths
+    script = tmp_path / "faults.mn"
+    script.write_text("fault inject flow-90 node1 node2\npod1 ping -c1 -W1 pod3\nfault status\n"
+                      "fault repair flow-90\npod1 ping -c1 -W2 pod3\n")
+    name = paths.lab_name()[:11] + "y"
+    r = subprocess.run([sys.executable, "-m", "lab.cli", "run", "--name", name, "--no-checks", "--script", str(script)],
+                       capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHONPATH=REPO))
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    assert "injected flow-90: node1: deleted the table-90 flow" in out, out
+    pings = [line for line in out.splitlines() if "packets transmitted" in line]
+    assert len(pings) == 2 and " 0 received" in pings[0] and " 1 received" in pings[1], out
+    assert "repaired flow-90" in out, out
