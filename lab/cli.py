@@ -207,7 +207,12 @@ def cmd_fault(argv: List[str]) -> int:
     return faults.main(argv)
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "ps": cmd_ps, "clean": cmd_clean, "fault": cmd_fault}
+def cmd_draw(argv: List[str]) -> int:
+    from lab import draw
+    return draw.main(argv)
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "ps": cmd_ps, "clean": cmd_clean, "fault": cmd_fault, "draw": cmd_draw}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -218,7 +223,8 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"  list   the topologies (--running: the labs on this machine, as `lab ps`)\n"
               f"  ps     the labs on this machine\n"
               f"  clean  stop and remove one lab, or every lab of this project\n"
-              f"  fault  list | inject [--name LAB] FAULT [ARGS] | repair [--name LAB] FAULT: break/fix a running lab")
+              f"  fault  list | inject [--name LAB] FAULT [ARGS] | repair [--name LAB] FAULT: break/fix a running lab\n"
+              f"  draw   TOPOLOGY --what topology|pipeline -o FILE.svg|.png (no root), or --name LAB topology|pipeline NODE|path SRC DST")
         return 0 if argv else 2
     command = COMMANDS.get(argv[0])
     try:
