@@ -16,10 +16,16 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import pytest
 
-# With pytest-xdist (`-n 2`) every worker runs its labs under its own name, so they run side by side.
+
+def worker_lab_name(worker: str, base: str = "") -> str:
+    """With pytest-xdist (`-n 2`) every worker runs its labs under its own name, so they run side by
+    side: w0, w1, ... or, under a $SDNLAB_NAME of one's own, <name>w0 (two people's workers never meet)."""
+    return f"{base[:12 - 1 - len(worker[2:])]}w{worker[2:]}"
+
+
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 if _WORKER.startswith("gw"):
-    os.environ["SDNLAB_NAME"] = "w" + _WORKER[2:]
+    os.environ["SDNLAB_NAME"] = worker_lab_name(_WORKER, os.environ.get("SDNLAB_NAME", ""))
     from lab import paths as _paths
     _paths.set_lab_name(os.environ["SDNLAB_NAME"])
 

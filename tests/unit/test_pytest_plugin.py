@@ -4,7 +4,7 @@ import pytest
 
 import topologies
 from lab.openshift.model import build_cluster
-from lab.pytest_plugin import Lab, path_diff, topology_args
+from lab.pytest_plugin import Lab, path_diff, topology_args, worker_lab_name
 
 
 def test_options_override_the_topology_defaults():
@@ -33,3 +33,9 @@ def test_addresses_map_back_to_lab_names():
     assert lab.name_of(cluster.external.ip) == cluster.external.name
     assert lab.name_of("192.0.2.1") == "192.0.2.1"
     assert lab.ip_of("pod2") == cluster.pod("pod2").ip and lab.ip_of("10.1.2.3") == "10.1.2.3"
+
+
+def test_each_xdist_worker_has_a_lab_name_of_its_own():
+    assert [worker_lab_name(w) for w in ("gw0", "gw1")] == ["w0", "w1"]
+    assert worker_lab_name("gw1", "hw") == "hww1"
+    assert len(worker_lab_name("gw12", "abcdefghijkl")) == 12
