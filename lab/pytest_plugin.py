@@ -231,5 +231,8 @@ def sdnlab() -> Callable[..., Lab]:
         return lab
 
     yield factory
+    from lab.cleanup import leftovers
     for lab in labs:
         lab.net.stop()
+        left = leftovers(lab.name)
+        assert not any(left.values()), f"lab {lab.name} left behind: {left}"
