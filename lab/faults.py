@@ -30,6 +30,11 @@ WRONG_MAC = "02:de:ad:be:ef:01"  # locally administered: no lab host ever has it
 COMMAND_TIMEOUT = 20.0
 
 
+def _natural(name: str) -> tuple:
+    """pod2 before pod10."""
+    return tuple(int(w) if w.isdigit() else w for w in re.split(r"(\d+)", name))
+
+
 class LiveLab:
     """A running lab reached by its name alone: its hosts, a shell command in any of them."""
 
@@ -41,8 +46,8 @@ class LiveLab:
         except (OSError, ValueError):
             raise BadInput(f"no lab named {name!r} runs here (see `lab ps`)") from None
         prefix = paths.netns_name("", name)
-        self.hosts = sorted(os.path.basename(p)[len(prefix):] for p in cleanup.recorded_binds(name)
-                            if os.path.exists(p))
+        self.hosts = sorted((os.path.basename(p)[len(prefix):] for p in cleanup.recorded_binds(name)
+                             if os.path.exists(p)), key=_natural)
         if not self.hosts:
             raise BadInput(f"lab {name!r} has no namespaces (stale? see `lab ps`)")
 
@@ -166,21 +171,18 @@ def inject_tun_src(lab: LiveLab, args: List[str]) -> Injected:
 def inject_masquerade(lab: LiveLab, args: List[str]) -> Injected:
     (node,) = _args(args, lab.nodes[:1], FAULTS["masquerade"].usage)
     lab.need(node, "node")
-    saved = lab.sh(node, "iptables-save -t nat")
-    if lab.is_openshift():
-        chain = "OPENSHIFT-MASQUERADE"
-        rules = [ln for ln in saved.splitlines() if ln.startswith(f"-A {chain} ") and "MASQUERADE" in ln.split("-j ")[-1]]
-        lab.sh(node, f"iptables -t nat -F {chain}")
-    else:
-        chain = "FLANNEL-POSTRTG"
-        rules = [ln for ln in saved.splitlines() if ln.startswith(f"-A {chain} ") and "-j MASQUERADE" in ln]
-        for rule in rules:
-            lab.sh(node, f"iptables -t nat -D {rule[3:]}")
-    if not rules:
+    chain = "OPENSHIFT-MASQUERADE" if lab.is_openshift() else "FLANNEL-POSTRTG"
+    rules = [ln for ln in lab.sh(node, f"iptables -t nat -S {chain}").splitlines() if ln.startswith("-A ")]
+    # (position, rule): put back at the same place, since order matters (Flannel's RETURNs come first)
+    masq = [(i, rule) for i, rule in enumerate(rules, 1) if rule.split(" -j ")[-1].startswith("MASQUERADE")]
+    if not masq:
         raise LabError(f"{node}: {chain} holds no MASQUERADE rule (already removed?)")
-    return Injected(f"{node}: removed {len(rules)} MASQUERADE rule(s) of {chain}: " + "; ".join(rules),
-                    [(node, f"iptables-restore <<'SDNLAB_EOF'\n{saved.rstrip()}\nSDNLAB_EOF")],
-                    f"pods on {node} reach the external host unNATed: their source is a pod address it cannot answer")
+    for _pos, rule in masq:
+        lab.sh(node, f"iptables -t nat -D {rule[3:]}")
+    undo = [(node, f"iptables -t nat -I {chain} {pos} {rule[len('-A ' + chain) + 1:]}") for pos, rule in masq]
+    return Injected(f"{node}: removed {len(masq)} MASQUERADE rule(s) of {chain}: " + "; ".join(r for _p, r in masq),
+                    undo, f"pods on {node} reach the external host unNATed: their source is a pod address it cannot "
+                          "answer")
 
 
 def inject_mtu(lab: LiveLab, args: List[str]) -> Injected:

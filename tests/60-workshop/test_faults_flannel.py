@@ -33,8 +33,11 @@ def test_missing_masquerade(lab):
     assert "FLANNEL-POSTRTG" in said
     assert not lab.ping("pod1", "ext").ok
     lab.assert_reachable("pod3", "ext")
+    before = lab.cmd("node2", "iptables -t nat -S FLANNEL-POSTRTG")
     faults.repair(lab.name, "masquerade")
     lab.assert_reachable("pod1", "ext")
+    # the rules are back in their places: node1's chain reads as node2's (same network) but for its own lease
+    assert lab.cmd("node1", "iptables -t nat -S FLANNEL-POSTRTG").replace("10.244.0.0/24", "10.244.1.0/24") == before
 
 
 def test_missing_route_to_a_lease(lab):
