@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import os
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from lab.errors import BadInput, LabError
 
 FORMATS = ("svg", "png")
 PATH_COLOUR = "red3"
+BR = "\\n"  # a line break inside a dot label
 
 
 @dataclass
@@ -62,7 +62,7 @@ def openshift_picture(cluster) -> Picture:
     boxes = []
     for hs in cluster.hostsubnets:
         boxes.append(Box(hs.name, "node", hs.host_ip, devices=[
-            ("br0", f"br0\\nvxlan0 = 1, tun0 = 2"), ("tun0", f"tun0\\n{hs.gateway}"),
+            ("br0", "br0\\nvxlan0 = 1, tun0 = 2"), ("tun0", f"tun0\\n{hs.gateway}"),
             ("vxlan0", f"vxlan0\\nVNI from reg0, {cn.vxlan_port}/udp")]))
     boxes += [Box(p.name, "pod", p.ip, node=p.node, devices=[("eth0", f"port {p.ofport}: {p.veth}")])
               for p in cluster.pods]
@@ -154,7 +154,7 @@ def topology_dot(pic: Picture, path: Sequence[PathHop] = (), src: str = "", dst:
         for pod in [p for p in pic.of_role("pod") if p.node == box.name]:
             port = next((lab for d, lab in pod.devices if d == "eth0"), "")
             lines.append(f"    {_id(pod.name)} [shape=box3d, style=filled, fillcolor=lightblue, "
-                         f"label={_q(pod.name + chr(92) + 'n' + pod.ip)}];")
+                         f"label={_q(pod.name + BR + pod.ip)}];")
             lines.append(f"    {_id(pod.name)} -> {_id(box.name, pic.bridge)} [label={_q(port)}];")
         devs = [d for d, _l in box.devices]
         for dev in devs:
@@ -165,7 +165,7 @@ def topology_dot(pic: Picture, path: Sequence[PathHop] = (), src: str = "", dst:
     for box in pic.boxes:
         if box.role in ("external", "service"):
             lines.append(f"  {_id(box.name)} [shape=box, style=filled, fillcolor=lightgrey, "
-                         f"label={_q(box.name + chr(92) + 'n' + box.ip)}];")
+                         f"label={_q(box.name + BR + box.ip)}];")
             lines.append(f"  {_id(box.name)} -> {_id('underlay')};")
     for a, b, label in pic.tunnels:
         lines.append(f"  {_id(a, pic.overlay_dev)} -> {_id(b, pic.overlay_dev)} "

@@ -4,7 +4,6 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-import topologies
 from lab import cli, draw
 from lab.openshift.flows import render_node_flows
 from lab.openshift.model import build_cluster
