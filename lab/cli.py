@@ -37,7 +37,7 @@ import topologies  # noqa: E402
 from lab import paths  # noqa: E402
 from lab.errors import BadInput, LabError  # noqa: E402
 
-USAGE = "lab {run [TOPOLOGY] [options] | list [--running] | ps | clean [NAME]}"
+USAGE = "lab {run [TOPOLOGY] [options] | list [--running] | ps | clean [NAME] | fault ... | draw ...}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -202,7 +202,17 @@ def cmd_clean(argv: List[str]) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "ps": cmd_ps, "clean": cmd_clean}
+def cmd_fault(argv: List[str]) -> int:
+    from lab import faults
+    return faults.main(argv)
+
+
+def cmd_draw(argv: List[str]) -> int:
+    from lab import draw
+    return draw.main(argv)
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "ps": cmd_ps, "clean": cmd_clean, "fault": cmd_fault, "draw": cmd_draw}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -212,7 +222,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"usage: {USAGE}\n  run    build a lab, print its inventory, run checks, open the CLI\n"
               f"  list   the topologies (--running: the labs on this machine, as `lab ps`)\n"
               f"  ps     the labs on this machine\n"
-              f"  clean  stop and remove one lab, or every lab of this project")
+              f"  clean  stop and remove one lab, or every lab of this project\n"
+              f"  fault  list | inject [--name LAB] FAULT [ARGS] | repair [--name LAB] FAULT: break/fix a running lab\n"
+              f"  draw   TOPOLOGY --what topology|pipeline -o FILE.svg|.png (no root), or --name LAB topology|pipeline NODE|path SRC DST")
         return 0 if argv else 2
     command = COMMANDS.get(argv[0])
     try:

@@ -59,7 +59,10 @@ def generic_verbs(net, endpoints: Callable[[], List[object]]) -> Verbs:
             row = ["-" if a is b else ("ok" if results[(a.name, b.name)] else "X") for b in hosts]
             print(a.name.rjust(width) + " " + " ".join(c.rjust(width) for c in row))
 
-    return {"pingmatrix": (do_pingmatrix, "pingmatrix: every endpoint pings every other one, in parallel")}
+    from lab.draw import draw_verb
+    from lab.faults import fault_verb
+    return {"pingmatrix": (do_pingmatrix, "pingmatrix: every endpoint pings every other one, in parallel"),
+            **fault_verb(net), **draw_verb(net)}
 
 
 def parse_table(word: str) -> int:

@@ -6,7 +6,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${SDNLAB_VENV:-$REPO/.venv}
-PACKAGES=(openvswitch-switch mininet tcpdump traceroute iputils-ping iptables ethtool iproute2 kmod etcd-server etcd-client
+PACKAGES=(openvswitch-switch mininet tcpdump traceroute iputils-ping iptables ethtool iproute2 kmod etcd-server etcd-client graphviz
           util-linux python3 python3-venv python3-pip)
 
 if [ "$(id -u)" != 0 ]; then

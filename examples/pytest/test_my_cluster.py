@@ -1,0 +1,25 @@
+"""A user's own tests of a cluster network, with the sdnlab pytest plugin (installed with sdnlab).
+
+Run as root:  pytest examples/pytest   (each test builds its lab and tears it down afterwards)
+"""
+
+import pytest
+
+
+@pytest.mark.root
+def test_pods_on_two_openshift_nodes_talk_over_vxlan(sdnlab):
+    lab = sdnlab("openshift", nodes=2, pods_per_node=2)
+    lab.assert_reachable("pod1", "pod3")
+    # node1 sends it into the tunnel (table 90), node2 takes it in by tun_src (table 10)
+    lab.assert_path("pod1", "pod3", [0, 20, 21, 30, 90, 0, 10, 30, 70, 80])
+    # pods on other nodes are L2 neighbours: one hop
+    lab.assert_hops("pod1", "pod3", ["pod3"])
+    # to the outside: tun0 on the pod's node first
+    assert lab.hops("pod1", "ext")[0] == "node1"
+
+
+@pytest.mark.root
+def test_flannel_host_gw_routes_via_the_other_node(sdnlab):
+    lab = sdnlab("flannel", backend="host-gw")
+    lab.assert_reachable("pod1", "pod3")
+    assert "via 172.16.1.12 dev eth0" in lab.cmd("node1", "ip route show 10.244.1.0/24")
