@@ -117,7 +117,8 @@ def test_run_writes_inventory_before_the_script_and_leaves_nothing(tmp_path):
     assert [n["name"] for n in inv["nodes"]] == ["node1", "node2"]
     assert inv["nodes"][0]["datapath"] in ("system", "netdev")
     assert inv["pods"][2] == {"name": "pod3", "node": "node2", "ip": "10.129.0.2", "mac": "0a:58:0a:81:00:02",
-                              "veth": inv["pods"][2]["veth"], "ofport": 3}
+                              "veth": inv["pods"][2]["veth"], "ofport": 3,
+                              "namespace": "default", "vnid": 0}
     assert inv["external"] == {"name": "ext", "ip": "172.16.1.254"}
     assert_nothing_left()
     assert root_namespace_state() == before
