@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Dict, List
 
-from lab import ovs
+from lab import docker, ovs
 from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
 from lab.errors import LabError
 from lab.mncli import flows_verb
@@ -22,6 +22,7 @@ class OpenShiftTopology(Topology):
     description = "OpenShift SDN 3.11 ovs-subnet: nodes with their own OVS br0, VXLAN, tun0 gateway and NAT, pods, an external host"
     uses_ovs = True
     packages = ovs.PACKAGES
+    runtime = "netns"  # set by model() from --runtime
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         super().add_arguments(parser)
@@ -35,14 +36,20 @@ class OpenShiftTopology(Topology):
                             help=f"pod and tun0 MTU, {MIN_MTU} to the underlay's {UNDERLAY_MTU} minus VXLAN's "
                                  f"{VXLAN_OVERHEAD} (default {d.mtu})")
         parser.add_argument("--underlay", default="172.16.1.0/24", help="the nodes' L2 segment (default 172.16.1.0/24)")
+        parser.add_argument("--runtime", choices=realize.RUNTIMES, default="netns",
+                            help="pods as plain namespaces (default, faster) or Docker containers: a daemon per "
+                                 "node, a pause container per pod plus two app containers")
 
     def model(self, args: argparse.Namespace):
         network = ClusterNetwork(cidr=args.cluster_cidr, host_subnet_length=args.host_subnet_length,
                                  service_network=args.service_network, vxlan_port=args.vxlan_port, mtu=args.mtu)
+        self.runtime = args.runtime
+        if args.runtime == "docker":
+            self.packages = {**ovs.PACKAGES, **docker.PACKAGES}
         return build_cluster(args.nodes, args.pods_per_node, network, underlay=args.underlay)
 
     def build(self, net, model, progress) -> None:
-        realize.build(net, model, progress)
+        realize.build(net, model, progress, runtime=self.runtime)
 
     def inventory(self, net, model) -> Dict:
         cn = model.network
