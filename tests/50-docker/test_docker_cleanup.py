@@ -28,13 +28,14 @@ def machine_dockerd():
     its own dirs and socket (never /var/run/docker.sock), no bridge, no iptables, no forwarding."""
     made = [d for d in docker.FIXED_DIRS if not os.path.exists(d)]
     root = tempfile.mkdtemp(prefix="sdnd", dir="/tmp")  # short: unix socket paths
+    cgroups = os.path.basename(root)  # not "docker": a user's daemon may own that one
     with open(f"{root}/daemon.json", "w") as f:
         json.dump({"deprecated-key-path": f"{root}/key.json"}, f)
     log = open(f"{root}/dockerd.log", "wb")
     proc = subprocess.Popen(["dockerd", f"--config-file={root}/daemon.json", f"--data-root={root}/data",
                              f"--exec-root={root}/exec", f"--host=unix://{root}/docker.sock",
                              f"--pidfile={root}/dockerd.pid", "--bridge=none", "--iptables=false",
-                             "--ip6tables=false", "--ip-masq=false", "--ip-forward=false"],
+                             "--ip6tables=false", "--ip-masq=false", "--ip-forward=false", f"--cgroup-parent={cgroups}"],
                             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     daemon = docker.NodeDaemon("machine")
     daemon.where = docker.DaemonPaths(root)
@@ -60,6 +61,7 @@ def machine_dockerd():
         log.close()
         cleanup.unmount_all(root)
         shutil.rmtree(root, ignore_errors=True)
+        cleanup.remove_cgroups([cgroups])
         for d in reversed(made):
             try:
                 os.rmdir(d)
@@ -135,6 +137,7 @@ def test_kill_9_then_lab_clean_leaves_nothing_and_spares_the_machines_dockerd(mo
         assert len(in_cgroups) >= 4 * 3, in_cgroups  # every pod's pause and two app containers ran
         assert any("containerd-shim" in comm(p) for p, _s in in_nodes)
         assert cleanup.mounts_under(paths.run_dir(name))  # the containers' overlays
+        assert cleanup.cgroup_dirs(docker.cgroup_parent("node1", name))
     if daemons_too:
         daemons = [p for p in in_nodes if comm(p[0]) in ("dockerd", "containerd")]
         assert cleanup.signal_processes(daemons, signal.SIGKILL, grace=0) == len(daemons) == 4
