@@ -63,6 +63,7 @@ class OpenShiftTopology(Topology):
             "pods": [{"name": p.name, "node": p.node, "ip": p.ip, "mac": p.mac, "veth": p.veth,
                       "ofport": p.ofport} for p in model.pods],
             "external": {"name": model.external.name, "ip": model.external.ip},
+            "runtime": self.runtime,
         }
 
     def inventory_text(self, net, model) -> str:
@@ -75,7 +76,8 @@ class OpenShiftTopology(Topology):
             f"external host: {model.external.name} {model.external.ip} on the underlay {model.underlay}",
             f"from another shell: OVS_RUNDIR={ovs.ovs_dir(host_dir('node1'))} "
             f"ip netns exec {netns_name('node1')} ovs-ofctl -O OpenFlow13 dump-flows br0",
-        ])
+        ] + ([f"pods are Docker containers (pause + {len(docker.DEFAULT_CONTAINERS)} apps), a dockerd per node: "
+              f"DOCKER_HOST={docker.daemon_paths('node1').url} docker ps"] if self.runtime == "docker" else []))
 
     def checks(self, net, model) -> List[CheckResult]:
         groups = {
