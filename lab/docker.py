@@ -231,6 +231,23 @@ class NodeDaemon:
         c.reload()
         return c.id, c.attrs["State"]["Pid"]
 
+    def create_bridge_network(self, name: str, subnet: str) -> str:
+        """A user-defined bridge network (`docker network create --subnet`): returns its bridge, br-<id>."""
+        from docker.types import IPAMConfig, IPAMPool
+        network = self.client.networks.create(name, driver="bridge",
+                                              ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=subnet)]))
+        return bridge_of(network.id)
+
+    def run_on_network(self, name: str, network: str, ip: str, command: List[str]) -> int:
+        """`docker run -d --net NETWORK --ip IP --name NAME` of the app image: returns the container's pid."""
+        api = self.client.api
+        created = api.create_container(APP_IMAGE, command, name=name, hostname=name,
+                                       host_config=api.create_host_config(network_mode=network),
+                                       networking_config=api.create_networking_config(
+                                           {network: api.create_endpoint_config(ipv4_address=ip)}))
+        api.start(created["Id"])
+        return api.inspect_container(created["Id"])["State"]["Pid"]
+
     def run_apps(self, pod: PodSpec, pause_id: str) -> List[str]:
         """The app containers, in the pause container's network and IPC namespaces (UTS, mount, PID their own)."""
         ids = []
@@ -267,18 +284,24 @@ class DockerRuntime:
             for f in [pool.submit(fn, node, todo) for node, todo in items.items()]:
                 f.result()
 
+    def prepare(self, images: Iterable[str] = ()) -> None:
+        """Wait for every daemon and load the lab's images into it (app images tagged under `images`)."""
+        tarball = image_tar(os.path.join(paths.run_dir(), "busybox-rootfs.tar"))
+
+        def node_images(node: str, _todo: list) -> None:
+            self.daemons[node].wait_ready()
+            self.daemons[node].load_images(tarball, images)
+
+        self._each_node(node_images, {n: [] for n in self.nodes})
+
     def start_sandboxes(self, pods: List[PodSpec]) -> Dict[str, int]:
         """Wait for the daemons, load the images, start every pod's pause container.
         Returns each pod's pause pid, whose network namespace the data plane wires."""
-        tarball = image_tar(os.path.join(paths.run_dir(), "busybox-rootfs.tar"))
-        apps = {c.image for p in pods for c in p.containers}
+        self.prepare({c.image for p in pods for c in p.containers})
 
         def node_sandboxes(node: str, todo: List[PodSpec]) -> None:
-            d = self.daemons[node]
-            d.wait_ready()
-            d.load_images(tarball, apps)
             for pod in todo:
-                self.sandboxes[pod.name] = d.run_pause(pod)
+                self.sandboxes[pod.name] = self.daemons[node].run_pause(pod)
 
         self._each_node(node_sandboxes, {n: [p for p in pods if p.node == n] for n in self.nodes})
         return {name: pid for name, (_id, pid) in self.sandboxes.items()}
@@ -289,6 +312,11 @@ class DockerRuntime:
                 self.daemons[node].run_apps(pod, self.sandboxes[pod.name][0])
 
         self._each_node(node_apps, {n: [p for p in pods if p.node == n] for n in self.nodes})
+
+
+def bridge_of(network_id: str) -> str:
+    """The Linux bridge Docker makes for a user-defined bridge network."""
+    return f"br-{network_id[:12]}"
 
 
 def _tail(path: str, lines: int = 3) -> str:

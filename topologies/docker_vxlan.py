@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lab import rawvxlan
+from lab import docker, rawvxlan
 from lab.errors import LabError
 from lab.observe.ping import ping_matrix
 from lab.topology import CheckResult, Topology
@@ -16,10 +16,15 @@ class DockerVxlan(Topology):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--connected", action="store_true", help="add the VXLAN ports at once")
+        parser.add_argument("--runtime", choices=["netns", "docker"], default="netns",
+                            help="containers as plain namespaces (default) or Docker containers: a dockerd per "
+                                 "host, `docker network create` and `docker run --net --ip`")
 
     def model(self, args):
         self.connected = args.connected
-        lab = rawvxlan.RawVxlan("docker")
+        runtime = getattr(args, "runtime", "netns")  # a library caller may build args without it
+        lab = rawvxlan.RawVxlan("docker", runtime=runtime)
+        self.packages = docker.PACKAGES if runtime == "docker" else {}
         # fixed today, checked like any option so that making one configurable stays safe
         check_networks({"underlay": rawvxlan.UNDERLAY, "docker bridge network": lab.docker_net})
         check_vni(lab.docker_vni, "vxlan100 VNI")
@@ -59,7 +64,8 @@ class DockerVxlan(Topology):
             if net["host1"].cmd("ip -o link show vxlan100 2>/dev/null").strip():
                 raise LabError("connect: already connected (vxlan100 is on both bridges)")
             rawvxlan.connect(net, model)
-            print("vxlan100 added to br0 on host1 and host2")
+            print(f"vxlan100 added to {rawvxlan.bridge_of(model, 'host1')} on host1 and "
+                  f"{rawvxlan.bridge_of(model, 'host2')} on host2")
         return {"connect": (do_connect, "connect: add a VXLAN port (id 100) to each host's bridge")}
 
 
