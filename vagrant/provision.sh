@@ -24,6 +24,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # the lab runs its own dockerd per node; a machine-wide daemon that this install just started would
+  # set the root namespace's FORWARD policy to DROP: stop it (only when this script installed it)
+  if [[ " ${missing[*]} " == *" docker.io "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now docker.socket docker.service >/dev/null 2>&1 || true
+  fi
 fi
 
 # the system python, not a user's pyenv: the lab runs as root from sudo
