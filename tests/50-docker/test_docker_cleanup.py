@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from lab import cleanup, docker, paths
+from lab import cleanup, cni, docker, paths
 
 LAB = [sys.executable, "-m", "lab.cli"]
 pytestmark = pytest.mark.root
@@ -109,10 +109,12 @@ def comm(pid: int) -> str:
         return "?"
 
 
-@pytest.mark.parametrize("moment,daemons_too", [("Loading images", False), ("Starting the app containers", False),
-                                                ("SCRIPT-STARTED", False), ("SCRIPT-STARTED", True)])
-def test_kill_9_then_lab_clean_leaves_nothing_and_spares_the_machines_dockerd(moment, daemons_too, machine_dockerd,
-                                                                             tmp_path):
+@pytest.mark.parametrize("topology,moment,daemons_too", [
+    ("openshift", "Loading images", False), ("openshift", "Starting the app containers", False),
+    ("openshift", "SCRIPT-STARTED", False), ("openshift", "SCRIPT-STARTED", True),
+    ("flannel", "Wiring pods with the CNI plugins", False), ("flannel", "SCRIPT-STARTED", True)])
+def test_kill_9_then_lab_clean_leaves_nothing_and_spares_the_machines_dockerd(topology, moment, daemons_too,
+                                                                             machine_dockerd, tmp_path):
     """daemons_too: the lab's dockerd and containerd die by SIGKILL as well, so no daemon can remove its
     containers or unmount their file systems: cleanup alone must (namespaces, cgroups, mounts)."""
     daemon, user_proc, user_container = machine_dockerd
@@ -120,7 +122,8 @@ def test_kill_9_then_lab_clean_leaves_nothing_and_spares_the_machines_dockerd(mo
     name = lab_name()
     script = tmp_path / "wait.mn"
     script.write_text("sh echo SCRIPT-STARTED\nsh sleep 60\n")
-    proc = subprocess.Popen(LAB + ["run", "openshift", "--runtime", "docker", "--name", name, "--no-checks",
+    cni_data_existed = os.path.exists(cni.DATA_DIR)
+    proc = subprocess.Popen(LAB + ["run", topology, "--runtime", "docker", "--name", name, "--no-checks",
                                    "--script", str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, stdin=subprocess.DEVNULL)
     try:
@@ -154,6 +157,7 @@ def test_kill_9_then_lab_clean_leaves_nothing_and_spares_the_machines_dockerd(mo
     assert not [d for n in ("node1", "node2") for d in cleanup.cgroup_dirs(docker.cgroup_parent(n, name))]
     assert not [e for e in os.listdir(paths.NETNS_DIR) if e.startswith(f"{name}-")]
     assert not any(cleanup.leftovers(name).values())
+    assert os.path.exists(cni.DATA_DIR) == cni_data_existed  # flannel's mountpoint for the nodes' /var/lib/cni
 
     # the machine's own daemon and its container were never touched
     assert cleanup.start_time(user_proc.pid) == user_start
