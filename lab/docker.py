@@ -280,9 +280,12 @@ class DockerRuntime:
         return {"DOCKER_HOST": daemon_paths(node).url, "DOCKER_API_VERSION": API_VERSION}
 
     def _each_node(self, fn, items: Dict[str, list]) -> None:
-        with ThreadPoolExecutor(max_workers=max(1, len(items))) as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, len(items)))
+        try:
             for f in [pool.submit(fn, node, todo) for node, todo in items.items()]:
                 f.result()
+        finally:  # a signal must not wait for busy threads: what they still make, cleanup finds by cgroup
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def prepare(self, images: Iterable[str] = ()) -> None:
         """Wait for every daemon and load the lab's images into it (app images tagged under `images`)."""

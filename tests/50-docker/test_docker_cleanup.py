@@ -165,3 +165,27 @@ def test_kill_9_then_lab_clean_leaves_nothing_and_spares_the_machines_dockerd(to
     user_container.reload()
     assert user_container.status == "running"
     assert os.path.isdir(os.path.join(daemon.where.data, "containers", user_container.id))
+
+
+@pytest.mark.parametrize("moment", ["Loading images", "Starting the app containers"])
+def test_sigterm_during_bring_up_tears_down_promptly_and_leaves_nothing(moment, tmp_path):
+    name = lab_name()
+    script = tmp_path / "empty.mn"
+    script.write_text("")
+    proc = subprocess.Popen(LAB + ["run", "openshift", "--runtime", "docker", "--name", name, "--no-checks",
+                                   "--script", str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, stdin=subprocess.DEVNULL)
+    try:
+        wait_for(proc, moment)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 143
+        # the lab's own teardown, before any `lab clean`
+        assert not cleanup.mounts_under(paths.run_dir(name))
+        assert not os.path.exists(paths.run_dir(name))
+        assert not [d for n in ("node1", "node2") for d in cleanup.cgroup_dirs(docker.cgroup_parent(n, name))]
+        assert not any(cleanup.leftovers(name).values())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        subprocess.run(LAB + ["clean", name], capture_output=True, timeout=120)
