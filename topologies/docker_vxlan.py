@@ -41,7 +41,8 @@ class DockerVxlan(Topology):
                 "containers": [{"name": c, "host": h, "ip": ip} for c, h, ip in model.containers]}
 
     def inventory_text(self, net, model) -> str:
-        return "\n".join([f"{h}: eth0 {ip}, bridge br0 ({model.docker_net})" for h, ip in model.hosts]
+        bridge = "bridge br0" if model.runtime != "docker" else f"its own dockerd, network {model.network_name}"
+        return "\n".join([f"{h}: eth0 {ip}, {bridge} ({model.docker_net})" for h, ip in model.hosts]
                          + [f"{c} on {h}: {ip}/16" for c, h, ip in model.containers]
                          + ["type `connect` to add the VXLAN port (id 100) to both bridges"])
 
