@@ -105,3 +105,19 @@ def test_openshift_checks_pass_and_containers_talk_http_across_nodes(lab):
     assert (got.exit_code, got.output.decode().strip()) == (0, "tomcat")
     got = tomcat.exec_run(WGET + [f"http://{dst.ip}:80/"])
     assert (got.exit_code, got.output.decode().strip()) == (0, "nginx")
+
+
+def test_a_pods_veth_is_found_as_on_a_real_node(lab):
+    """docker inspect's Pid, `nsenter -t PID -n ip link` for eth0's peer index, `ip link` on the node for
+    the veth with that index, `ovs-ofctl show br0` for its port: the pod's model veth and ofport."""
+    net, cluster = lab
+    for pod in cluster.pods:
+        node = net[pod.node]
+        spec = docker.PodSpec(pod.name, pod.node)
+        pid = run(node, f"docker inspect -f '{{{{.State.Pid}}}}' {docker.pause_name(spec)}").strip()
+        link = run(node, f"nsenter -t {pid} -n ip -o link show eth0")
+        peer_index = link.split("@if", 1)[1].split(":", 1)[0]
+        veth = run(node, f"ip -o link 2>/dev/null | grep '^{peer_index}: '").split(":")[1].strip().split("@")[0]
+        assert veth == pod.veth
+        ports = run(node, "ovs-ofctl -O OpenFlow13 --no-names show br0")
+        assert f" {pod.ofport}({pod.veth}):" in ports, ports
