@@ -173,6 +173,7 @@ class NodeDaemon:
         self.node = node
         self.where = daemon_paths(node)
         self.pid: Optional[int] = None
+        self._proc: Optional[subprocess.Popen] = None
         self._client = None
 
     def start(self) -> None:
@@ -186,7 +187,7 @@ class NodeDaemon:
         with open(w.log, "ab") as log:
             proc = subprocess.Popen(dockerd_command(paths.netns_path(self.node), w, cgroup_parent(self.node)),
                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-        self.pid = proc.pid  # nsenter execs dockerd: the same process
+        self.pid, self._proc = proc.pid, proc  # nsenter execs dockerd: the same process
         cleanup.record_process(proc.pid, f"daemon dockerd {self.node}")
 
     @property
@@ -205,7 +206,7 @@ class NodeDaemon:
                         return
                 except Exception:  # noqa: BLE001 (the socket exists before the API answers)
                     pass
-            if self.pid and cleanup.start_time(self.pid) is None:
+            if self._proc is not None and self._proc.poll() is not None:  # poll(): a dead child is a zombie
                 raise LabError(f"{self.node}: dockerd exited: {_tail(self.where.log)}")
             if time.monotonic() > deadline:
                 raise LabError(f"{self.node}: dockerd did not answer in {timeout:.0f} s: {_tail(self.where.log)}")
