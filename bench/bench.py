@@ -3,6 +3,10 @@
 `mn --topo single,16` on the userspace datapath as the baseline. Run as root from the project's venv:
 
     sudo .venv/bin/python bench/bench.py [--sizes 2x2,4x4,16x8] [--repeat 3] [--json FILE]
+    sudo .venv/bin/python bench/bench.py --sizes 2x2 --flannel-sizes "" --docker-sizes 2x2 --no-baseline
+
+`--docker-sizes` adds OpenShift clusters whose pods are Docker containers (a dockerd per node; a pause
+and two app containers per pod), measured in the same run as the namespace pods of `--sizes`.
 
 The baseline runs in a throwaway network namespace with its own private OVS, so nothing of it
 touches the machine's own namespace.
@@ -11,6 +15,7 @@ touches the machine's own namespace.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -23,7 +28,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from lab import ovs  # noqa: E402
-from lab.cleanup import leftovers, signal_processes, start_time  # noqa: E402
+from lab.cleanup import leftovers, netns_inode, processes_in, signal_processes, start_time  # noqa: E402
 from lab.net import LabNet  # noqa: E402
 from lab.observe.ping import ping_matrix  # noqa: E402
 from lab.openshift import realize  # noqa: E402
@@ -60,13 +65,25 @@ def node_memory_mb(net) -> float:
     return worst / 1024
 
 
-def one_cluster(plane: str, nodes: int, pods: int, matrix: bool) -> dict:
+def node_netns_memory_mb(net) -> float:
+    """Largest per-node RSS of everything in the node's namespace but its shell (OVS, dockerd,
+    containerd and the containers' shims)."""
+    worst = 0
+    for node in net.role("node"):
+        procs = processes_in({netns_inode(node.pid)} - {None})
+        worst = max(worst, sum(rss_kb(pid) for pid, _start in procs if pid != node.pid))
+    return worst / 1024
+
+
+def one_cluster(plane: str, nodes: int, pods: int, matrix: bool, name: str = "bench") -> dict:
     if plane == "openshift":
         build, cluster = realize.build, build_cluster(nodes, pods)
+    elif plane == "openshift-docker":
+        build, cluster = functools.partial(realize.build, runtime="docker"), build_cluster(nodes, pods)
     else:
         build, cluster = flannel_realize.build, build_flannel_cluster(nodes, pods)
     t0 = time.monotonic()
-    net = LabNet(ovs.detect_datapath(), name="bench")
+    net = LabNet(ovs.detect_datapath(), name=name)
     try:
         build(net, cluster, progress=lambda m: None)
         up = time.monotonic() - t0
@@ -77,13 +94,13 @@ def one_cluster(plane: str, nodes: int, pods: int, matrix: bool) -> dict:
             results = ping_matrix(pairs, count=1, timeout=2)
             result["ping_matrix_s"] = time.monotonic() - t
             result["ping_matrix_ok"] = f"{sum(r.ok for r in results)}/{len(results)}"
-        result["node_rss_mb"] = node_memory_mb(net)
+        result["node_rss_mb"] = node_netns_memory_mb(net) if plane.endswith("docker") else node_memory_mb(net)
     finally:
         t = time.monotonic()
         net.stop()
         down = time.monotonic() - t
     result["teardown_s"] = down
-    assert not any(leftovers("bench").values()), leftovers("bench")
+    assert not any(leftovers(name).values()), leftovers(name)
     return result
 
 
@@ -126,28 +143,34 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="2x2,4x4,16x8", help="OpenShift clusters, NODESxPODS")
     ap.add_argument("--flannel-sizes", default="2x2,4x4", help="Flannel (vxlan) clusters")
+    ap.add_argument("--docker-sizes", default="", help="OpenShift clusters with Docker pods (e.g. 2x2)")
+    ap.add_argument("--no-baseline", action="store_true", help="leave out Mininet's `mn --topo single,16`")
+    ap.add_argument("--name", default=os.environ.get("SDNLAB_NAME", "bench"), help="the labs' name (default "
+                    "$SDNLAB_NAME or bench)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
     rows = []
     print(f"datapath: {ovs.detect_datapath()}, {os.cpu_count()} cores")
-    base = [baseline() for _ in range(args.repeat)]
-    rows.append({k: (statistics.median(r[k] for r in base) if k != "size" else v) for k, v in base[0].items()})
+    if not args.no_baseline:
+        base = [baseline() for _ in range(args.repeat)]
+        rows.append({k: (statistics.median(r[k] for r in base) if k != "size" else v) for k, v in base[0].items()})
     sizes = [("openshift", s) for s in args.sizes.split(",") if s] + \
+            [("openshift-docker", s) for s in args.docker_sizes.split(",") if s] + \
             [("flannel", s) for s in args.flannel_sizes.split(",") if s]
     for plane, size in sizes:
         n, p = (int(x) for x in size.split("x"))
-        runs = [one_cluster(plane, n, p, matrix=(size == "4x4")) for _ in range(args.repeat)]
+        runs = [one_cluster(plane, n, p, matrix=(size == "4x4"), name=args.name) for _ in range(args.repeat)]
         row = {}
         for k, v in runs[0].items():
             row[k] = statistics.median(r[k] for r in runs) if isinstance(v, float) else v
         row["node_rss_mb"] = max(r["node_rss_mb"] for r in runs)
         rows.append(row)
-    print(f"{'lab':<18}{'bring-up s':>11}{'teardown s':>11}{'ping matrix s':>15}{'node RSS MB':>13}")
+    print(f"{'lab':<26}{'bring-up s':>11}{'teardown s':>11}{'ping matrix s':>15}{'node RSS MB':>13}")
     for r in rows:
         pm = f"{r['ping_matrix_s']:.2f} ({r['ping_matrix_ok']})" if "ping_matrix_s" in r else "-"
         rss = f"{r['node_rss_mb']:.1f}" if "node_rss_mb" in r else "-"
-        print(f"{r['size']:<18}{r['bring_up_s']:>11.2f}{r['teardown_s']:>11.2f}{pm:>15}{rss:>13}")
+        print(f"{r['size']:<26}{r['bring_up_s']:>11.2f}{r['teardown_s']:>11.2f}{pm:>15}{rss:>13}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)

@@ -19,10 +19,12 @@ import shutil
 import signal
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from lab import paths
+from lab import PREFIX, paths
 
+CGROUP_ROOT = "/sys/fs/cgroup"
 Proc = Tuple[int, int]  # (pid, start time in clock ticks since boot)
 
 
@@ -85,6 +87,11 @@ def record_netns(path: str, name: str = "") -> None:
 
 def record_mountpoint(path: str, name: str = "") -> None:
     _append(_record(name, "mountpoints"), path)
+
+
+def record_docker(node: str, socket: str, cgroup_parent: str, name: str = "") -> None:
+    """A node's Docker daemon, before it starts: its socket (to remove its containers) and its containers' cgroup."""
+    _append(_record(name, "docker"), f"{node} {socket} {cgroup_parent}")
 
 
 def recorded_processes(name: str = "") -> List[Tuple[int, Optional[int], str]]:
@@ -265,10 +272,126 @@ def list_labs() -> List[str]:
     return sorted(n for n in names if paths.NAME_RE.match(n))
 
 
+# --- Docker: daemons the lab started (lab.docker) ---------------------------------------------------
+
+def recorded_dockers(name: str = "") -> List[Tuple[str, str, str]]:
+    """(node, socket, cgroup parent) of each daemon; only a socket under the lab's run directory and a
+    cgroup parent named after the lab count, whatever the file says."""
+    found = []
+    for line in _lines(_record(name, "docker")):
+        parts = line.split()
+        if (len(parts) == 3 and parts[1].startswith(paths.run_dir(name) + "/")
+                and parts[2].startswith(f"{PREFIX}-{name}-") and "/" not in parts[2]):
+            found.append((parts[0], parts[1], parts[2]))
+    return found
+
+
+def remove_containers(socket: str, timeout: float = 10.0) -> int:
+    """`docker rm -f` every container of a lab daemon that still answers. Returns how many."""
+    if not os.path.exists(socket):
+        return 0
+    try:
+        import docker
+        client = docker.DockerClient(base_url=f"unix://{socket}", version="1.41", timeout=timeout)
+        containers = client.containers.list(all=True)
+    except Exception:  # noqa: BLE001 (a dead daemon: its processes go by namespace and cgroup)
+        return 0
+    apps = [c for c in containers if c.labels.get("io.kubernetes.docker.type") != "podsandbox"]
+    for batch in (apps, [c for c in containers if c not in apps]):  # app containers before their pause
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(_remove_container, batch))
+    return len(containers)
+
+
+def _remove_container(container) -> None:
+    try:
+        container.remove(force=True)
+    except Exception:  # noqa: BLE001 (gone already, or the daemon is dying: cgroups catch the rest)
+        pass
+
+
+def cgroup_dirs(parent: str) -> List[str]:
+    """The directories of a cgroup parent in every mounted hierarchy (v1 controllers and v2)."""
+    found = []
+    try:
+        hierarchies = [os.path.join(CGROUP_ROOT, h) for h in os.listdir(CGROUP_ROOT)]
+    except OSError:
+        return found
+    for h in hierarchies + [CGROUP_ROOT]:
+        d = os.path.join(h, parent)
+        if os.path.isdir(d) and not os.path.islink(h):
+            found.append(d)
+    return found
+
+
+def cgroup_processes(parents: Iterable[str]) -> List[Proc]:
+    """Live processes in the given cgroups or below (a container's, whatever namespaces it has)."""
+    pids: Set[int] = set()
+    for parent in parents:
+        for top in cgroup_dirs(parent):
+            for root, _dirs, files in os.walk(top):
+                if "cgroup.procs" in files:
+                    pids.update(int(p) for p in _lines(os.path.join(root, "cgroup.procs")) if p.isdigit())
+    found = []
+    for pid in pids:
+        start = start_time(pid)
+        if start is not None and not is_zombie(pid):
+            found.append((pid, start))
+    return found
+
+
+def remove_cgroups(parents: Iterable[str]) -> None:
+    for parent in parents:
+        for top in cgroup_dirs(parent):
+            for root, _dirs, _files in sorted(os.walk(top), key=lambda w: -w[0].count("/")):
+                try:
+                    os.rmdir(root)  # cgroupfs: an empty cgroup's directory goes with rmdir
+                except OSError:
+                    pass
+
+
+def mounts_under(directory: str) -> List[str]:
+    """Mount points at or below a directory in this mount namespace, deepest first."""
+    found = []
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                point = line.split()[4].encode().decode("unicode_escape")  # mountinfo escapes spaces as \040
+                if point == directory or point.startswith(directory.rstrip("/") + "/"):
+                    found.append(point)
+    except OSError:
+        return []
+    return sorted(set(found), key=lambda p: -p.count("/"))
+
+
+def unmount_all(directory: str) -> List[str]:
+    """Detach every mount under a directory (a daemon's overlays, shm, netns binds), deepest first."""
+    points = mounts_under(directory)
+    for i in range(0, len(points), 50):
+        subprocess.run(["umount", "-l", *points[i:i + 50]], stderr=subprocess.DEVNULL)
+    return points
+
+
+def stop_dockers(name: str) -> Tuple[int, List[str]]:
+    """Remove the containers of every daemon the lab recorded (while the daemons answer), then stop
+    what is left in the daemons' cgroups. The daemons themselves are recorded processes."""
+    dockers = recorded_dockers(name)
+    if not dockers:
+        return 0, []
+    with ThreadPoolExecutor(max_workers=len(dockers)) as pool:
+        removed = sum(pool.map(lambda d: remove_containers(d[1]), dockers))
+    return removed, [d[2] for d in dockers]
+
+
 def clean_lab(name: str = "") -> dict:
     """Stop the lab's processes, drop its binds and mountpoints, remove its run directory."""
     name = name or paths.lab_name()
+    _removed, cgroups = stop_dockers(name)  # containers first, while their daemons still answer
     stopped = stop_processes(name)
+    if cgroups:  # a container whose daemon died with the lab: its namespaces were docker's, its cgroup the lab's
+        stopped += signal_processes(cgroup_processes(cgroups), signal.SIGKILL, grace=0.5)
+        remove_cgroups(cgroups)
+    unmount_all(paths.run_dir(name))  # what the lab's daemons mounted: rmtree must not descend into it
     binds = [p for p in recorded_binds(name) if os.path.lexists(p)]
     for path in binds:
         unbind(path)

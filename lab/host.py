@@ -29,8 +29,10 @@ def _stay(intf, node):  # our links are created inside the namespaces already
 class LabHost(Host):
     """`net['pod1'].cmd(...)` works as on any Mininet host; `role` says what it stands for."""
 
-    def __init__(self, name: str, role: str = "host", env: Optional[Dict[str, str]] = None, **params):
+    def __init__(self, name: str, role: str = "host", env: Optional[Dict[str, str]] = None,
+                 netns: Optional[str] = None, **params):
         self.role = role
+        self.netns = netns  # an existing network namespace to enter (a pause container's) instead of a new one
         self.dir = host_dir(name)
         os.makedirs(self.dir, exist_ok=True)
         super().__init__(name, inNamespace=True, **params)
@@ -44,8 +46,8 @@ class LabHost(Host):
         start time at once (for cleanup), and waiting for its prompt has a deadline and notices EOF."""
         self.master, self.slave = pty.openpty()
         # no -d: the session is already new (with -d mnexec would fork once more, so self.pid would not be the shell)
-        cmd = ["mnexec", "-cn", "env", f"PS1={PROMPT}", "bash", "--norc", "--noediting", "-is",
-               f"mininet:{self.name}"]
+        enter = ["mnexec", "-c", "nsenter", f"--net={self.netns}"] if self.netns else ["mnexec", "-cn"]
+        cmd = enter + ["env", f"PS1={PROMPT}", "bash", "--norc", "--noediting", "-is", f"mininet:{self.name}"]
         self.shell = subprocess.Popen(cmd, stdin=self.slave, stdout=self.slave, stderr=self.slave,
                                       close_fds=False, start_new_session=True)
         self.pid = self.shell.pid

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lab import rawvxlan
+from lab import docker, rawvxlan
 from lab.errors import LabError
 from lab.observe.ping import ping_matrix
 from lab.topology import CheckResult, Topology
@@ -16,10 +16,15 @@ class DockerVxlan(Topology):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--connected", action="store_true", help="add the VXLAN ports at once")
+        parser.add_argument("--runtime", choices=["netns", "docker"], default="netns",
+                            help="containers as plain namespaces (default) or Docker containers: a dockerd per "
+                                 "host, `docker network create` and `docker run --net --ip`")
 
     def model(self, args):
         self.connected = args.connected
-        lab = rawvxlan.RawVxlan("docker")
+        runtime = getattr(args, "runtime", "netns")  # a library caller may build args without it
+        lab = rawvxlan.RawVxlan("docker", runtime=runtime)
+        self.packages = docker.PACKAGES if runtime == "docker" else {}
         # fixed today, checked like any option so that making one configurable stays safe
         check_networks({"underlay": rawvxlan.UNDERLAY, "docker bridge network": lab.docker_net})
         check_vni(lab.docker_vni, "vxlan100 VNI")
@@ -36,7 +41,8 @@ class DockerVxlan(Topology):
                 "containers": [{"name": c, "host": h, "ip": ip} for c, h, ip in model.containers]}
 
     def inventory_text(self, net, model) -> str:
-        return "\n".join([f"{h}: eth0 {ip}, bridge br0 ({model.docker_net})" for h, ip in model.hosts]
+        bridge = "bridge br0" if model.runtime != "docker" else f"its own dockerd, network {model.network_name}"
+        return "\n".join([f"{h}: eth0 {ip}, {bridge} ({model.docker_net})" for h, ip in model.hosts]
                          + [f"{c} on {h}: {ip}/16" for c, h, ip in model.containers]
                          + ["type `connect` to add the VXLAN port (id 100) to both bridges"])
 
@@ -59,7 +65,8 @@ class DockerVxlan(Topology):
             if net["host1"].cmd("ip -o link show vxlan100 2>/dev/null").strip():
                 raise LabError("connect: already connected (vxlan100 is on both bridges)")
             rawvxlan.connect(net, model)
-            print("vxlan100 added to br0 on host1 and host2")
+            print(f"vxlan100 added to {rawvxlan.bridge_of(model, 'host1')} on host1 and "
+                  f"{rawvxlan.bridge_of(model, 'host2')} on host2")
         return {"connect": (do_connect, "connect: add a VXLAN port (id 100) to each host's bridge")}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Dict, List
 
-from lab import etcd
+from lab import cni, docker, etcd
 from lab.errors import LabError
 from lab.flannel import realize
 from lab.flannel.model import FlannelConfig, build_flannel_cluster
@@ -18,6 +18,7 @@ class FlannelTopology(Topology):
     description = ("Flannel: network config and leases in a real etcd, a flanneld agent per node, "
                    "vxlan (flannel.1 + cni0) or host-gw; --routed puts a router between two segments")
     packages = etcd.PACKAGES
+    runtime = "netns"  # set by model() from --runtime
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         super().add_arguments(parser)
@@ -27,13 +28,19 @@ class FlannelTopology(Topology):
                                  "(and 172.16.2.0/24 with --routed) (default 10.244.0.0/16)")
         parser.add_argument("--routed", action="store_true",
                             help="nodes alternate over two L2 segments joined by a router (host-gw cannot work there)")
+        parser.add_argument("--runtime", choices=realize.RUNTIMES, default="netns",
+                            help="pods as plain namespaces (default, faster) or Docker containers wired by the real "
+                                 "CNI plugins (bridge, host-local, loopback)")
 
     def model(self, args: argparse.Namespace):
+        self.runtime = args.runtime
+        if args.runtime == "docker":
+            self.packages = {**etcd.PACKAGES, **docker.PACKAGES, **cni.PACKAGES}
         return build_flannel_cluster(args.nodes, args.pods_per_node,
                                      FlannelConfig(network=args.network, backend=args.backend), routed=args.routed)
 
     def build(self, net, model, progress) -> None:
-        realize.build(net, model, progress)
+        realize.build(net, model, progress, runtime=self.runtime)
 
     def inventory(self, net, model) -> Dict:
         return {

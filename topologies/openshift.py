@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Dict, List
 
-from lab import ovs
+from lab import docker, ovs
 from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
 from lab.errors import LabError
 from lab.mncli import flows_verb
@@ -24,6 +24,7 @@ class OpenShiftTopology(Topology):
     description = "OpenShift SDN 3.11 ovs-subnet: nodes with their own OVS br0, VXLAN, tun0 gateway and NAT, pods, an external host"
     uses_ovs = True
     packages = ovs.PACKAGES
+    runtime = "netns"  # set by model() from --runtime
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         super().add_arguments(parser)
@@ -40,15 +41,21 @@ class OpenShiftTopology(Topology):
         parser.add_argument("--plugin", choices=PLUGINS, default="subnet",
                             help="openshift-sdn plugin (default subnet); with multitenant or networkpolicy the "
                                  "pods alternate between projects p1 and p2 (pod1 p1, pod2 p2, ...)")
+        parser.add_argument("--runtime", choices=realize.RUNTIMES, default="netns",
+                            help="pods as plain namespaces (default, faster) or Docker containers: a daemon per "
+                                 "node, a pause container per pod plus two app containers")
 
     def model(self, args: argparse.Namespace):
         network = ClusterNetwork(cidr=args.cluster_cidr, host_subnet_length=args.host_subnet_length,
                                  service_network=args.service_network, vxlan_port=args.vxlan_port, mtu=args.mtu,
                                  plugin=plugin_name(getattr(args, "plugin", "subnet")))
+        self.runtime = args.runtime
+        if args.runtime == "docker":
+            self.packages = {**ovs.PACKAGES, **docker.PACKAGES}
         return build_cluster(args.nodes, args.pods_per_node, network, underlay=args.underlay)
 
     def build(self, net, model, progress) -> None:
-        realize.build(net, model, progress)
+        realize.build(net, model, progress, runtime=self.runtime)
 
     def inventory(self, net, model) -> Dict:
         cn = model.network
@@ -63,6 +70,7 @@ class OpenShiftTopology(Topology):
                       "ofport": p.ofport, "namespace": p.namespace, "vnid": p.vnid} for p in model.pods],
             "netnamespaces": dict(model.netids),
             "external": {"name": model.external.name, "ip": model.external.ip},
+            "runtime": self.runtime,
         }
 
     def inventory_text(self, net, model) -> str:
@@ -76,7 +84,8 @@ class OpenShiftTopology(Topology):
             f"external host: {model.external.name} {model.external.ip} on the underlay {model.underlay}",
             f"from another shell: OVS_RUNDIR={ovs.ovs_dir(host_dir('node1'))} "
             f"ip netns exec {netns_name('node1')} ovs-ofctl -O OpenFlow13 dump-flows br0",
-        ])
+        ] + ([f"pods are Docker containers (pause + {len(docker.DEFAULT_CONTAINERS)} apps), a dockerd per node: "
+              f"DOCKER_HOST={docker.daemon_paths('node1').url} docker ps"] if self.runtime == "docker" else []))
 
     def checks(self, net, model) -> List[CheckResult]:
         groups = {

@@ -7,6 +7,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${SDNLAB_VENV:-$REPO/.venv}
 PACKAGES=(openvswitch-switch mininet tcpdump traceroute iputils-ping iptables ethtool iproute2 kmod etcd-server etcd-client graphviz
+          docker.io busybox-static containernetworking-plugins
           util-linux python3 python3-venv python3-pip)
 
 if [ "$(id -u)" != 0 ]; then
@@ -22,7 +23,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "*** Installing OS packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The lab runs its own daemons (a dockerd, OVS, etcd per lab host); the machine-wide services these
+  # packages would start are not needed, and a machine-wide dockerd would rewrite the root namespace's
+  # firewall (FORWARD policy DROP): keep every service of this install from starting (policy-rc.d).
+  made_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
+  fi
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || { [ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d; exit 1; }
+  [ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d
+  if [[ " ${missing[*]} " == *" docker.io "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable docker.socket docker.service >/dev/null 2>&1 || true  # nor at the next boot
+  fi
 fi
 
 # the system python, not a user's pyenv: the lab runs as root from sudo

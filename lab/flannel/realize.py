@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Callable, Dict, List
 
-from lab import etcd, underlay
+from lab import cni, docker, etcd, underlay
 from lab.apply import converge, state_script
 from lab.errors import LabError
 from lab.flannel.model import FlannelCluster, FlannelNode
@@ -17,6 +17,7 @@ from lab.flannel.render import render_node, render_pod, render_router, render_un
 from lab.net import LabNet
 from lab.paths import host_dir
 from lab.shell import run, run_scripts
+from lab.state import NodeState
 
 UNDERLAY_HOST, ETCD_HOST, ROUTER_HOST, EXT_HOST = "underlay", "etcd", "router", "ext"
 SUBNET_ENV_DIR = "/run/flannel"  # where flanneld writes subnet.env on a real node
@@ -77,16 +78,29 @@ def mount_script(node: FlannelNode) -> str:
     return f"mkdir -p {agent_dir(node.name)}\nmount --bind {agent_dir(node.name)} {SUBNET_ENV_DIR}\n"
 
 
-def build(net: LabNet, cluster: FlannelCluster, progress: Callable[[str], None] = print) -> None:
+RUNTIMES = ("netns", "docker")  # docker: pause + app containers, wired by the real CNI plugins
+
+
+def build(net: LabNet, cluster: FlannelCluster, progress: Callable[[str], None] = print,
+          runtime: str = "netns") -> None:
     cfg = cluster.config
     progress(f"*** Creating namespaces: etcd, {len(cluster.nodes)} nodes, {len(cluster.pods)} pods, external host"
              + (", a router between two segments" if cluster.routed else ""))
     net.add_hosts([{"name": UNDERLAY_HOST, "role": "underlay", "switch": True}, {"name": ETCD_HOST, "role": "etcd"},
                    {"name": EXT_HOST, "role": "external"}]
                   + ([{"name": ROUTER_HOST, "role": "router"}] if cluster.routed else []))
-    net.add_hosts({"name": n.name, "role": "node", "env": node_env(cluster)} for n in cluster.nodes)
+    pods_rt = docker.DockerRuntime([n.name for n in cluster.nodes]) if runtime == "docker" else None
+    net.add_hosts({"name": n.name, "role": "node", "env": {**node_env(cluster), **(pods_rt.env(n.name) if pods_rt else {})}}
+                  for n in cluster.nodes)
     net.ensure_mountpoint(SUBNET_ENV_DIR)
-    net.add_hosts({"name": p.name, "role": "pod"} for p in cluster.pods)
+    sandbox = {}  # pod -> pause pid: the pod's host is a shell in the pause container's network namespace
+    if pods_rt:
+        progress("*** Starting a Docker daemon in every node, then every pod's pause container (no network)")
+        net.ensure_mountpoint(cni.DATA_DIR)
+        pods_rt.start(net.ensure_mountpoint)
+        sandbox = pods_rt.start_sandboxes(_pod_specs(cluster))
+    net.add_hosts({"name": p.name, "role": "pod", **({"netns": f"/proc/{sandbox[p.name]}/ns/net"}
+                                                      if p.name in sandbox else {})} for p in cluster.pods)
 
     progress("*** Wiring the underlay, starting etcd, configuring nodes (cni0) and pods")
     seg0 = [(net[ETCD_HOST], "eth0"), (net[EXT_HOST], "eth0")] + [(net[n.name], "eth0") for n in cluster.nodes
@@ -102,14 +116,15 @@ def build(net: LabNet, cluster: FlannelCluster, progress: Callable[[str], None] 
     etcd_start = (etcd.start_script(ETCD_NAME, cluster.etcd_ip, etcd_dir())
                   + f"etcdctl --endpoints {etcd.endpoint(cluster.etcd_ip)} put /coreos.com/network/config "
                     f"'{cfg.config_json()}' >/dev/null\n")
-    targets = [(net[p.name], render_pod(cluster, p)) for p in cluster.pods]
+    targets = [] if pods_rt else [(net[p.name], render_pod(cluster, p)) for p in cluster.pods]
     targets += [(net[EXT_HOST], render_underlay_host(cluster, cluster.external_ip))]
     if cluster.routed:
         targets.append((net[ROUTER_HOST], render_router(cluster)))
     converge(net, targets + [(net[ETCD_HOST], render_underlay_host(cluster, cluster.etcd_ip))],
              also=[(net[ETCD_HOST], "start", etcd_start)]
-             + [(net[n.name], "mount", mount_script(n)) for n in cluster.nodes])
-    converge(net, [(net[n.name], render_node(cluster, n)) for n in cluster.nodes])
+             + [(net[n.name], "mount", mount_script(n) + (cni_mount_script(n) if pods_rt else "")) for n in cluster.nodes])
+    converge(net, [(net[n.name], render_node(cluster, n) if not pods_rt else _without_cni0(render_node(cluster, n)))
+                   for n in cluster.nodes])
     for h in net.hosts:
         if h.role in ("node", "pod", "external", "etcd"):
             ip = {"external": cluster.external_ip, "etcd": cluster.etcd_ip}.get(h.role) or (
@@ -120,6 +135,60 @@ def build(net: LabNet, cluster: FlannelCluster, progress: Callable[[str], None] 
     for node in cluster.nodes:
         start_agent(net, cluster, node)
     wait_converged(net, cluster)
+    if pods_rt:
+        progress("*** Wiring pods with the CNI plugins (loopback; bridge + host-local, the flannel plugin's delegate)")
+        cni_add_pods(net, cluster, pods_rt)
+        progress("*** Starting the app containers in their pods' network and IPC namespaces")
+        pods_rt.start_apps(_pod_specs(cluster))
+
+
+def _pod_specs(cluster: FlannelCluster) -> List[docker.PodSpec]:
+    return [docker.PodSpec(p.name, p.node) for p in cluster.pods]
+
+
+def cni_dir(node: str) -> str:
+    """What the node sees as /var/lib/cni (host-local's leases, the saved delegates)."""
+    return os.path.join(host_dir(node), "cni")
+
+
+def cni_mount_script(node: FlannelNode) -> str:
+    return f"mkdir -p {cni_dir(node.name)}\nmount --bind {cni_dir(node.name)} {cni.DATA_DIR}\n"
+
+
+def _without_cni0(state: NodeState) -> NodeState:
+    """The node without cni0 and the pod veths: the bridge plugin makes those when it wires a pod."""
+    return NodeState(tuple(i for i in state.items if not (getattr(i, "name", None) == "cni0" or
+                                                          getattr(i, "dev", None) == "cni0" or
+                                                          getattr(i, "master", None) == "cni0")))
+
+
+def cni_add_pods(net: LabNet, cluster: FlannelCluster, pods_rt: docker.DockerRuntime) -> None:
+    """Each pod as the kubelet's CNI driver wires it: loopback, then the flannel plugin's delegate (bridge
+    with host-local) built from the node's subnet.env, saved under the node's /var/lib/cni/flannel/<id>.
+    Pods are added in the model's order, so host-local hands out the model's addresses."""
+    jobs = []
+    for node in cluster.nodes:
+        with open(os.path.join(agent_dir(node.name), "subnet.env")) as f:
+            delegate = cni.conf_text(cni.flannel_delegate(f.read()))
+        saved = os.path.join(cni_dir(node.name), "flannel")
+        os.makedirs(saved, exist_ok=True)
+        loopback = os.path.join(cni_dir(node.name), "loopback.conf")
+        with open(loopback, "w") as f:
+            f.write(cni.conf_text(cni.LOOPBACK))
+        script = ""
+        for pod in cluster.pods_on(node.name):
+            pause_id, pid = pods_rt.sandboxes[pod.name]
+            with open(os.path.join(saved, pause_id), "w") as f:
+                f.write(delegate)
+            netns = f"/proc/{pid}/ns/net"
+            result = os.path.join(host_dir(node.name), f"cni-{pod.name}.json")
+            script += (cni.plugin_script("loopback", loopback, "ADD", pause_id, netns, pod.name) + " >/dev/null\n"
+                       + cni.plugin_script("bridge", f"{cni.DATA_DIR}/flannel/{pause_id}", "ADD", pause_id, netns,
+                                           pod.name) + f" > {result}\n"
+                       + f"grep -q '\"{pod.ip}/' {result} || {{ echo \"{pod.name}: host-local gave another address "
+                         f"than {pod.ip}:\"; cat {result}; exit 1; }}\n")
+        jobs.append((net[node.name], "cni", script))
+    run_scripts(jobs)
 
 
 def start_agent(net: LabNet, cluster: FlannelCluster, node: FlannelNode) -> None:

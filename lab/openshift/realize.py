@@ -7,7 +7,7 @@ import ipaddress
 import os
 from typing import Callable, Dict, Optional
 
-from lab import ovs, underlay
+from lab import docker, ovs, underlay
 from lab.addressing import pod_mac, veth_name
 from lab.apply import converge
 from lab.errors import BadInput
@@ -23,7 +23,10 @@ from lab.state import NodeState, StateDiff
 UNDERLAY_HOST = "underlay"
 
 
-def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print) -> None:
+RUNTIMES = ("netns", "docker")  # a pod is a plain namespace, or a pause container plus app containers
+
+
+def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print, runtime: str = "netns") -> None:
     if net.datapath is None:  # the library's default: what the kernel offers
         net.datapath = ovs.detect_datapath()
     ovs.prepare_datapath(net.datapath)
@@ -33,14 +36,24 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
              f"external host {cluster.external.name}")
     # nodes first, so their Open vSwitch daemons boot while the pod namespaces are being made
     net.add_hosts([{"name": UNDERLAY_HOST, "role": "underlay", "switch": True}])
-    nodes = net.add_hosts({"name": hs.name, "role": "node", "env": ovs.ovs_env(ovs.ovs_dir(host_dir(hs.name)))}
+    pods_rt = docker.DockerRuntime([hs.name for hs in cluster.hostsubnets]) if runtime == "docker" else None
+    nodes = net.add_hosts({"name": hs.name, "role": "node", "env": {**ovs.ovs_env(ovs.ovs_dir(host_dir(hs.name))),
+                                                                    **(pods_rt.env(hs.name) if pods_rt else {})}}
                           for hs in cluster.hostsubnets)
+    if pods_rt:
+        progress("*** Starting a Docker daemon in every node")
+        pods_rt.start(net.ensure_mountpoint)
     ext = net.add_hosts([{"name": cluster.external.name, "role": "external"}])[0]
     progress(f"*** Starting Open vSwitch in every node ({dp} datapath), wiring the underlay")
     booting = start_scripts(
         [(net[UNDERLAY_HOST], "underlay", underlay.segment_script([(h, "eth0") for h in nodes + [ext]]))]
         + [(node, "start", ovs.start_script(ovs.ovs_dir(node.dir))) for node in nodes])
-    net.add_hosts({"name": p.name, "role": "pod"} for p in cluster.pods)
+    sandbox = {}  # pod -> the pause container's pid: the pod's host is a shell in its network namespace
+    if pods_rt:
+        progress("*** Loading images, starting every pod's pause container (no network: the plugin wires it)")
+        sandbox = pods_rt.start_sandboxes(_pod_specs(cluster))
+    net.add_hosts({"name": p.name, "role": "pod", **({"netns": f"/proc/{sandbox[p.name]}/ns/net"}
+                                                      if p.name in sandbox else {})} for p in cluster.pods)
 
     states = render_all(cluster, dp)
     progress("*** Wiring pods: veth pairs into their nodes, addresses and routes")
@@ -71,6 +84,13 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
                    'for p in $pids; do wait ${p%%:*} || { echo "underlay: no answer from ${p#*:}"; exit 1; }; done\n')
         jobs.append((node, "verify", script))
     run_scripts(jobs)
+    if pods_rt:
+        progress("*** Starting the app containers in their pods' network and IPC namespaces")
+        pods_rt.start_apps(_pod_specs(cluster))
+
+
+def _pod_specs(cluster: Cluster):
+    return [docker.PodSpec(p.name, p.node) for p in cluster.pods]
 
 
 def render_all(cluster: Cluster, datapath: str) -> Dict[str, NodeState]:

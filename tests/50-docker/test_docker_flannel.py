@@ -1,0 +1,76 @@
+"""Flannel pods as Docker containers, wired by the real CNI plugins from /usr/lib/cni: cni0 and the pod
+veths are the bridge plugin's, the addresses host-local's, the delegate the flannel plugin's."""
+
+import functools
+import json
+import os
+
+import pytest
+
+from lab import cni, docker
+from lab.cleanup import leftovers
+from lab.shell import run
+
+pytestmark = pytest.mark.root
+WGET = ["timeout", "5", "wget", "-qO-"]
+
+
+@pytest.fixture(scope="module")
+def lab():
+    from lab.flannel import realize
+    from lab.flannel.model import build_flannel_cluster
+    from lab.net import running
+    from lab.requirements import require_packages
+
+    require_packages({**docker.PACKAGES, **cni.PACKAGES})
+    cluster = build_flannel_cluster(2, 2)
+    with running(functools.partial(realize.build, runtime="docker"), cluster) as net:
+        yield net, cluster
+    left = leftovers()
+    assert not any(left.values()), f"the lab left behind: {left}"
+
+
+def test_checks_pass_and_containers_talk_http_across_nodes(lab):
+    import topologies
+    net, cluster = lab
+    checks = topologies.load("flannel").checks(net, cluster)
+    assert checks and all(c.ok for c in checks), [(c.name, c.detail) for c in checks]
+    src, dst = cluster.pods_on("node1")[0], cluster.pods_on("node2")[0]
+    spec = docker.PodSpec(src.name, src.node)
+    tomcat = docker.NodeDaemon("node1").client.containers.get(docker.container_name(spec, spec.containers[0]))
+    got = tomcat.exec_run(WGET + [f"http://{dst.ip}:80/"])
+    assert (got.exit_code, got.output.decode().strip()) == (0, "nginx")
+
+
+def test_cni0_and_the_pod_veths_are_the_bridge_plugins(lab):
+    net, cluster = lab
+    from lab.flannel.realize import cni_dir
+    for node in cluster.nodes:
+        cni0 = json.loads(run(net[node.name], "ip -j -d addr show dev cni0"))[0]
+        assert [a["local"] for a in cni0["addr_info"] if a["family"] == "inet"] == [node.gateway]
+        ports = json.loads(run(net[node.name], "ip -j -d link show master cni0"))
+        pods = cluster.pods_on(node.name)
+        assert len(ports) == len(pods)
+        for port in ports:  # the plugin's random veth names, hairpin on (hairpinMode in the delegate)
+            assert port["ifname"].startswith("veth") and port["ifname"] not in {p.veth for p in pods}
+            assert port["linkinfo"]["info_slave_data"]["hairpin"] is True
+        # host-local's leases in the node's own /var/lib/cni (a mount in the node's namespace only)
+        leased = set(run(net[node.name], f"ls {cni.DATA_DIR}/networks/{cni.NETWORK}").split())
+        assert {p.ip for p in pods} <= leased
+        assert sorted(os.listdir(os.path.join(cni_dir(node.name), "networks", cni.NETWORK))) == sorted(leased)
+        assert not os.path.exists(f"{cni.DATA_DIR}/networks/{cni.NETWORK}/{pods[0].ip}")  # not the machine's
+
+
+def test_each_pod_got_the_flannel_delegates_address_and_routes(lab):
+    net, cluster = lab
+    for pod in cluster.pods:
+        node = cluster.node(pod.node)
+        spec = docker.PodSpec(pod.name, pod.node)
+        pause = docker.NodeDaemon(pod.node).client.containers.get(docker.pause_name(spec))
+        assert os.stat(f"/proc/{pause.attrs['State']['Pid']}/ns/net").st_ino == os.stat(
+            f"/proc/{net[pod.name].pid}/ns/net").st_ino
+        routes = [r.strip() for r in run(net[pod.name], "ip route").splitlines()]
+        assert f"default via {node.gateway} dev eth0" in routes
+        assert f"{cluster.config.network} via {node.gateway} dev eth0" in routes  # ipam's route
+        saved = run(net[pod.node], f"cat {cni.DATA_DIR}/flannel/{pause.id}")
+        assert json.loads(saved)["ipam"]["subnet"] == node.subnet
