@@ -27,6 +27,7 @@ for _s in SIGNALS:  # before the imports below: from here on a signal is an orde
     signal.signal(_s, _interrupt)
 
 import argparse  # noqa: E402
+import faulthandler  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
@@ -217,6 +218,7 @@ COMMANDS = {"run": cmd_run, "list": cmd_list, "ps": cmd_ps, "clean": cmd_clean, 
 
 def main(argv: Optional[List[str]] = None) -> int:
     _main_started.append(True)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: where a stuck lab is
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(f"usage: {USAGE}\n  run    build a lab, print its inventory, run checks, open the CLI\n"

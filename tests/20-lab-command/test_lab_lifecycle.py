@@ -51,8 +51,16 @@ def no_lab_survives_a_test():
 
 
 def output(proc, timeout: float = 60) -> str:
-    """Everything the lab printed, once it has exited."""
-    proc.wait(timeout=timeout)
+    """Everything the lab printed, once it has exited (if it does not: where its threads are stuck)."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)  # lab.cli's faulthandler prints every thread's stack
+        time.sleep(1)
+        proc.kill()
+        proc.wait()
+        wait_for_line(proc, "\0never\0", timeout=5, until_eof=True)
+        raise AssertionError(f"the lab did not exit within {timeout}s:\n" + "".join(proc.seen)[-6000:])
     wait_for_line(proc, "\0never\0", timeout=5, until_eof=True)
     return "".join(proc.seen)
 
@@ -116,11 +124,7 @@ def test_a_signal_at_any_moment_tears_down_and_exits_128_plus_n(topology, sig, w
         else:
             time.sleep(moment)
         os.killpg(proc.pid, sig)
-        try:
-            out = output(proc, timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            pytest.fail(f"{topology}: {sig.name} at {moment}: the lab hung")
+        out = output(proc, timeout=30)
         assert proc.returncode in (128 + sig, -sig), (moment, proc.returncode, out[-1500:])
         assert "Traceback" not in out, out
         assert_gone(lab_name)
@@ -188,7 +192,8 @@ def test_two_starts_of_one_name_at_the_same_instant_only_one_runs(waiting_script
             winner = procs[1 - procs.index(loser)]
             outs.append(wait_for_line(winner, "SCRIPT-STARTED"))
             winner.send_signal(signal.SIGTERM)
-            assert winner.wait(timeout=30) == 143
+            output(winner, timeout=30)
+            assert winner.returncode == 143
         finally:
             for p in procs:
                 if p.poll() is None:
@@ -206,7 +211,8 @@ def test_lab_clean_name_stops_a_running_lab_and_only_that_one(waiting_script):
         wait_for_line(pb, "SCRIPT-STARTED")
         r = lab("clean", a)
         assert r.returncode == 0 and f"Removed lab '{a}'" in r.stdout, r
-        assert pa.wait(timeout=30) == 143  # its owner was asked to tear down
+        output(pa, timeout=30)
+        assert pa.returncode == 143  # its owner was asked to tear down
         assert_gone(a)
         assert pb.poll() is None and os.path.exists(f"/var/run/netns/{b}-node1")
     finally:
@@ -246,7 +252,8 @@ def test_foreign_processes_and_stale_records_are_never_signalled(tmp_path, waiti
         proc = start("run", "--name", lab_name, "--no-checks", "--script", waiting_script)
         wait_for_line(proc, "SCRIPT-STARTED")
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 143
+        output(proc, timeout=30)
+        assert proc.returncode == 143
         assert other.poll() is None and foreign.poll() is None
         assert_gone(lab_name)
     finally:
@@ -268,7 +275,8 @@ def test_kill_9_of_a_named_lab_then_the_next_run_cleans_it(waiting_script):
     out = wait_for_line(proc, "SCRIPT-STARTED")
     assert f"Removing what an earlier run of lab '{lab_name}' left behind" in out
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=30) == 130
+    output(proc, timeout=30)
+    assert proc.returncode == 130
     assert_gone(lab_name)
 
 
