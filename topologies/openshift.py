@@ -53,7 +53,7 @@ class OpenShiftTopology(Topology):
                                "mtu": cn.mtu, "plugin": cn.plugin},
             "nodes": [{"name": hs.name, "underlay_ip": hs.host_ip, "subnet": hs.subnet,
                        "gateway": hs.gateway, "datapath": net.datapath} for hs in model.hostsubnets],
-            "pods": [{"name": p.name, "node": p.node, "ip": p.ip, "mac": p.mac, "veth": p.veth,
+            "pods": [{"name": p.host, "namespace": p.namespace, "node": p.node, "ip": p.ip, "mac": p.mac, "veth": p.veth,
                       "ofport": p.ofport} for p in model.pods],
             "external": {"name": model.external.name, "ip": model.external.ip},
         }
@@ -72,14 +72,14 @@ class OpenShiftTopology(Topology):
 
     def checks(self, net, model) -> List[CheckResult]:
         groups = {
-            "pod -> pod": [(net[a.name], b.name, b.ip) for a in model.pods for b in model.pods if a is not b],
-            "pod -> external (NAT)": [(net[p.name], model.external.name, model.external.ip) for p in model.pods],
-            "node -> pod (tun0)": [(net[hs.name], p.name, p.ip) for hs in model.hostsubnets for p in model.pods],
+            "pod -> pod": [(net[a.host], b.host, b.ip) for a in model.pods for b in model.pods if a is not b],
+            "pod -> external (NAT)": [(net[p.host], model.external.name, model.external.ip) for p in model.pods],
+            "node -> pod (tun0)": [(net[hs.name], p.host, p.ip) for hs in model.hostsubnets for p in model.pods],
         }
         return reachability_checks(groups)
 
     def endpoints(self, net, model):
-        return [net[p.name] for p in model.pods]
+        return [net[p.host] for p in model.pods]
 
     def cli_verbs(self, net, model):
         def do_trace(line: str) -> None:

@@ -6,10 +6,12 @@ import hashlib
 import ipaddress
 import uuid
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD, parse_network, pod_mac, veth_name
 from lab.errors import BadInput
+from lab.openshift.objects import (SYSTEM_NAMESPACES, EndpointAddress, Namespace, NetworkPolicy, Pod, Service,
+                                   ServicePort, endpoints_of)
 from lab.validate import check_counts, check_mtu, check_networks, check_port
 
 SUBNET_PLUGIN = "redhat/openshift-ovs-subnet"
@@ -121,18 +123,6 @@ class HostSubnet:
 
 
 @dataclass(frozen=True)
-class Pod:
-    name: str
-    node: str
-    ip: str
-    mac: str
-    veth: str
-    ofport: int
-    namespace: str = "default"
-    vnid: int = 0
-
-
-@dataclass(frozen=True)
 class ExternalHost:
     name: str
     ip: str
@@ -147,6 +137,9 @@ class Cluster:
     hostsubnets: List[HostSubnet] = field(default_factory=list)
     pods: List[Pod] = field(default_factory=list)
     external: Optional[ExternalHost] = None
+    namespaces: List[Namespace] = field(default_factory=lambda: [Namespace(n) for n in SYSTEM_NAMESPACES])
+    services: List[Service] = field(default_factory=list)
+    policies: List[NetworkPolicy] = field(default_factory=list)
 
     def hostsubnet(self, node: str) -> HostSubnet:
         for hs in self.hostsubnets:
@@ -158,10 +151,31 @@ class Cluster:
         return [p for p in self.pods if p.node == node]
 
     def pod(self, name: str) -> Pod:
+        """By Mininet host name, by `namespace/name`, or by a name only one namespace uses."""
         for p in self.pods:
-            if p.name == name:
+            if name in (p.host, p.key):
                 return p
+        named = [p for p in self.pods if p.name == name]
+        if len(named) == 1:
+            return named[0]
         raise KeyError(name)
+
+    def namespace(self, name: str) -> Namespace:
+        for ns in self.namespaces:
+            if ns.name == name:
+                return ns
+        raise KeyError(name)
+
+    def service(self, key: str) -> Service:
+        """By `namespace/name`, or by name in `default`."""
+        for s in self.services:
+            if key in (s.key, f"default/{s.name}" if s.namespace == "default" else s.key) or (
+                    "/" not in key and s.namespace == "default" and s.name == key):
+                return s
+        raise KeyError(key)
+
+    def endpoints(self, service: Service) -> Dict[ServicePort, List[EndpointAddress]]:
+        return endpoints_of(service, self.pods)
 
     def remote_hostsubnets(self, node: str) -> List[HostSubnet]:
         return [hs for hs in self.hostsubnets if hs.name != node]
@@ -170,7 +184,7 @@ class Cluster:
         """Lab name of whatever holds this address (pod, node underlay or tun0, external host)."""
         for p in self.pods:
             if p.ip == ip:
-                return p.name
+                return p.host
         for hs in self.hostsubnets:
             if ip in (hs.host_ip, hs.gateway):
                 return hs.name

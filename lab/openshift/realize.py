@@ -40,11 +40,11 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
     booting = start_scripts(
         [(net[UNDERLAY_HOST], "underlay", underlay.segment_script([(h, "eth0") for h in nodes + [ext]]))]
         + [(node, "start", ovs.start_script(ovs.ovs_dir(node.dir))) for node in nodes])
-    net.add_hosts({"name": p.name, "role": "pod"} for p in cluster.pods)
+    net.add_hosts({"name": p.host, "role": "pod"} for p in cluster.pods)
 
     states = render_all(cluster, dp)
     progress("*** Wiring pods: veth pairs into their nodes, addresses and routes")
-    converge(net, [(net[p.name], states[p.name]) for p in cluster.pods])  # before the nodes add their veths
+    converge(net, [(net[p.host], states[p.host]) for p in cluster.pods])  # before the nodes add their veths
     for pod in cluster.pods:
         _know_pod(net, cluster, pod)
     wait_scripts(booting)
@@ -76,14 +76,14 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
 def render_all(cluster: Cluster, datapath: str) -> Dict[str, NodeState]:
     """The desired state of every host of the lab that has one, by host name."""
     states = {hs.name: render_node(cluster, hs.name, datapath) for hs in cluster.hostsubnets}
-    states.update((p.name, render_pod(cluster, p.name, datapath)) for p in cluster.pods)
+    states.update((p.host, render_pod(cluster, p.host, datapath)) for p in cluster.pods)
     states[cluster.external.name] = render_external(cluster, datapath)
     return states
 
 
 def _know_pod(net: LabNet, cluster: Cluster, pod: Pod) -> None:
     prefix = ipaddress.ip_network(cluster.hostsubnet(pod.node).subnet).prefixlen
-    net[pod.name].add_known_intf("eth0", ip=pod.ip, prefix=prefix, mac=pod.mac, port=0)
+    net[pod.host].add_known_intf("eth0", ip=pod.ip, prefix=prefix, mac=pod.mac, port=0)
 
 
 def _write_expected(node, state) -> None:
@@ -141,7 +141,7 @@ def remove_pod(net: LabNet, cluster: Cluster, pod_name: str) -> StateDiff:
         raise BadInput(f"no pod named {pod_name!r}")
     cluster.pods.remove(pod)
     change = _resync_node(net, cluster, pod.node)
-    net.remove_host(net[pod.name])  # the veth pair ends with the pod's namespace
+    net.remove_host(net[pod.host])  # the veth pair ends with the pod's namespace
     return change
 
 
