@@ -10,7 +10,7 @@ from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
 from lab.errors import LabError
 from lab.mncli import flows_verb
 from lab.paths import host_dir, netns_name
-from lab.openshift import oc, realize
+from lab.openshift import manifests, oc, realize
 from lab.openshift.model import ClusterNetwork, build_cluster
 from lab.openshift.tracing import TRACE_USAGE, trace_command
 from lab.topology import CheckResult, Topology, reachability_checks
@@ -35,11 +35,17 @@ class OpenShiftTopology(Topology):
                             help=f"pod and tun0 MTU, {MIN_MTU} to the underlay's {UNDERLAY_MTU} minus VXLAN's "
                                  f"{VXLAN_OVERHEAD} (default {d.mtu})")
         parser.add_argument("--underlay", default="172.16.1.0/24", help="the nodes' L2 segment (default 172.16.1.0/24)")
+        parser.add_argument("-f", "--filename", action="append", default=[], metavar="FILE_OR_DIR",
+                            help="Kubernetes/OpenShift YAML manifests (namespaces, pods, deployments, services, "
+                                 "network policies); repeatable")
 
     def model(self, args: argparse.Namespace):
         network = ClusterNetwork(cidr=args.cluster_cidr, host_subnet_length=args.host_subnet_length,
                                  service_network=args.service_network, vxlan_port=args.vxlan_port, mtu=args.mtu)
-        return build_cluster(args.nodes, args.pods_per_node, network, underlay=args.underlay)
+        cluster = build_cluster(args.nodes, args.pods_per_node, network, underlay=args.underlay)
+        if args.filename:
+            manifests.apply_documents(cluster, manifests.load_paths(args.filename))
+        return cluster
 
     def build(self, net, model, progress) -> None:
         realize.build(net, model, progress)
