@@ -10,7 +10,7 @@ from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
 from lab.errors import LabError
 from lab.mncli import flows_verb
 from lab.paths import host_dir, netns_name
-from lab.openshift import manifests, oc, realize
+from lab.openshift import builder, manifests, oc, realize
 from lab.openshift.model import ClusterNetwork, build_cluster
 from lab.openshift.tracing import TRACE_USAGE, trace_command
 from lab.topology import CheckResult, Topology, reachability_checks
@@ -22,6 +22,8 @@ class OpenShiftTopology(Topology):
     description = "OpenShift SDN 3.11 ovs-subnet: nodes with their own OVS br0, VXLAN, tun0 gateway and NAT, pods, an external host"
     uses_ovs = True
     packages = ovs.PACKAGES
+    custom = None  # a user's cluster module (`lab run ./my_cluster.py`): its build(c) adds the objects
+    custom_path = ""
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         super().add_arguments(parser)
@@ -42,9 +44,14 @@ class OpenShiftTopology(Topology):
     def model(self, args: argparse.Namespace):
         network = ClusterNetwork(cidr=args.cluster_cidr, host_subnet_length=args.host_subnet_length,
                                  service_network=args.service_network, vxlan_port=args.vxlan_port, mtu=args.mtu)
-        cluster = build_cluster(args.nodes, args.pods_per_node, network, underlay=args.underlay)
-        if args.filename:
-            manifests.apply_documents(cluster, manifests.load_paths(args.filename))
+        custom = builder.run_module(self.custom, self.custom_path) if self.custom else None
+        nodes = custom.node_count if custom and custom.node_count is not None else args.nodes
+        cluster = build_cluster(nodes, args.pods_per_node, network, underlay=args.underlay)
+        docs = manifests.load_paths(args.filename) if args.filename else []
+        if custom:
+            docs = custom.documents + docs
+        if docs:
+            manifests.apply_documents(cluster, docs)
         return cluster
 
     def build(self, net, model, progress) -> None:
@@ -106,3 +113,10 @@ class OpenShiftTopology(Topology):
 
 
 TOPOLOGY = OpenShiftTopology()
+
+
+def custom_topology(path: str) -> OpenShiftTopology:
+    """`lab run ./my_cluster.py`: the OpenShift topology with the objects the module's build(c) makes."""
+    topo = OpenShiftTopology()
+    topo.custom, topo.custom_path = builder.load_module(path), path
+    return topo
