@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 from typing import Callable, Dict, Optional
 
 from lab import ovs, underlay
@@ -41,6 +42,8 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
         [(net[UNDERLAY_HOST], "underlay", underlay.segment_script([(h, "eth0") for h in nodes + [ext]]))]
         + [(node, "start", ovs.start_script(ovs.ovs_dir(node.dir))) for node in nodes])
     net.add_hosts({"name": p.host, "role": "pod"} for p in cluster.pods)
+    for p in cluster.pods:  # the CLI also knows every pod as `namespace/name`
+        net.nameToNode.setdefault(p.key, net[p.host])
 
     states = render_all(cluster, dp)
     progress("*** Wiring pods: veth pairs into their nodes, addresses and routes")
@@ -55,7 +58,8 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
         hs = cluster.hostsubnet(node.name)
         node.add_known_intf(ovs.underlay_device(dp, "eth0"), ip=hs.host_ip, prefix=under_len, port=0)
         node.add_known_intf("tun0", ip=hs.gateway, prefix=ipaddress.ip_network(hs.subnet).prefixlen, port=2)
-    converge(net, [(node, states[node.name]) for node in nodes] + [(ext, states[ext.name])])
+    converge(net, [(node, states[node.name]) for node in nodes] + [(ext, states[ext.name])],
+             also=[(net[p.host], "serve", serve_script(net[p.host].dir, p)) for p in cluster.pods if p.ports])
     ext.add_known_intf("eth0", ip=cluster.external.ip, prefix=under_len, port=0)
 
     progress("*** Verifying: every br0 holds exactly its rendered flows; the underlay answers")
@@ -71,6 +75,21 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
                    'for p in $pids; do wait ${p%%:*} || { echo "underlay: no answer from ${p#*:}"; exit 1; }; done\n')
         jobs.append((node, "verify", script))
     run_scripts(jobs)
+
+
+PODSERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "podserver.py")
+SERVE_DEADLINE_S = 10
+
+
+def serve_script(host_dir: str, pod: Pod) -> str:
+    """Start the pod's server on its containerPorts and wait (with a deadline) until it listens; its pidfile
+    under the lab's run directory gets it recorded for cleanup (LabNet.record_daemons)."""
+    pidfile = os.path.join(host_dir, "podserver.pid")
+    ports = " ".join(f"{p.protocol.lower()}:{p.port}" for p in pod.ports)
+    return (f"rm -f {pidfile}\n"
+            f"{sys.executable} {PODSERVER} {pod.name} {pidfile} {ports} > {host_dir}/podserver.log 2>&1 < /dev/null &\n"
+            f"for i in $(seq {SERVE_DEADLINE_S * 20}); do [ -s {pidfile} ] && exit 0; sleep 0.05; done\n"
+            f'echo "{pod.name}: its server did not start: $(tail -3 {host_dir}/podserver.log)"; exit 1\n')
 
 
 def render_all(cluster: Cluster, datapath: str) -> Dict[str, NodeState]:
@@ -141,6 +160,8 @@ def remove_pod(net: LabNet, cluster: Cluster, pod_name: str) -> StateDiff:
         raise BadInput(f"no pod named {pod_name!r}")
     cluster.pods.remove(pod)
     change = _resync_node(net, cluster, pod.node)
+    if net.nameToNode.get(pod.key) is net[pod.host]:
+        del net.nameToNode[pod.key]
     net.remove_host(net[pod.host])  # the veth pair ends with the pod's namespace
     return change
 
