@@ -11,6 +11,7 @@ import ipaddress
 from typing import List
 
 from lab.openshift.model import Cluster, ClusterNetwork, HostSubnet, Pod
+from lab.openshift.objects import Service
 
 VXLAN_OFPORT = 1
 TUN0_OFPORT = 2
@@ -118,6 +119,20 @@ def render_pod_flows(pod: Pod) -> List[str]:
     ]
 
 
+def render_service_flows(service: Service, net_id: int = 0) -> List[str]:
+    """AddServiceRules(): table 60 sends a pod's packets for a ClusterIP to tun0 via table 80 (subnet and
+    multitenant plugins; netID is the service's VNID, always 0 on the subnet plugin). Headless: none."""
+    if not service.cluster_ip or service.cluster_ip == "None":
+        return []
+    action = f", priority=100, actions=load:{net_id}->NXM_NX_REG1[], load:2->NXM_NX_REG2[], goto_table:80"
+    base = f"table=60, ip, nw_dst={service.cluster_ip}"
+    flows = [base + ", ip_frag=later" + action]  # subsequent IP fragments carry no ports
+    for port in service.ports:
+        proto = port.protocol.lower()
+        flows.append(f"{base}, {proto}, {proto}_dst={port.port}{action}")
+    return flows
+
+
 def render_node_flows(cluster: Cluster, node: str) -> List[str]:
     """All flows of one node's br0, in the order the node agent installs them."""
     local = cluster.hostsubnet(node)
@@ -130,6 +145,8 @@ def render_node_flows(cluster: Cluster, node: str) -> List[str]:
     flows.append(render_vxlan_multicast_flow([r.host_ip for r in remotes]))
     for pod in cluster.pods_on(node):
         flows += render_pod_flows(pod)
+    for service in cluster.services:
+        flows += render_service_flows(service)
     return flows
 
 
