@@ -73,11 +73,16 @@ class OpenShiftTopology(Topology):
 
     def inventory_text(self, net, model) -> str:
         dp = {"system": "kernel datapath (system)", "netdev": "userspace datapath (netdev)"}[net.datapath]
+        several = len({p.namespace for p in model.pods}) > 1 or any(p.namespace != "default" for p in model.pods)
+        pods_lines = (["$ oc get pods -o wide --all-namespaces", oc.get_pods(model, namespace=None), ""] if several
+                      else ["$ oc get pods -o wide", oc.get_pods(model), ""])
+        if model.services:
+            pods_lines += ["$ oc get svc --all-namespaces", oc.get_services(model, namespace=None), ""]
         return "\n".join([
             f"*** OpenShift SDN 3.11 ({model.network.plugin}), Open vSwitch {dp}",
             "$ oc get clusternetwork", oc.get_clusternetwork(model), "",
             "$ oc get hostsubnets", oc.get_hostsubnets(model), "",
-            "$ oc get pods -o wide", oc.get_pods(model), "",
+            *pods_lines,
             f"external host: {model.external.name} {model.external.ip} on the underlay {model.underlay}",
             f"from another shell: OVS_RUNDIR={ovs.ovs_dir(host_dir('node1'))} "
             f"ip netns exec {netns_name('node1')} ovs-ofctl -O OpenFlow13 dump-flows br0",
@@ -108,7 +113,7 @@ class OpenShiftTopology(Topology):
             **flows_verb(net),
             "trace": (do_trace, TRACE_USAGE[len("usage: "):]
                       + ": ofproto/trace on the pod's node, then on the remote node (udp default port 33434, tcp 80)"),
-            "oc": (do_oc, "oc get clusternetwork|hostsubnets|pods [-o wide]"),
+            "oc": (do_oc, oc.USAGE[len("usage: "):]),
         }
 
 
