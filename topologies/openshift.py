@@ -66,9 +66,16 @@ class OpenShiftTopology(Topology):
                                "mtu": cn.mtu, "plugin": cn.plugin},
             "nodes": [{"name": hs.name, "underlay_ip": hs.host_ip, "subnet": hs.subnet,
                        "gateway": hs.gateway, "datapath": net.datapath} for hs in model.hostsubnets],
-            "pods": [{"name": p.host, "namespace": p.namespace, "node": p.node, "ip": p.ip, "mac": p.mac, "veth": p.veth,
+            "pods": [{"name": p.host, "node": p.node, "ip": p.ip, "mac": p.mac, "veth": p.veth,
                       "ofport": p.ofport} for p in model.pods],
             "external": {"name": model.external.name, "ip": model.external.ip},
+            "namespaces": [n.name for n in model.namespaces],
+            "pods_by_namespace": {p.host: p.key for p in model.pods},
+            "services": [{"name": s.name, "namespace": s.namespace, "type": s.type, "clusterIP": s.cluster_ip,
+                          "ports": [{"name": sp.name, "port": sp.port, "protocol": sp.protocol,
+                                     "nodePort": sp.node_port} for sp in s.ports],
+                          "endpoints": sorted({a.pod for addrs in model.endpoints(s).values() for a in addrs})}
+                         for s in model.services],
         }
 
     def inventory_text(self, net, model) -> str:
