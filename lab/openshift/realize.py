@@ -155,11 +155,13 @@ def add_pod(net: LabNet, cluster: Cluster, node_name: str, pod_name: Optional[st
 
 def remove_pod(net: LabNet, cluster: Cluster, pod_name: str) -> StateDiff:
     """A pod goes away: the node drops its port and flows (only those), then its namespace is deleted."""
-    pod = next((p for p in cluster.pods if p.name == pod_name), None)
-    if pod is None:
-        raise BadInput(f"no pod named {pod_name!r}")
+    try:
+        pod = cluster.pod(pod_name)
+    except KeyError:
+        raise BadInput(f"no pod named {pod_name!r}") from None
     cluster.pods.remove(pod)
     change = _resync_node(net, cluster, pod.node)
+    _stop_server(net[pod.host])
     if net.nameToNode.get(pod.key) is net[pod.host]:
         del net.nameToNode[pod.key]
     net.remove_host(net[pod.host])  # the veth pair ends with the pod's namespace
@@ -167,7 +169,20 @@ def remove_pod(net: LabNet, cluster: Cluster, pod_name: str) -> StateDiff:
 
 
 def _resync_node(net: LabNet, cluster: Cluster, node_name: str) -> StateDiff:
-    node = net[node_name]
-    state = render_node(cluster, node_name, net.datapath)
-    _write_expected(node, state)
-    return converge(net, [(node, state)])[node_name]
+    """Re-render every node (a pod can be a service's endpoint anywhere: kube-proxy's rules are on all
+    nodes) and apply the differences; returns the pod's own node's change."""
+    states = {hs.name: render_node(cluster, hs.name, net.datapath) for hs in cluster.hostsubnets}
+    for name, state in states.items():
+        _write_expected(net[name], state)
+    return converge(net, [(net[name], state) for name, state in states.items()])[node_name]
+
+
+def _stop_server(host) -> None:
+    """The pod's server (started by serve_script) ends with its pod; its pidfile names it."""
+    pidfile = os.path.join(host.dir, "podserver.pid")
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    host.cmd(f"kill {pid} 2>/dev/null; rm -f {pidfile}")  # from the pod's own shell: only its namespace's pid
