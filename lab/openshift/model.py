@@ -168,9 +168,9 @@ class Cluster:
 
     def service(self, key: str) -> Service:
         """By `namespace/name`, or by name in `default`."""
+        full = key if "/" in key else f"default/{key}"
         for s in self.services:
-            if key in (s.key, f"default/{s.name}" if s.namespace == "default" else s.key) or (
-                    "/" not in key and s.namespace == "default" and s.name == key):
+            if s.key == full:
                 return s
         raise KeyError(key)
 
