@@ -41,6 +41,12 @@ def get_pods(cluster: Cluster, age: str = "1m", namespace: Optional[str] = "defa
     return _table(header, rows, [p.namespace for p in pods] if namespace is None else None)
 
 
+def _listed(cluster: Cluster, namespace: Optional[str]) -> list:
+    """Services as the API server lists them: by namespace, then name (its storage keys' order)."""
+    return sorted((s for s in cluster.services if namespace is None or s.namespace == namespace),
+                  key=lambda s: (s.namespace, s.name))
+
+
 def service_ports(service) -> str:
     """PORT(S): `port/PROTO` or `port:nodePort/PROTO`, comma-joined."""
     return ",".join(f"{p.port}:{p.node_port}/{p.protocol}" if p.node_port else f"{p.port}/{p.protocol}"
@@ -48,7 +54,7 @@ def service_ports(service) -> str:
 
 
 def get_services(cluster: Cluster, age: str = "1m", namespace: Optional[str] = "default", wide: bool = False) -> str:
-    svcs = [s for s in cluster.services if namespace is None or s.namespace == namespace]
+    svcs = _listed(cluster, namespace)
     header = ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"] + (["SELECTOR"] if wide else [])
     rows = [[s.name, s.type, s.cluster_ip, "<none>", service_ports(s), age] + ([format_labels(s.selector)] if wide else [])
             for s in svcs]
@@ -65,7 +71,7 @@ def endpoints_text(cluster: Cluster, service) -> str:
 
 
 def get_endpoints(cluster: Cluster, age: str = "1m", namespace: Optional[str] = "default", wide: bool = False) -> str:
-    svcs = [s for s in cluster.services if namespace is None or s.namespace == namespace]
+    svcs = _listed(cluster, namespace)
     rows = [[s.name, endpoints_text(cluster, s), age] for s in svcs]
     return _table(["NAME", "ENDPOINTS", "AGE"], rows, [s.namespace for s in svcs] if namespace is None else None)
 
