@@ -86,7 +86,7 @@ RESOURCES = {
     "pod": get_pods, "pods": get_pods, "po": get_pods,
     "service": get_services, "services": get_services, "svc": get_services,
     "endpoints": get_endpoints, "ep": get_endpoints,
-    "namespace": get_namespaces, "namespaces": get_namespaces, "ns": get_namespaces, "projects": get_namespaces,
+    "namespace": get_namespaces, "namespaces": get_namespaces, "ns": get_namespaces,
 }
 NAMESPACED = {get_pods, get_services, get_endpoints}
 USAGE = "usage: oc get clusternetwork|hostsubnets|pods|svc|endpoints|namespaces [-n NS | --all-namespaces] [-o wide]"
