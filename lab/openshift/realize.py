@@ -19,7 +19,7 @@ from lab.openshift.model import Cluster, Pod
 from lab.openshift.render_node import BRIDGE, render_external, render_node, render_pod
 from lab.paths import host_dir
 from lab.shell import run_scripts, start_scripts, wait_scripts
-from lab.state import NodeState, StateDiff
+from lab.state import Iptables, NodeState, StateDiff
 
 UNDERLAY_HOST = "underlay"
 
@@ -58,8 +58,11 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
         hs = cluster.hostsubnet(node.name)
         node.add_known_intf(ovs.underlay_device(dp, "eth0"), ip=hs.host_ip, prefix=under_len, port=0)
         node.add_known_intf("tun0", ip=hs.gateway, prefix=ipaddress.ip_network(hs.subnet).prefixlen, port=2)
-    converge(net, [(node, states[node.name]) for node in nodes] + [(ext, states[ext.name])],
+    # the switches first, then (a diff) the iptables: each nft commit waits for RCU grace periods, which on
+    # a slow (emulated) kernel stalls the vswitchd next door while it probes its datapath
+    converge(net, [(node, without_iptables(states[node.name])) for node in nodes] + [(ext, states[ext.name])],
              also=[(net[p.host], "serve", serve_script(net[p.host].dir, p)) for p in cluster.pods if p.ports])
+    converge(net, [(node, states[node.name]) for node in nodes])
     ext.add_known_intf("eth0", ip=cluster.external.ip, prefix=under_len, port=0)
 
     progress("*** Verifying: every br0 holds exactly its rendered flows; the underlay answers")
@@ -75,6 +78,10 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
                    'for p in $pids; do wait ${p%%:*} || { echo "underlay: no answer from ${p#*:}"; exit 1; }; done\n')
         jobs.append((node, "verify", script))
     run_scripts(jobs)
+
+
+def without_iptables(state: NodeState) -> NodeState:
+    return NodeState(tuple(i for i in state.items if not isinstance(i, Iptables)))
 
 
 PODSERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "podserver.py")
