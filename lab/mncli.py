@@ -217,7 +217,9 @@ class LabCLI(CLI):
             self.node_command(part)
 
     def node_command(self, line: str) -> None:
-        first, args, line = self.parseline(line)
+        # the first word whole: cmd's parseline stops at '-', '.' and '/', which pod names contain (web-1, ns/name)
+        words = line.strip().split(None, 1)
+        first, args = (words + ["", ""])[:2] if words else ("", "")
         if not first or first not in self.mn.nameToNode:
             word = (line.split() or [""])[0]
             self.fail(f"unknown command or node {word!r} (`help` lists the commands, `nodes` the nodes)")

@@ -17,6 +17,9 @@ DEFAULT = "openshift"
 
 
 def load(name: str):
+    if name.endswith(".py"):  # a user's cluster module, as Mininet's --custom
+        from topologies.openshift import custom_topology
+        return custom_topology(name)
     if name not in MODULES:
         raise BadInput(f"unknown topology {name!r} (known: {', '.join(sorted(MODULES))}; see `lab list`)")
     return importlib.import_module(MODULES[name]).TOPOLOGY

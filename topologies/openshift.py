@@ -10,10 +10,10 @@ from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
 from lab.errors import LabError
 from lab.mncli import flows_verb
 from lab.paths import host_dir, netns_name
-from lab.openshift import oc, realize
+from lab.openshift import builder, manifests, oc, realize
 from lab.openshift.flows import PLUGINS
 from lab.openshift.model import ClusterNetwork, build_cluster, plugin_name
-from lab.openshift.vnid import GLOBAL_VNID, get_netnamespaces
+from lab.openshift.vnid import GLOBAL_VNID, allocate_netids, get_netnamespaces
 from lab.openshift.tracing import TRACE_USAGE, trace_command
 from lab.topology import CheckResult, Topology, reachability_checks
 from lab.validate import MIN_MTU
@@ -25,6 +25,8 @@ class OpenShiftTopology(Topology):
     uses_ovs = True
     packages = ovs.PACKAGES
     runtime = "netns"  # set by model() from --runtime
+    custom = None  # a user's cluster module (`lab run ./my_cluster.py`): its build(c) adds the objects
+    custom_path = ""
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         super().add_arguments(parser)
@@ -44,6 +46,9 @@ class OpenShiftTopology(Topology):
         parser.add_argument("--runtime", choices=realize.RUNTIMES, default="netns",
                             help="pods as plain namespaces (default, faster) or Docker containers: a daemon per "
                                  "node, a pause container per pod plus two app containers")
+        parser.add_argument("-f", "--filename", action="append", default=[], metavar="FILE_OR_DIR",
+                            help="Kubernetes/OpenShift YAML manifests (namespaces, pods, deployments, services, "
+                                 "network policies); repeatable")
 
     def model(self, args: argparse.Namespace):
         network = ClusterNetwork(cidr=args.cluster_cidr, host_subnet_length=args.host_subnet_length,
@@ -52,7 +57,17 @@ class OpenShiftTopology(Topology):
         self.runtime = args.runtime
         if args.runtime == "docker":
             self.packages = {**ovs.PACKAGES, **docker.PACKAGES}
-        return build_cluster(args.nodes, args.pods_per_node, network, underlay=args.underlay)
+        custom = builder.run_module(self.custom, self.custom_path) if self.custom else None
+        nodes = custom.node_count if custom and custom.node_count is not None else args.nodes
+        cluster = build_cluster(nodes, args.pods_per_node, network, underlay=args.underlay)
+        docs = manifests.load_paths(args.filename) if args.filename else []
+        if custom:
+            docs = custom.documents + docs
+        if docs:
+            manifests.apply_documents(cluster, docs)
+        if cluster.netids:  # the VNID plugins: every namespace a manifest made gets its NetNamespace
+            cluster.set_netids(allocate_netids([n.name for n in cluster.namespaces], existing=cluster.netids))
+        return cluster
 
     def build(self, net, model, progress) -> None:
         realize.build(net, model, progress, runtime=self.runtime)
@@ -66,20 +81,32 @@ class OpenShiftTopology(Topology):
                                "mtu": cn.mtu, "plugin": cn.plugin},
             "nodes": [{"name": hs.name, "underlay_ip": hs.host_ip, "subnet": hs.subnet,
                        "gateway": hs.gateway, "datapath": net.datapath} for hs in model.hostsubnets],
-            "pods": [{"name": p.name, "node": p.node, "ip": p.ip, "mac": p.mac, "veth": p.veth,
+            "pods": [{"name": p.host, "node": p.node, "ip": p.ip, "mac": p.mac, "veth": p.veth,
                       "ofport": p.ofport, "namespace": p.namespace, "vnid": p.vnid} for p in model.pods],
             "netnamespaces": dict(model.netids),
             "external": {"name": model.external.name, "ip": model.external.ip},
             "runtime": self.runtime,
+            "namespaces": [n.name for n in model.namespaces],
+            "pods_by_namespace": {p.host: p.key for p in model.pods},
+            "services": [{"name": s.name, "namespace": s.namespace, "type": s.type, "clusterIP": s.cluster_ip,
+                          "ports": [{"name": sp.name, "port": sp.port, "protocol": sp.protocol,
+                                     "nodePort": sp.node_port} for sp in s.ports],
+                          "endpoints": sorted({a.pod for addrs in model.endpoints(s).values() for a in addrs})}
+                         for s in model.services],
         }
 
     def inventory_text(self, net, model) -> str:
         dp = {"system": "kernel datapath (system)", "netdev": "userspace datapath (netdev)"}[net.datapath]
+        several = len({p.namespace for p in model.pods}) > 1 or any(p.namespace != "default" for p in model.pods)
+        pods_lines = (["$ oc get pods -o wide --all-namespaces", oc.get_pods(model, namespace=None), ""] if several
+                      else ["$ oc get pods -o wide", oc.get_pods(model), ""])
+        if model.services:
+            pods_lines += ["$ oc get svc --all-namespaces", oc.get_services(model, namespace=None), ""]
         return "\n".join([
             f"*** OpenShift SDN 3.11 ({model.network.plugin}), Open vSwitch {dp}",
             "$ oc get clusternetwork", oc.get_clusternetwork(model), "",
             "$ oc get hostsubnets", oc.get_hostsubnets(model), "",
-            "$ oc get pods -o wide", oc.get_pods(model), "",
+            *pods_lines,
             *(["$ oc get netnamespaces", get_netnamespaces(model.netids), ""] if model.netids else []),
             f"external host: {model.external.name} {model.external.ip} on the underlay {model.underlay}",
             f"from another shell: OVS_RUNDIR={ovs.ovs_dir(host_dir('node1'))} "
@@ -90,16 +117,16 @@ class OpenShiftTopology(Topology):
     def checks(self, net, model) -> List[CheckResult]:
         groups = {
             # multitenant: only pods of one VNID, or of the global VNID 0, reach each other
-            "pod -> pod": [(net[a.name], b.name, b.ip) for a in model.pods for b in model.pods if a is not b
+            "pod -> pod": [(net[a.host], b.host, b.ip) for a in model.pods for b in model.pods if a is not b
                            and (model.network.plugin != plugin_name("multitenant")
                                 or GLOBAL_VNID in (a.vnid, b.vnid) or a.vnid == b.vnid)],
-            "pod -> external (NAT)": [(net[p.name], model.external.name, model.external.ip) for p in model.pods],
-            "node -> pod (tun0)": [(net[hs.name], p.name, p.ip) for hs in model.hostsubnets for p in model.pods],
+            "pod -> external (NAT)": [(net[p.host], model.external.name, model.external.ip) for p in model.pods],
+            "node -> pod (tun0)": [(net[hs.name], p.host, p.ip) for hs in model.hostsubnets for p in model.pods],
         }
         return reachability_checks(groups)
 
     def endpoints(self, net, model):
-        return [net[p.name] for p in model.pods]
+        return [net[p.host] for p in model.pods]
 
     def cli_verbs(self, net, model):
         def do_trace(line: str) -> None:
@@ -118,8 +145,15 @@ class OpenShiftTopology(Topology):
             **flows_verb(net),
             "trace": (do_trace, TRACE_USAGE[len("usage: "):]
                       + ": ofproto/trace on the pod's node, then on the remote node (udp default port 33434, tcp 80)"),
-            "oc": (do_oc, "oc get clusternetwork|hostsubnets|pods [-o wide]"),
+            "oc": (do_oc, oc.USAGE[len("usage: "):]),
         }
 
 
 TOPOLOGY = OpenShiftTopology()
+
+
+def custom_topology(path: str) -> OpenShiftTopology:
+    """`lab run ./my_cluster.py`: the OpenShift topology with the objects the module's build(c) makes."""
+    topo = OpenShiftTopology()
+    topo.custom, topo.custom_path = builder.load_module(path), path
+    return topo

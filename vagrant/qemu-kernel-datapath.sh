@@ -67,6 +67,11 @@ if [ ! -e "$ROOT/.sdnlab-ready" ]; then
     --find-links /wheels mininet==2.3.0.dev6 pyroute2 scapy pytest setuptools
   touch "$ROOT/.sdnlab-ready"
 fi
+# PyYAML (manifests, setup.cfg) also in a root built before the project needed it
+if ! chroot "$ROOT" /opt/venv/bin/python -c "import yaml" 2>/dev/null; then
+  python3 -m pip download -q -d "$ROOT/wheels" PyYAML
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/venv/bin/pip install -q --no-index --find-links /wheels PyYAML
+fi
 
 echo "*** copying the project"
 rm -rf "$ROOT/sdnlab"; mkdir -p "$ROOT/sdnlab"

@@ -13,6 +13,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 from lab.openshift.model import PLUGIN_IDS, RULE_VERSION, Cluster, ClusterNetwork, HostSubnet, Pod, plugin_name
 from lab.openshift.policy import NamespaceInput, PodInput, PolicyInput, namespace_flows, parse_policy
+from lab.openshift.objects import Service
 
 VXLAN_OFPORT = 1
 TUN0_OFPORT = 2
@@ -159,6 +160,20 @@ def render_pod_flows(pod: Pod, vnid: Optional[int] = None, conntrack: bool = Fal
     return flows
 
 
+def render_service_flows(service: Service, net_id: int = 0) -> List[str]:
+    """AddServiceRules(): table 60 sends a pod's packets for a ClusterIP to tun0 via table 80 (subnet and
+    multitenant plugins; netID is the service's VNID, always 0 on the subnet plugin). Headless: none."""
+    if not service.cluster_ip or service.cluster_ip == "None":
+        return []
+    action = f", priority=100, actions=load:{net_id}->NXM_NX_REG1[], load:2->NXM_NX_REG2[], goto_table:80"
+    base = f"table=60, ip, nw_dst={service.cluster_ip}"
+    flows = [base + ", ip_frag=later" + action]  # subsequent IP fragments carry no ports
+    for port in service.ports:
+        proto = port.protocol.lower()
+        flows.append(f"{base}, {proto}, {proto}_dst={port.port}{action}")
+    return flows
+
+
 def render_node_flows(cluster: Cluster, node: str, plugin: Optional[str] = None,
                       netids: Optional[Mapping[str, int]] = None, policies: Sequence[PolicyInput] = (),
                       pods: Optional[Sequence[PodInput]] = None,
@@ -198,6 +213,9 @@ def render_node_flows(cluster: Cluster, node: str, plugin: Optional[str] = None,
         flows += render_pod_flows(pod, vnid, conntrack=plugin == "networkpolicy")
         if vnid not in local_vnids:
             local_vnids.append(vnid)
+    if plugin != "networkpolicy":  # AddServiceRules runs only without conntrack (subnet, multitenant)
+        for service in cluster.services:
+            flows += render_service_flows(service, 0 if plugin == "subnet" else vnids.get(service.namespace, 0))
     if plugin == "multitenant":
         for vnid in local_vnids:
             flows += render_vnid_rule(vnid)

@@ -11,6 +11,8 @@ from typing import Dict, List, Optional
 from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD, parse_network, pod_mac, veth_name
 from lab.errors import BadInput
 from lab.openshift.vnid import INITIAL_NAMESPACES, allocate_netids
+from lab.openshift.objects import (SYSTEM_NAMESPACES, EndpointAddress, Namespace, NetworkPolicy, Pod, Service,
+                                   ServicePort, endpoints_of)
 from lab.validate import check_counts, check_mtu, check_networks, check_port
 
 SUBNET_PLUGIN = "redhat/openshift-ovs-subnet"
@@ -129,18 +131,6 @@ class HostSubnet:
 
 
 @dataclass(frozen=True)
-class Pod:
-    name: str
-    node: str
-    ip: str
-    mac: str
-    veth: str
-    ofport: int
-    namespace: str = "default"
-    vnid: int = 0
-
-
-@dataclass(frozen=True)
 class ExternalHost:
     name: str
     ip: str
@@ -156,6 +146,9 @@ class Cluster:
     pods: List[Pod] = field(default_factory=list)
     external: Optional[ExternalHost] = None
     netids: Dict[str, int] = field(default_factory=dict)  # NetNamespace NETID by namespace (lab.openshift.vnid)
+    namespaces: List[Namespace] = field(default_factory=lambda: [Namespace(n) for n in SYSTEM_NAMESPACES])
+    services: List[Service] = field(default_factory=list)
+    policies: List[NetworkPolicy] = field(default_factory=list)
 
     def hostsubnet(self, node: str) -> HostSubnet:
         for hs in self.hostsubnets:
@@ -167,15 +160,35 @@ class Cluster:
         return [p for p in self.pods if p.node == node]
 
     def pod(self, name: str) -> Pod:
+        """By Mininet host name, by `namespace/name`, or by a name only one namespace uses."""
         for p in self.pods:
-            if p.name == name:
+            if name in (p.host, p.key):
                 return p
+        named = [p for p in self.pods if p.name == name]
+        if len(named) == 1:
+            return named[0]
         raise KeyError(name)
 
     def set_netids(self, netids: Dict[str, int]) -> None:
         """NetNamespaces changed (oc adm pod-network): the map and every pod's VNID follow."""
         self.netids = dict(netids)
         self.pods = [replace(p, vnid=netids.get(p.namespace, p.vnid)) for p in self.pods]
+    def namespace(self, name: str) -> Namespace:
+        for ns in self.namespaces:
+            if ns.name == name:
+                return ns
+        raise KeyError(name)
+
+    def service(self, key: str) -> Service:
+        """By `namespace/name`, or by name in `default`."""
+        full = key if "/" in key else f"default/{key}"
+        for s in self.services:
+            if s.key == full:
+                return s
+        raise KeyError(key)
+
+    def endpoints(self, service: Service) -> Dict[ServicePort, List[EndpointAddress]]:
+        return endpoints_of(service, self.pods)
 
     def remote_hostsubnets(self, node: str) -> List[HostSubnet]:
         return [hs for hs in self.hostsubnets if hs.name != node]
@@ -184,7 +197,7 @@ class Cluster:
         """Lab name of whatever holds this address (pod, node underlay or tun0, external host)."""
         for p in self.pods:
             if p.ip == ip:
-                return p.name
+                return p.host
         for hs in self.hostsubnets:
             if ip in (hs.host_ip, hs.gateway):
                 return hs.name
@@ -227,6 +240,7 @@ def build_cluster(
     cluster = Cluster(network=network, underlay=underlay)
     if network.plugin != SUBNET_PLUGIN:  # only the VNID plugins have NetNamespaces
         cluster.netids = allocate_netids(INITIAL_NAMESPACES + PROJECTS)
+        cluster.namespaces += [Namespace(p) for p in PROJECTS if p not in {n.name for n in cluster.namespaces}]
     pod_no = 0
     for i, subnet in enumerate(subnets):
         node = f"node{i + 1}"

@@ -4,7 +4,9 @@ add or remove a pod at runtime by applying only the difference it makes to its n
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 import os
+import sys
 from typing import Callable, Dict, Optional
 
 from lab import docker, ovs, underlay
@@ -18,7 +20,7 @@ from lab.openshift.model import Cluster, Pod
 from lab.openshift.render_node import BRIDGE, render_external, render_node, render_pod
 from lab.paths import host_dir
 from lab.shell import run_scripts, start_scripts, wait_scripts
-from lab.state import NodeState, StateDiff
+from lab.state import Iptables, NodeState, StateDiff
 
 UNDERLAY_HOST = "underlay"
 
@@ -48,16 +50,18 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
     booting = start_scripts(
         [(net[UNDERLAY_HOST], "underlay", underlay.segment_script([(h, "eth0") for h in nodes + [ext]]))]
         + [(node, "start", ovs.start_script(ovs.ovs_dir(node.dir))) for node in nodes])
-    sandbox = {}  # pod -> the pause container's pid: the pod's host is a shell in its network namespace
+    sandbox = {}  # pod host -> the pause container's pid: the pod's host is a shell in its network namespace
     if pods_rt:
         progress("*** Loading images, starting every pod's pause container (no network: the plugin wires it)")
         sandbox = pods_rt.start_sandboxes(_pod_specs(cluster))
-    net.add_hosts({"name": p.name, "role": "pod", **({"netns": f"/proc/{sandbox[p.name]}/ns/net"}
-                                                      if p.name in sandbox else {})} for p in cluster.pods)
+    net.add_hosts({"name": p.host, "role": "pod", **({"netns": f"/proc/{sandbox[p.host]}/ns/net"}
+                                                      if p.host in sandbox else {})} for p in cluster.pods)
+    for p in cluster.pods:  # the CLI also knows every pod as `namespace/name`
+        net.nameToNode.setdefault(p.key, net[p.host])
 
     states = render_all(cluster, dp)
     progress("*** Wiring pods: veth pairs into their nodes, addresses and routes")
-    converge(net, [(net[p.name], states[p.name]) for p in cluster.pods])  # before the nodes add their veths
+    converge(net, [(net[p.host], states[p.host]) for p in cluster.pods])  # before the nodes add their veths
     for pod in cluster.pods:
         _know_pod(net, cluster, pod)
     wait_scripts(booting)
@@ -68,7 +72,12 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
         hs = cluster.hostsubnet(node.name)
         node.add_known_intf(ovs.underlay_device(dp, "eth0"), ip=hs.host_ip, prefix=under_len, port=0)
         node.add_known_intf("tun0", ip=hs.gateway, prefix=ipaddress.ip_network(hs.subnet).prefixlen, port=2)
-    converge(net, [(node, states[node.name]) for node in nodes] + [(ext, states[ext.name])])
+    # the switches first, then (a diff) the iptables: each nft commit waits for RCU grace periods, which on
+    # a slow (emulated) kernel stalls the vswitchd next door while it probes its datapath
+    converge(net, [(node, without_iptables(states[node.name])) for node in nodes] + [(ext, states[ext.name])],
+             also=[(net[p.host], "serve", serve_script(net[p.host].dir, _served_ports(p, runtime)))
+                   for p in cluster.pods if _served_ports(p, runtime).ports])
+    converge(net, [(node, states[node.name]) for node in nodes])
     ext.add_known_intf("eth0", ip=cluster.external.ip, prefix=under_len, port=0)
 
     progress("*** Verifying: every br0 holds exactly its rendered flows; the underlay answers")
@@ -90,20 +99,53 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
 
 
 def _pod_specs(cluster: Cluster):
-    return [docker.PodSpec(p.name, p.node) for p in cluster.pods]
+    """Docker pods: a pod that declares TCP containerPorts gets one app container (its image) per port;
+    a pod that declares none gets the notes' classic pair (tomcat on 8080, nginx on 80)."""
+    specs = []
+    for p in cluster.pods:
+        apps = tuple(docker.AppContainer(cp.name or f"port{cp.port}", p.image or docker.APP_IMAGE, cp.port)
+                     for cp in p.ports if cp.protocol.upper() == "TCP")
+        specs.append(docker.PodSpec(p.host, p.node, p.namespace, apps or docker.DEFAULT_CONTAINERS))
+    return specs
+
+
+def _served_ports(pod: Pod, runtime: str) -> Pod:
+    """With Docker pods the app containers answer on the TCP ports; the lab's server keeps the UDP ones."""
+    if runtime != "docker":
+        return pod
+    return replace(pod, ports=tuple(cp for cp in pod.ports if cp.protocol.upper() != "TCP"))
+
+
+def without_iptables(state: NodeState) -> NodeState:
+    return NodeState(tuple(i for i in state.items if not isinstance(i, Iptables)))
+
+
+PODSERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "podserver.py")
+SERVE_DEADLINE_S = 10
+
+
+def serve_script(host_dir: str, pod: Pod) -> str:
+    """Start the pod's server on its containerPorts and wait (with a deadline) until it listens; its pidfile
+    under the lab's run directory gets it recorded for cleanup (LabNet.record_daemons)."""
+    pidfile = os.path.join(host_dir, "podserver.pid")
+    ports = " ".join(f"{p.protocol.lower()}:{p.port}" for p in pod.ports)
+    return (f"rm -f {pidfile}\n"
+            f"{sys.executable} {PODSERVER} {pod.name} {pidfile} {ports} > {host_dir}/podserver.log 2>&1 < /dev/null &\n"
+            f"for i in $(seq {SERVE_DEADLINE_S * 20}); do [ -s {pidfile} ] && exit 0; sleep 0.05; done\n"
+            f'echo "{pod.name}: its server did not start: $(tail -3 {host_dir}/podserver.log)"; exit 1\n')
 
 
 def render_all(cluster: Cluster, datapath: str) -> Dict[str, NodeState]:
     """The desired state of every host of the lab that has one, by host name."""
     states = {hs.name: render_node(cluster, hs.name, datapath) for hs in cluster.hostsubnets}
-    states.update((p.name, render_pod(cluster, p.name, datapath)) for p in cluster.pods)
+    states.update((p.host, render_pod(cluster, p.host, datapath)) for p in cluster.pods)
     states[cluster.external.name] = render_external(cluster, datapath)
     return states
 
 
 def _know_pod(net: LabNet, cluster: Cluster, pod: Pod) -> None:
     prefix = ipaddress.ip_network(cluster.hostsubnet(pod.node).subnet).prefixlen
-    net[pod.name].add_known_intf("eth0", ip=pod.ip, prefix=prefix, mac=pod.mac, port=0)
+    net[pod.host].add_known_intf("eth0", ip=pod.ip, prefix=prefix, mac=pod.mac, port=0)
 
 
 def _write_expected(node, state) -> None:
@@ -156,17 +198,34 @@ def add_pod(net: LabNet, cluster: Cluster, node_name: str, pod_name: Optional[st
 
 def remove_pod(net: LabNet, cluster: Cluster, pod_name: str) -> StateDiff:
     """A pod goes away: the node drops its port and flows (only those), then its namespace is deleted."""
-    pod = next((p for p in cluster.pods if p.name == pod_name), None)
-    if pod is None:
-        raise BadInput(f"no pod named {pod_name!r}")
+    try:
+        pod = cluster.pod(pod_name)
+    except KeyError:
+        raise BadInput(f"no pod named {pod_name!r}") from None
     cluster.pods.remove(pod)
     change = _resync_node(net, cluster, pod.node)
-    net.remove_host(net[pod.name])  # the veth pair ends with the pod's namespace
+    _stop_server(net[pod.host])
+    if net.nameToNode.get(pod.key) is net[pod.host]:
+        del net.nameToNode[pod.key]
+    net.remove_host(net[pod.host])  # the veth pair ends with the pod's namespace
     return change
 
 
 def _resync_node(net: LabNet, cluster: Cluster, node_name: str) -> StateDiff:
-    node = net[node_name]
-    state = render_node(cluster, node_name, net.datapath)
-    _write_expected(node, state)
-    return converge(net, [(node, state)])[node_name]
+    """Re-render every node (a pod can be a service's endpoint anywhere: kube-proxy's rules are on all
+    nodes) and apply the differences; returns the pod's own node's change."""
+    states = {hs.name: render_node(cluster, hs.name, net.datapath) for hs in cluster.hostsubnets}
+    for name, state in states.items():
+        _write_expected(net[name], state)
+    return converge(net, [(net[name], state) for name, state in states.items()])[node_name]
+
+
+def _stop_server(host) -> None:
+    """The pod's server (started by serve_script) ends with its pod; its pidfile names it."""
+    pidfile = os.path.join(host.dir, "podserver.pid")
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    host.cmd(f"kill {pid} 2>/dev/null; rm -f {pidfile}")  # from the pod's own shell: only its namespace's pid

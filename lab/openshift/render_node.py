@@ -13,6 +13,7 @@ from typing import List
 from lab import ovs
 from lab.openshift.flows import TUN0_OFPORT, VXLAN_OFPORT, render_node_flows
 from lab.openshift.iptables import render_node_iptables
+from lab.openshift.kubeproxy import render_cluster_services
 from lab.openshift.model import Cluster, Pod
 from lab.state import (Address, Flow, Iptables, Item, Link, NodeState, OvsBridge, OvsFrags, OvsPort,
                        OvsTunnelNeighbour, Route, Sysctl)
@@ -71,7 +72,7 @@ def render_node(cluster: Cluster, node_name: str, datapath: str) -> NodeState:
                   for r in cluster.remote_hostsubnets(node_name)]
     items += [Route(cn.cidr, dev="tun0", scope="link"), Route(cn.service_network, dev="tun0")]
     items += [Flow(BRIDGE, f) for f in render_node_flows(cluster, node_name)]
-    items.append(Iptables(render_node_iptables(cn)))
+    items.append(Iptables(render_node_iptables(cn, render_cluster_services(cluster))))
     return NodeState(tuple(items))
 
 

@@ -21,6 +21,10 @@ def resolve(net, cluster: Cluster, target: str) -> Tuple[str, Optional[str]]:
     for hs in cluster.hostsubnets:
         if target == hs.name:
             return hs.host_ip, None
+    try:  # a service by name (`web` in default, or `namespace/name`): its ClusterIP, reached via the gateway
+        return cluster.service(target).cluster_ip, None
+    except KeyError:
+        pass
     if cluster.external and target == cluster.external.name:
         return cluster.external.ip, None
     try:
@@ -36,7 +40,7 @@ def resolve(net, cluster: Cluster, target: str) -> Tuple[str, Optional[str]]:
 PROTOCOLS = ("icmp", "udp", "tcp")
 DEFAULT_DST_PORT = {"udp": 33434, "tcp": 80}  # traceroute's first UDP port; HTTP
 SRC_PORT = 40000  # an ephemeral port, as the pod's kernel would pick
-TRACE_USAGE = "usage: trace <pod> <pod|node|ext|IP> [icmp | udp [PORT] | tcp [PORT]] [-v]"
+TRACE_USAGE = "usage: trace <pod> <pod|node|ext|service|IP>[:PORT] [icmp | udp [PORT] | tcp [PORT]] [-v]"
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,14 @@ def parse_trace_args(line: str) -> TraceRequest:
     if len(words) < 2 or len(words) > 4:
         raise BadInput(TRACE_USAGE)
     src, dst, rest = words[0], words[1], words[2:]
+    dst, colon, dst_port = dst.rpartition(":") if ":" in dst else (dst, "", "")
+    if colon:  # ClusterIP:PORT (or service:PORT): TCP unless a protocol is given, and no second port
+        if len(rest) > 1:
+            raise BadInput(f"trace: {words[1]} already names the port ({TRACE_USAGE})")
+        proto = rest.pop(0).lower() if rest else "tcp"
+        if proto not in ("tcp", "udp"):
+            raise BadInput(f"trace: a port goes with tcp or udp, not {proto!r} ({TRACE_USAGE})")
+        return TraceRequest(src, dst, proto, parse_port(dst_port), verbose)
     proto = rest.pop(0).lower() if rest else "icmp"
     if proto not in PROTOCOLS:
         raise BadInput(f"trace: protocol must be icmp, udp or tcp, not {proto!r} ({TRACE_USAGE})")

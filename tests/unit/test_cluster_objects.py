@@ -1,0 +1,78 @@
+"""The Python cluster API, `oc get` for services/endpoints/namespaces, and `trace` with ClusterIP:PORT."""
+
+import pytest
+
+from lab.errors import BadInput
+from lab.openshift import manifests, oc
+from lab.openshift.builder import ClusterBuilder, container_ports, load_module, run_module
+from lab.openshift.model import build_cluster
+from lab.openshift.tracing import TraceRequest, parse_trace_args
+
+
+def shop(nodes=3):
+    b = ClusterBuilder("mine.py")
+    b.namespace("shop")
+    b.deployment("web", namespace="shop", replicas=4, labels={"app": "web"}, ports=["http=8080", "5353/udp"])
+    b.service("web", namespace="shop", selector={"app": "web"}, ports=[(80, 8080), (53, 5353, "UDP")])
+    b.service("pub", namespace="shop", selector={"app": "web"}, ports=[(80, 8080, "TCP", 30080)], type="NodePort")
+    b.service("empty", selector={"app": "none"}, ports=[80], cluster_ip="172.30.200.1")
+    cluster = build_cluster(nodes, 0)
+    manifests.apply_documents(cluster, b.documents)
+    return cluster
+
+
+def test_deployment_replicas_spread_over_nodes_in_order():
+    c = shop()
+    assert [(p.name, p.node, p.ip) for p in c.pods] == [
+        ("web-1", "node1", "10.128.0.2"), ("web-2", "node2", "10.129.0.2"), ("web-3", "node3", "10.130.0.2"),
+        ("web-4", "node1", "10.128.0.3")]
+
+
+def test_container_ports_spelling():
+    assert container_ports([8080, "http=80/tcp", "53/udp"]) == [
+        {"containerPort": 8080, "protocol": "TCP"}, {"containerPort": 80, "protocol": "TCP", "name": "http"},
+        {"containerPort": 53, "protocol": "UDP"}]
+    with pytest.raises(BadInput):
+        container_ports(["eighty"])
+
+
+def test_oc_get_svc_and_endpoints_as_oc_prints_them():
+    c = shop()
+    assert oc.oc(c, "get svc -n shop").splitlines() == [  # listed by name, as the API server lists them
+        "NAME   TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)         AGE",
+        "pub    NodePort    172.30.0.3   <none>        80:30080/TCP    1m",
+        "web    ClusterIP   172.30.0.2   <none>        80/TCP,53/UDP   1m",
+    ]
+    assert oc.oc(c, "get svc -n shop -o wide").splitlines()[1].endswith("app=web")
+    assert "web    10.128.0.2:8080,10.128.0.3:8080,10.129.0.2:8080 + 5 more...   1m" in oc.oc(c, "get endpoints -n shop")
+    assert oc.oc(c, "get endpoints").splitlines() == ["NAME    ENDPOINTS   AGE", "empty   <none>      1m"]
+    assert oc.oc(c, "get svc --all-namespaces").splitlines()[0].startswith("NAMESPACE   NAME")
+    assert [l.split()[0] for l in oc.oc(c, "get namespaces").splitlines()[1:]] == [
+        "default", "kube-public", "kube-system", "openshift", "openshift-infra", "shop"]
+    assert oc.oc(c, "get frobs").startswith("usage: oc get")
+    with pytest.raises(BadInput, match='namespaces "nowhere" not found'):
+        oc.oc(c, "get pods -n nowhere")
+
+
+def test_a_module_without_build_is_bad_input(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("x = 1\n")
+    with pytest.raises(BadInput, match="defines build"):
+        load_module(str(path))
+    path.write_text("def build(c):\n    c.pod('a', node='node9')\n")
+    builder = run_module(load_module(str(path)), str(path))
+    with pytest.raises(BadInput, match="node9"):
+        manifests.apply_documents(build_cluster(2, 0), builder.documents)
+
+
+@pytest.mark.parametrize("line, request_", [
+    ("pod1 172.30.0.2:80", TraceRequest("pod1", "172.30.0.2", "tcp", 80)),
+    ("pod1 shop/web:53 udp -v", TraceRequest("pod1", "shop/web", "udp", 53, True)),
+])
+def test_trace_takes_a_port_after_the_destination(line, request_):
+    assert parse_trace_args(line) == request_
+
+
+def test_trace_port_twice_is_a_mistake():
+    with pytest.raises(BadInput):
+        parse_trace_args("pod1 172.30.0.2:80 tcp 81")
