@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 
 
@@ -17,8 +18,8 @@ _main_started = []
 
 
 def _interrupt(signum, _frame):
-    if not _main_started:  # still importing: nothing exists yet, so a quiet exit is the orderly one
-        raise SystemExit(128 + signum)
+    if not _main_started:  # still importing: nothing exists yet, so leaving at once is the orderly exit
+        os._exit(128 + signum)  # (an exception here would surface inside whatever module is loading)
     raise Interrupted(signum)
 
 
@@ -29,7 +30,6 @@ for _s in SIGNALS:  # before the imports below: from here on a signal is an orde
 import argparse  # noqa: E402
 import faulthandler  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from typing import List, Optional  # noqa: E402
