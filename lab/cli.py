@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
 
 
 class Interrupted(BaseException):
@@ -14,24 +16,56 @@ class Interrupted(BaseException):
         self.exit_code = 128 + signum
 
 
-_main_started = []
+class _Signals:
+    """SIGINT/SIGTERM/SIGHUP. While Python is still importing nothing exists, so the process leaves at
+    once. Later the first signal raises Interrupted wherever the main thread is, so the lab is torn down by
+    the `finally` that owns it; a second one during teardown cuts it short (the next `lab run` or
+    `lab clean` removes the rest).
 
+    An exception raised by a signal handler is lost when the handler happens to run inside a `__del__`
+    the garbage collector called ("Exception ignored in ..."): seen in CI, the lab then slept on. So a
+    watcher thread sends the signal again to the main thread until the main thread has taken it."""
 
-def _interrupt(signum, _frame):
-    if not _main_started:  # still importing: nothing exists yet, so leaving at once is the orderly exit
-        os._exit(128 + signum)  # (an exception here would surface inside whatever module is loading)
-    raise Interrupted(signum)
+    RETRY_S = 0.5
+
+    def __init__(self):
+        self.name = ""
+        self.started = self.seen = self.tearing_down = False
+        self._watching = False
+        for s in SIGNALS:
+            signal.signal(s, self._handle)
+
+    def _handle(self, signum, _frame):
+        if not self.started:  # still importing: leaving at once is the orderly exit
+            os._exit(128 + signum)
+        if self.tearing_down:
+            os.write(2, f"\nlab: teardown cut short by {signal.Signals(signum).name}; "
+                        f"`lab clean {self.name or '<name>'}` removes the rest\n".encode())
+            os._exit(128 + signum)
+        if not self._watching:
+            self._watching = True
+            threading.Thread(target=self._resend, args=(signum,), daemon=True).start()
+        raise Interrupted(signum)
+
+    def _resend(self, signum: int) -> None:
+        while True:
+            time.sleep(self.RETRY_S)
+            if self.seen or self.tearing_down:
+                return
+            signal.pthread_kill(threading.main_thread().ident, signum)
+
+    def interactive(self, on: bool) -> None:
+        """At the interactive prompt Ctrl-C interrupts the running command, as in Mininet."""
+        signal.signal(signal.SIGINT, signal.default_int_handler if on else self._handle)
 
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-for _s in SIGNALS:  # before the imports below: from here on a signal is an orderly exit
-    signal.signal(_s, _interrupt)
+SIGS = _Signals()  # before the imports below: from here on a signal is an orderly exit
 
 import argparse  # noqa: E402
 import faulthandler  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from typing import List, Optional  # noqa: E402
 
 import topologies  # noqa: E402
@@ -69,28 +103,6 @@ def check_files(args) -> None:
         check_readable_file(args.script, "--script")
 
 
-class _Signals:
-    """First SIGINT/SIGTERM/SIGHUP: raise Interrupted wherever the main thread is, so the lab is torn
-    down by the `finally` that owns it. A second one during teardown cuts it short; the next
-    `lab run` or `lab clean` removes the rest."""
-
-    def __init__(self, name: str):
-        self.name, self.tearing_down = name, False
-        for s in SIGNALS:
-            signal.signal(s, self._handle)
-
-    def _handle(self, signum, _frame):
-        if self.tearing_down:
-            os.write(2, f"\nlab: teardown cut short by {signal.Signals(signum).name}; "
-                        f"`lab clean {self.name}` removes the rest\n".encode())
-            os._exit(128 + signum)
-        raise Interrupted(signum)
-
-    def interactive(self, on: bool) -> None:
-        """At the interactive prompt Ctrl-C interrupts the running command, as in Mininet."""
-        signal.signal(signal.SIGINT, signal.default_int_handler if on else self._handle)
-
-
 def cmd_run(argv: List[str]) -> int:
     name = topologies.DEFAULT
     if argv and not argv[0].startswith("-"):
@@ -111,7 +123,8 @@ def cmd_run(argv: List[str]) -> int:
 
     from lab import cleanup, registry
     from lab.net import LabNet
-    sigs = _Signals(args.name)
+    sigs = SIGS
+    sigs.name, sigs.seen, sigs.tearing_down = args.name, False, False
     start = time.monotonic()
     net = None
     failed_lines = 0
@@ -145,10 +158,11 @@ def cmd_run(argv: List[str]) -> int:
                 sigs.interactive(False)
         return 0 if ok and not failed_lines else 1
     except Interrupted as exc:
+        sigs.seen = True
         print(f"\n*** {exc}: tearing down", file=sys.stderr, flush=True)
         return exc.exit_code
     finally:
-        sigs.tearing_down = True
+        sigs.seen = sigs.tearing_down = True
         if net is not None or registry.holds(args.name):
             t = time.monotonic()
             print("*** Tearing down", flush=True)
@@ -217,7 +231,7 @@ COMMANDS = {"run": cmd_run, "list": cmd_list, "ps": cmd_ps, "clean": cmd_clean, 
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    _main_started.append(True)
+    SIGS.started = True
     try:  # `kill -USR1 PID` prints where a stuck lab's threads are
         faulthandler.register(signal.SIGUSR1, all_threads=True)
     except (OSError, ValueError):  # stderr is not a file (the lab called from a test's captured output)
@@ -240,6 +254,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"lab: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except Interrupted as exc:
+        SIGS.seen = True
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

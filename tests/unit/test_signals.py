@@ -1,0 +1,49 @@
+"""A signal's exception can be swallowed (the handler ran inside a __del__): the lab must still stop."""
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from lab import cli
+
+
+@pytest.fixture
+def armed():
+    sigs = cli.SIGS
+    saved = (sigs.started, sigs.seen, sigs.tearing_down, sigs.name)
+    sigs.started, sigs.seen, sigs.tearing_down, sigs.name = True, False, False, "ut"
+    sigs._watching = False
+    yield sigs
+    sigs.seen = True  # the watcher thread ends
+    sigs.started, _, sigs.tearing_down, sigs.name = saved
+    sigs._watching = False
+
+
+class SlowFinaliser:
+    def __del__(self):
+        time.sleep(0.3)  # the signal arrives while the garbage collector is in here
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed one, expected
+def test_an_interrupt_lost_in_a_finaliser_is_delivered_again(armed):
+    timer = threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGHUP))
+    timer.start()
+    t0 = time.monotonic()
+    with pytest.raises(cli.Interrupted) as caught:
+        obj = SlowFinaliser()
+        del obj  # Interrupted raised inside __del__ is only printed ("Exception ignored")
+        time.sleep(5)  # where the lab would sleep on (e.g. a `sh sleep 60` script line)
+    assert caught.value.exit_code == 129
+    assert time.monotonic() - t0 < 2
+    armed.seen = True
+
+
+def test_a_taken_interrupt_is_not_sent_again(armed):
+    with pytest.raises(cli.Interrupted):
+        os.kill(os.getpid(), signal.SIGHUP)
+        time.sleep(1)
+    armed.seen = True  # what cmd_run does when it catches it
+    time.sleep(armed.RETRY_S * 2)  # no second Interrupted arrives here
