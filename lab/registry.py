@@ -33,6 +33,10 @@ class Claim:
             pass
         os.close(self.fd)
         self.fd = None
+        try:
+            os.rmdir(paths.RUN_DIR)  # the last lab out leaves no directory (a lab's lock file keeps it)
+        except OSError:
+            pass
 
 
 _held: dict = {}  # name -> Claim, for this process
@@ -42,7 +46,11 @@ def _try_lock(name: str) -> Optional[int]:
     """The lock's fd if this process got it; None if another process holds it."""
     path = paths.lock_file(name)
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except FileNotFoundError:  # the last lab out removed RUN_DIR meanwhile
+            os.makedirs(paths.RUN_DIR, exist_ok=True)
+            continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

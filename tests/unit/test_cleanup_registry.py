@@ -108,3 +108,18 @@ time.sleep(30)
 def test_lab_names_are_short_lowercase_words(bad):
     with pytest.raises(BadInput, match="invalid lab name"):
         paths.check_name(bad)
+
+
+def test_the_last_lab_out_leaves_no_run_directory(run_root):
+    registry.acquire("ut1", progress=lambda m: None)
+    registry.acquire("ut2", progress=lambda m: None)
+    cleanup.clean_lab("ut1")
+    registry.release("ut1")
+    assert os.path.isdir(run_root)  # ut2 still holds its lock in it
+    cleanup.clean_lab("ut2")
+    registry.release("ut2")
+    assert not os.path.exists(run_root)
+    registry.acquire("ut1", progress=lambda m: None)  # and the next lab makes it again
+    assert os.path.exists(paths.lock_file("ut1"))
+    cleanup.clean_lab("ut1")
+    registry.release("ut1")
