@@ -17,8 +17,8 @@ class Interrupted(BaseException):
 
 
 class _Signals:
-    """SIGINT/SIGTERM/SIGHUP. While Python is still importing nothing exists, so the process leaves at
-    once. Later the first signal raises Interrupted wherever the main thread is, so the lab is torn down by
+    """SIGINT/SIGTERM/SIGHUP. Until `lab run` starts to claim its lab nothing exists, so the process leaves
+    at once. From then on the first signal raises Interrupted wherever the main thread is, so the lab is torn down by
     the `finally` that owns it; a second one during teardown cuts it short (the next `lab run` or
     `lab clean` removes the rest).
 
@@ -36,7 +36,7 @@ class _Signals:
             signal.signal(s, self._handle)
 
     def _handle(self, signum, _frame):
-        if not self.started:  # still importing: leaving at once is the orderly exit
+        if not self.started:  # no lab exists yet: leaving at once is the orderly exit
             os._exit(128 + signum)
         if self.tearing_down:
             os.write(2, f"\nlab: teardown cut short by {signal.Signals(signum).name}; "
@@ -122,9 +122,12 @@ def cmd_run(argv: List[str]) -> int:
         datapath = choose_datapath(args.datapath)
 
     from lab import cleanup, registry
+    from lab.mncli import run_cli
     from lab.net import LabNet
     sigs = SIGS
-    sigs.name, sigs.seen, sigs.tearing_down = args.name, False, False
+    # until here nothing exists, so a signal just ends the process (also in the middle of an import,
+    # where an exception would leave some library's half-built objects behind); from here it tears down
+    sigs.name, sigs.seen, sigs.tearing_down, sigs.started = args.name, False, False, True
     start = time.monotonic()
     net = None
     failed_lines = 0
@@ -144,7 +147,6 @@ def cmd_run(argv: List[str]) -> int:
             for check in topology.checks(net, model):
                 print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}", flush=True)
                 ok = ok and check.ok
-        from lab.mncli import run_cli
         if args.script:
             failed_lines = run_cli(net, topology.cli_verbs(net, model), script=args.script,
                                    endpoints=lambda: topology.endpoints(net, model))
@@ -231,7 +233,6 @@ COMMANDS = {"run": cmd_run, "list": cmd_list, "ps": cmd_ps, "clean": cmd_clean, 
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    SIGS.started = True
     try:  # `kill -USR1 PID` prints where a stuck lab's threads are
         faulthandler.register(signal.SIGUSR1, all_threads=True)
     except (OSError, ValueError):  # stderr is not a file (the lab called from a test's captured output)
