@@ -13,7 +13,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 from lab.openshift.model import PLUGIN_IDS, RULE_VERSION, Cluster, ClusterNetwork, HostSubnet, Pod, plugin_name
 from lab.openshift.policy import NamespaceInput, PodInput, PolicyInput, namespace_flows, parse_policy
-from lab.openshift.objects import Service
+from lab.openshift.objects import NetworkPolicy, Service
 
 VXLAN_OFPORT = 1
 TUN0_OFPORT = 2
@@ -175,16 +175,17 @@ def render_service_flows(service: Service, net_id: int = 0) -> List[str]:
 
 
 def render_node_flows(cluster: Cluster, node: str, plugin: Optional[str] = None,
-                      netids: Optional[Mapping[str, int]] = None, policies: Sequence[PolicyInput] = (),
+                      netids: Optional[Mapping[str, int]] = None,
+                      policies: Optional[Sequence[PolicyInput]] = None,
                       pods: Optional[Sequence[PodInput]] = None,
                       namespaces: Optional[Sequence[NamespaceInput]] = None) -> List[str]:
     """All flows of one node's br0, in the order the node agent installs them.
 
     plugin: subnet|multitenant|networkpolicy, by default the cluster's ClusterNetwork plugin.
     netids: NetNamespace NETIDs by namespace (default cluster.netids; a pod whose namespace has none
-    keeps pod.vnid); the subnet plugin puts VNID 0 everywhere. policies, pods (with labels) and
-    namespaces (with labels) feed the networkpolicy plugin; pods and namespaces default to the
-    cluster's pods and the NetNamespaces, without labels.
+    keeps pod.vnid); the subnet plugin puts VNID 0 everywhere. policies, pods and namespaces (with
+    their labels) feed the networkpolicy plugin; by default the cluster's own NetworkPolicies (from
+    manifests), pods and namespaces.
 
     The per-VNID table-80 flows (multitenant EnsureVNIDRules, networkpolicy syncNamespace) are those a
     node holds once SyncVNIDRules has run: one set per VNID a local pod uses. (The node agent adds
@@ -220,8 +221,17 @@ def render_node_flows(cluster: Cluster, node: str, plugin: Optional[str] = None,
         for vnid in local_vnids:
             flows += render_vnid_rule(vnid)
     elif plugin == "networkpolicy":
+        if policies is None:
+            policies = [policy_input(p) for p in cluster.policies]
         flows += render_policy_flows(cluster, vnids, local_vnids, policies, pods, namespaces)
     return flows
+
+
+def policy_input(policy: NetworkPolicy) -> PolicyInput:
+    """A NetworkPolicy object as the policy plugin reads it."""
+    spec = policy.spec or {}
+    return PolicyInput(policy.namespace, policy.name, spec.get("podSelector") or {}, tuple(spec.get("ingress") or ()),
+                       tuple(spec.get("policyTypes") or ("Ingress",)))
 
 
 def render_policy_flows(cluster: Cluster, vnids: Mapping[str, int], local_vnids: Sequence[int],
@@ -229,9 +239,10 @@ def render_policy_flows(cluster: Cluster, vnids: Mapping[str, int], local_vnids:
                         namespaces: Optional[Sequence[NamespaceInput]]) -> List[str]:
     """syncNamespace() for every VNID in use on the node, its policies parsed against the whole cluster."""
     if pods is None:
-        pods = [PodInput(p.namespace, p.name, p.ip) for p in cluster.pods]
+        pods = [PodInput(p.namespace, p.name, p.ip, p.labels) for p in cluster.pods]
     if namespaces is None:
-        namespaces = [NamespaceInput(ns) for ns in vnids]
+        labels = {ns.name: ns.labels for ns in cluster.namespaces}
+        namespaces = [NamespaceInput(ns, labels.get(ns, {})) for ns in vnids]
     # the plugin keys its namespaces by VNID: the last NetNamespace seen for a VNID owns it
     owner: Dict[int, str] = {vnids[ns.name]: ns.name for ns in namespaces if ns.name in vnids}
     flows: List[str] = []

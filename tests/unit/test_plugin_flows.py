@@ -240,3 +240,22 @@ def test_every_plugin_render_is_one_flow_per_openflow_identity():
             flows = render_node(c, node, "netdev").flows("br0")
             keys = [Flow("br0", f).key for f in flows]
             assert len(set(keys)) == len(keys) == len(render_node_flows(c, node)), (plugin, node)
+
+
+def test_the_clusters_own_network_policies_pods_and_namespace_labels_feed_the_render():
+    """NetworkPolicy objects (from manifests) and the pods' and namespaces' labels reach the plugin
+    without being passed in: the same flows as the reference policy given as PolicyInput."""
+    from lab.openshift.objects import Namespace, NetworkPolicy
+    c = cluster(NETWORKPOLICY_PLUGIN)
+    c = dataclasses.replace(c, pods=[dataclasses.replace(p, namespace="p1", labels={"app": "db"}) if p.name == "pod2"
+                                     else p for p in c.pods],
+                            namespaces=[*c.namespaces, Namespace("p1", {"team": "a"})])
+    before = render_node_flows(c, "node1")
+    c.policies.append(NetworkPolicy("db", "p1", {
+        "podSelector": {"matchLabels": {"app": "db"}},
+        "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"team": "a"}}}],
+                     "ports": [{"protocol": "TCP", "port": 5432}]}]}))
+    # only the selected pod is isolated; the namespace's other pods keep the priority-50 allow
+    assert diff(before, render_node_flows(c, "node1")) == (
+        {"table=80, priority=150, reg1=42, ip, nw_dst=10.128.0.3, reg0=42, tcp, tp_dst=5432,  " + OUT,
+         "table=80, priority=100, reg1=42, ip, nw_dst=10.128.0.3, actions=drop"}, set())
