@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Callable, List, Optional, Sequence
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
 
@@ -217,6 +218,25 @@ def start_lab(topology_name: str, **options) -> Lab:
     return Lab(topology, net, model)
 
 
+def assert_nothing_left(name: str = "") -> None:
+    from lab.cleanup import leftovers
+    left = leftovers(name)
+    assert not any(left.values()), f"lab {name or 'of this process'} left behind: {left}"
+
+
+@contextmanager
+def built_lab(build: Callable, model, packages: Optional[Dict[str, str]] = None) -> Iterator[Tuple[object, object]]:
+    """`with built_lab(realize.build, cluster, ovs.PACKAGES) as (net, cluster):` a lab built straight from
+    a data plane's model, under this process's lab name, torn down after the block; fails if anything of
+    it is left behind."""
+    from lab.net import running
+    from lab.requirements import require_packages
+    require_packages(packages)
+    with running(build, model) as net:
+        yield net, model
+    assert_nothing_left()
+
+
 @pytest.fixture
 def sdnlab() -> Callable[..., Lab]:
     """Factory: `lab = sdnlab("openshift", nodes=2, pods_per_node=2)`; one lab at a time per test,
@@ -231,8 +251,6 @@ def sdnlab() -> Callable[..., Lab]:
         return lab
 
     yield factory
-    from lab.cleanup import leftovers
     for lab in labs:
         lab.net.stop()
-        left = leftovers(lab.name)
-        assert not any(left.values()), f"lab {lab.name} left behind: {left}"
+        assert_nothing_left(lab.name)

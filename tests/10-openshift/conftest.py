@@ -2,19 +2,13 @@
 
 import pytest
 
-from lab.cleanup import leftovers
+from lab import ovs
+from lab.openshift import realize
+from lab.openshift.model import build_cluster
+from lab.pytest_plugin import built_lab
 
 
 @pytest.fixture(scope="module")
 def lab():
-    from lab.net import running
-    from lab.openshift import realize
-    from lab.openshift.model import build_cluster
-    from lab.requirements import require_packages
-
-    require_packages()
-    cluster = build_cluster(nodes=2, pods_per_node=2)
-    with running(realize.build, cluster) as net:
-        yield net, cluster
-    left = leftovers()
-    assert not any(left.values()), f"the lab left behind: {left}"
+    with built_lab(realize.build, build_cluster(nodes=2, pods_per_node=2), ovs.PACKAGES) as lab:
+        yield lab

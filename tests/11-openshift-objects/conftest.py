@@ -4,22 +4,17 @@ import os
 
 import pytest
 
-from lab.cleanup import leftovers
+from lab import ovs
+from lab.openshift import manifests, realize
+from lab.openshift.model import build_cluster
+from lab.pytest_plugin import built_lab
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 @pytest.fixture(scope="module")
 def lab():
-    from lab.net import running
-    from lab.openshift import manifests, realize
-    from lab.openshift.model import build_cluster
-    from lab.requirements import require_packages
-
-    require_packages()
     cluster = build_cluster(nodes=3, pods_per_node=1)
     manifests.apply_documents(cluster, manifests.load_paths([os.path.join(HERE, "cluster.yaml")]))
-    with running(realize.build, cluster) as net:
-        yield net, cluster
-    left = leftovers()
-    assert not any(left.values()), f"the lab left behind: {left}"
+    with built_lab(realize.build, cluster, ovs.PACKAGES) as lab:
+        yield lab

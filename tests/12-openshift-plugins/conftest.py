@@ -4,37 +4,29 @@ helpers that compare a br0 with its render and apply a changed render as the nod
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import Dict, Iterator, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import pytest
 
+from lab import ovs
 from lab.apply import converge
-from lab.cleanup import leftovers
 from lab.observe.flows import as_stored
 from lab.openshift.flows import flows_file_text, render_node_flows
 from lab.openshift.model import Cluster, ClusterNetwork, build_cluster, plugin_name
 from lab.openshift.policy import PolicyInput
 from lab.openshift.render_node import BRIDGE, render_node
+from lab.pytest_plugin import built_lab
 from lab.shell import run
 from lab.state import Flow, NodeState
 
 DUMP = "ovs-ofctl -O OpenFlow13 --no-names --no-stats dump-flows br0"
 
 
-@contextmanager
-def plugin_lab(plugin: str) -> Iterator[Tuple[object, Cluster]]:
-    from lab.net import running
+def plugin_lab(plugin: str):
     from lab.openshift import realize
-    from lab.requirements import require_packages
-
-    require_packages()
     cluster = build_cluster(nodes=2, pods_per_node=2, network=ClusterNetwork(plugin=plugin_name(plugin)))
-    with running(realize.build, cluster) as net:
-        yield net, cluster
-    left = leftovers()
-    assert not any(left.values()), f"the lab left behind: {left}"
+    return built_lab(realize.build, cluster, ovs.PACKAGES)
 
 
 def flows_of(node) -> List[str]:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from lab.cleanup import leftovers
+from lab.pytest_plugin import assert_nothing_left
 from lab.paths import lab_name, run_dir
 
 LAB = [sys.executable, "-m", "lab.cli"]
@@ -30,11 +30,6 @@ def root_namespace_state():
                   if line.startswith(lab_name() + "-"))
     return {"links": links, "routes": out("ip", "route"), "netns": mine,
             "iptables": sorted(line for line in out("iptables-save").splitlines() if not line.startswith(("#", ":")))}
-
-
-def assert_nothing_left():
-    left = leftovers()
-    assert not any(left.values()), f"left behind: {left}"
 
 
 def session(tmp_path, topology, lines):

@@ -1,25 +1,16 @@
 """Flannel labs for this folder's tests; each is torn down and checked for leftovers."""
 
-from contextlib import contextmanager
-
 import pytest
 
-from lab.cleanup import leftovers
+from lab import etcd
+from lab.pytest_plugin import built_lab
 
 
-@contextmanager
 def flannel_lab(backend="vxlan", routed=False, nodes=2, pods_per_node=2):
     from lab.flannel import realize
     from lab.flannel.model import FlannelConfig, build_flannel_cluster
-    from lab.net import running
-    from lab.requirements import require_packages
-
-    require_packages()
     cluster = build_flannel_cluster(nodes, pods_per_node, FlannelConfig(backend=backend), routed=routed)
-    with running(realize.build, cluster) as net:
-        yield net, cluster
-    left = leftovers()
-    assert not any(left.values()), f"the lab left behind: {left}"
+    return built_lab(realize.build, cluster, etcd.PACKAGES)
 
 
 @pytest.fixture(scope="module")
