@@ -250,16 +250,9 @@ def stop_processes(name: str = "") -> int:
     return count
 
 
-def _mountpoints_of_other_labs(name: str) -> Set[str]:
-    others = set()
-    for other in list_labs():
-        if other != name:
-            others.update(_lines(_record(other, "mountpoints")))
-    return others
-
-
-def recorded_mountpoints_of_any_lab() -> Set[str]:
-    return _mountpoints_of_other_labs("")
+def recorded_mountpoints(but: str = "") -> Set[str]:
+    """The mountpoints every lab (but one) recorded: a shared one goes with the last lab that uses it."""
+    return {path for lab in list_labs() if lab != but for path in _lines(_record(lab, "mountpoints"))}
 
 
 def list_labs() -> List[str]:
@@ -395,7 +388,7 @@ def clean_lab(name: str = "") -> dict:
     binds = [p for p in recorded_binds(name) if os.path.lexists(p)]
     for path in binds:
         unbind(path)
-    shared = _mountpoints_of_other_labs(name)
+    shared = recorded_mountpoints(but=name)
     for path in reversed(_lines(_record(name, "mountpoints"))):
         if path not in shared:
             try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, List, Optional
@@ -37,7 +37,6 @@ class LabNet(Mininet):
         self.name = paths.lab_name()
         self.datapath = datapath
         self._stopped = False
-        self._stopping = threading.Event()
         self._pools: List[ThreadPoolExecutor] = []
         registry.acquire(self.name, {"topology": topology}, progress=progress)
         host_module.STOPPING.clear()
@@ -61,7 +60,7 @@ class LabNet(Mininet):
         return created
 
     def _start_host(self, spec: dict) -> LabHost:
-        if self._stopping.is_set():
+        if host_module.STOPPING.is_set():
             raise LabError("the lab is being torn down")
         spec.pop("switch", None)
         return LabHost(**spec)
@@ -84,7 +83,7 @@ class LabNet(Mininet):
         if not os.path.isdir(path):
             cleanup.record_mountpoint(path)
             os.makedirs(path, exist_ok=True)
-        elif path in cleanup.recorded_mountpoints_of_any_lab():
+        elif path in cleanup.recorded_mountpoints():
             cleanup.record_mountpoint(path)  # shared with another lab: the last one out removes it
 
     def remove_host(self, host: LabHost) -> None:
@@ -93,7 +92,7 @@ class LabNet(Mininet):
         ino = cleanup.netns_inode(host.pid)
         others = [p for p in cleanup.processes_in({ino} if ino else set()) if p[0] != host.pid]
         cleanup.signal_processes(others)
-        cleanup.signal_processes([(host.pid, cleanup.start_time(host.pid))], cleanup.signal.SIGKILL)
+        cleanup.signal_processes([(host.pid, cleanup.start_time(host.pid))], signal.SIGKILL)
         host.release()
         self.hosts.remove(host)
         del self.nameToNode[host.name]
@@ -126,7 +125,6 @@ class LabNet(Mininet):
         if self._stopped:
             return
         self._stopped = True
-        self._stopping.set()
         host_module.STOPPING.set()
         for pool in self._pools:  # shells still starting finish within their deadline, then stop
             pool.shutdown(wait=True, cancel_futures=True)
