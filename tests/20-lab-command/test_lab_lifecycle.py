@@ -3,6 +3,7 @@
 import json
 import os
 import queue
+import select
 import signal
 import subprocess
 import sys
@@ -288,14 +289,14 @@ def test_interactive_cli_ctrl_c_interrupts_the_command_and_sigterm_tears_down():
     master, slave = pty.openpty()
     proc = subprocess.Popen(LAB + ["run", "--name", lab_name, "--no-checks"], stdin=slave, stdout=slave,
                             stderr=slave, start_new_session=True)
-    os.close(slave)
+    # the slave stays open here too until the end: when the lab's copy is the last one, its exit hangs the
+    # pty up and the master may answer EIO before the lab's last lines ("*** Done in") reach it
     proc.lab_name = lab_name
     STARTED.append(proc)
     seen = []
 
     def read_until(marker: str, timeout: float = 60) -> str:
         deadline = time.monotonic() + timeout
-        import select
         while time.monotonic() < deadline:
             if select.select([master], [], [], 0.2)[0]:
                 try:
@@ -319,10 +320,19 @@ def test_interactive_cli_ctrl_c_interrupts_the_command_and_sigterm_tears_down():
     assert "1 received" in read_until("sdnlab> ")
     os.killpg(proc.pid, signal.SIGTERM)
     try:
-        read_until("*** Done in", timeout=30)
+        try:
+            read_until("*** Done in", timeout=30)
+        except AssertionError as exc:
+            if proc.poll() is None:  # stuck: where (lab.cli's faulthandler prints every thread's stack)
+                os.kill(proc.pid, signal.SIGUSR1)
+                time.sleep(1)
+                stacks = os.read(master, 65536).decode(errors="replace") if select.select([master], [], [], 1)[0] else ""
+                raise AssertionError(f"{exc}\nthe lab did not stop; its threads:\n{stacks}") from None
+            raise AssertionError(f"{exc}\n(the lab exited with {proc.returncode})") from None
         assert proc.wait(timeout=30) == 143
     finally:
         os.close(master)
+        os.close(slave)
     assert_gone(lab_name)
 
 
