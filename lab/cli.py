@@ -27,15 +27,67 @@ class _Signals:
     watcher thread sends the signal again to the main thread until the main thread has taken it."""
 
     RETRY_S = 0.5
+    NUDGE_S = 0.1
 
     def __init__(self):
         self.name = ""
         self.started = self.seen = self.tearing_down = False
         self._watching = False
+        self.runs = 0  # how often a handler of ours has run (the wakeup watcher compares)
+        self._wakeup = None
         for s in SIGNALS:
             signal.signal(s, self._handle)
 
+    def watch_wakeups(self) -> None:
+        """A signal can set Python's "handler pending" flag without interrupting the main thread: when it
+        arrives just before the main thread blocks in a C call (readline's select() right after it printed
+        the prompt: seen in CI, SIGTERM then waited for the next keystroke), or when the kernel hands it to
+        another thread. Python writes each signal's number to the wakeup fd; a watcher thread reads it
+        and, when no handler has run shortly after, signals the main thread itself: that interrupts the
+        call (EINTR) and the handler runs. Called from the main thread (set_wakeup_fd requires it)."""
+        if self._wakeup is not None:
+            return
+        r, w = os.pipe()
+        os.set_blocking(w, False)
+        signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        self._wakeup = (r, w)
+        threading.Thread(target=self._watch_wakeups, args=(r,), daemon=True, name="lab-signal-wakeups").start()
+
+    def unwatch_wakeups(self) -> None:
+        if self._wakeup is not None:
+            signal.set_wakeup_fd(-1)
+            os.close(self._wakeup[1])
+            self._wakeup = None
+
+    def _watch_wakeups(self, r: int) -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)  # the kernel then prefers the main thread
+        echoes = {s: 0 for s in SIGNALS}  # bytes our own nudges will write
+        while True:
+            before = self.runs
+            try:
+                data = os.read(r, 256)
+            except OSError:
+                data = b""
+            if not data:  # the write end was closed (unwatch_wakeups)
+                os.close(r)
+                return
+            arrived = []
+            for s in data:
+                if echoes.get(s):
+                    echoes[s] -= 1
+                elif s in echoes:
+                    arrived.append(s)
+            if not arrived:
+                continue
+            while True:
+                time.sleep(self.NUDGE_S)
+                if self.runs != before:
+                    break
+                echoes[arrived[-1]] += 1
+                signal.pthread_kill(threading.main_thread().ident, arrived[-1])
+
     def _handle(self, signum, _frame):
+        self.runs += 1
         if not self.started:  # no lab exists yet: leaving at once is the orderly exit
             os._exit(128 + signum)
         if self.tearing_down:
@@ -56,7 +108,11 @@ class _Signals:
 
     def interactive(self, on: bool) -> None:
         """At the interactive prompt Ctrl-C interrupts the running command, as in Mininet."""
-        signal.signal(signal.SIGINT, signal.default_int_handler if on else self._handle)
+        signal.signal(signal.SIGINT, self._keyboard_interrupt if on else self._handle)
+
+    def _keyboard_interrupt(self, _signum, _frame):
+        self.runs += 1
+        raise KeyboardInterrupt
 
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -125,6 +181,7 @@ def cmd_run(argv: List[str]) -> int:
     from lab.mncli import run_cli
     from lab.net import LabNet
     sigs = SIGS
+    sigs.watch_wakeups()
     # until here nothing exists, so a signal just ends the process (also in the middle of an import,
     # where an exception would leave some library's half-built objects behind); from here it tears down
     sigs.name, sigs.seen, sigs.tearing_down, sigs.started = args.name, False, False, True

@@ -47,3 +47,34 @@ def test_a_taken_interrupt_is_not_sent_again(armed):
         time.sleep(1)
     armed.seen = True  # what cmd_run does when it catches it
     time.sleep(armed.RETRY_S * 2)  # no second Interrupted arrives here
+
+
+def test_a_signal_that_did_not_interrupt_the_main_thread_still_reaches_it(armed):
+    """The CI case: SIGTERM arrived while the main thread was about to block in readline's select(), so
+    nothing interrupted the call. Here the kernel hands the signal to another thread while the main
+    thread blocks in read(): Python only notes it, the main thread would wait for input forever."""
+    armed.watch_wakeups()
+    r, w = os.pipe()
+    unblock = threading.Event()
+
+    def other_thread():
+        time.sleep(0.3)  # the main thread is in read() by now
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)  # delivered here, not to the main thread
+        if not unblock.wait(5):
+            os.write(w, b"x")  # without the watcher the main thread would block forever: end the test
+
+    helper = threading.Thread(target=other_thread)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(cli.Interrupted) as caught:
+            helper.start()
+            os.read(r, 1)  # stands for readline's select() on the terminal
+        assert caught.value.exit_code == 143
+        assert time.monotonic() - t0 < 2
+        armed.seen = True
+    finally:
+        unblock.set()
+        helper.join(10)
+        armed.unwatch_wakeups()
+        os.close(r)
+        os.close(w)
