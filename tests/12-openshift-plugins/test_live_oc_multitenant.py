@@ -8,6 +8,7 @@ from lab.openshift.tracing import trace_pod
 
 pytestmark = pytest.mark.root
 
+
 def reach(net, c, src: str, dst: str) -> bool:
     return ping(net[src], c.pod(dst).ip, count=1, timeout=2).ok
 
