@@ -20,4 +20,4 @@ class MissingRequirement(LabError):
 
 
 class Refused(BadInput):
-    """A refusal worded as the emulated tool words it (`Error from server (NotFound): ...`): shown as is."""
+    """A refusal worded as the emulated tool words it (`Error from server (NotFound): pods "x" not found`)."""

@@ -20,7 +20,7 @@ from mininet.cli import CLI
 from mininet.log import lg, output
 
 from lab import paths
-from lab.errors import LabError, Refused
+from lab.errors import LabError
 from lab.observe.flows import dump, format_tables
 from lab.observe.ping import ping_matrix
 
@@ -154,10 +154,10 @@ class LabCLI(CLI):
         return f"line {self.script_line}: " if self.script_line else ""
 
     def fail(self, message: object) -> None:
-        if isinstance(message, Refused):  # worded as the emulated tool words it (oc's `Error from server ...`)
-            print(f"{self.where()}{one_line(message)}", flush=True)
-        else:
-            print(f"error: {self.where()}{one_line(message)}", flush=True)
+        text = one_line(message)
+        if text.startswith("error: "):  # a tool's own wording (oc's `error: ...`): one prefix is enough
+            text = text[len("error: "):]
+        print(f"error: {self.where()}{text}", flush=True)
         self.line_failed = True
 
     def report_bug(self, exc: Exception, line: str) -> None:

@@ -193,7 +193,7 @@ class Lab:
         lab.openshift.live.Change (its output, and per node the flows and rules added and removed)."""
         from lab.openshift import live
         change = live.apply(self.net, self.model, line, runtime=getattr(self.topology, "runtime", "netns"))
-        if change:
+        if change.mutated:
             self.last_change = change
         return change
 

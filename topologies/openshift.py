@@ -136,7 +136,7 @@ class OpenShiftTopology(Topology):
 
         def do_oc(line: str) -> None:
             change = live.apply(net, model, line, runtime=self.runtime)
-            if change.nodes or change.pods_added or change.pods_removed:
+            if change.mutated:
                 last["change"] = change
             if change.output:
                 print(change.output)

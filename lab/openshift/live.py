@@ -26,6 +26,7 @@ class Change:
     nodes: Dict[str, StateDiff] = field(default_factory=dict)
     pods_added: Tuple[str, ...] = ()
     pods_removed: Tuple[str, ...] = ()
+    mutated: bool = False  # the line changed the cluster (a read, `oc get`, does not)
 
     def __bool__(self) -> bool:
         return any(self.nodes.values()) or bool(self.pods_added or self.pods_removed)
@@ -54,6 +55,8 @@ class Change:
             lines.append(f"+ pod {pod}")
         for pod in self.pods_removed:
             lines.append(f"- pod {pod}")
+        if not self:
+            return "\n".join(lines + ["no node changed"])
         for node, diff in self.nodes.items():
             ports = diff.of(OvsPort)
             added, removed = self.flows(node)
@@ -98,6 +101,7 @@ def apply(net, cluster: Cluster, line: str, runtime: str = "netns") -> Change:
     change = Change(text, outcome.output)
     if outcome.cluster is None:
         return change
+    change.mutated = True
     before = {p.host for p in cluster.pods}
     after = {p.host for p in outcome.cluster.pods}
     change.nodes = realize.apply_cluster(net, cluster, outcome.cluster, runtime=runtime)
@@ -119,6 +123,7 @@ def preview(cluster: Cluster, line: str, datapath: str = "netdev") -> Change:
     change = Change(text, outcome.output)
     if outcome.cluster is None:
         return change
+    change.mutated = True
     new = outcome.cluster
     change.nodes = {hs.name: diff(render_node(cluster, hs.name, datapath), render_node(new, hs.name, datapath))
                     for hs in cluster.hostsubnets}

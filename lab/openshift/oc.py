@@ -136,7 +136,8 @@ def format_selector(selector: Optional[dict]) -> str:
     return ",".join(parts) or "<none>"
 
 
-def get_networkpolicies(cluster: Cluster, age: str = "1m", namespace: Optional[str] = "default", wide: bool = False) -> str:
+def get_networkpolicies(cluster: Cluster, age: str = "1m", namespace: Optional[str] = "default",
+                        wide: bool = False) -> str:
     """`oc get networkpolicy` as 3.11's oc prints it: NAME, POD-SELECTOR, AGE."""
     pols = sorted((p for p in cluster.policies if namespace is None or p.namespace == namespace),
                   key=lambda p: (p.namespace, p.name))

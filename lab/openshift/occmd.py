@@ -225,9 +225,11 @@ def _objects(cluster: Cluster, kind: Kind, namespace: Optional[str]) -> List[Tup
     if kind.plural == "pods":
         return [(p.name, oc.pod_object(cluster, p)) for p in cluster.pods if here(p)]
     if kind.plural == "services":
-        return [(s.name, oc.service_object(cluster, s)) for s in sorted(cluster.services, key=lambda s: s.key) if here(s)]
+        return [(s.name, oc.service_object(cluster, s))
+                for s in sorted(cluster.services, key=lambda s: s.key) if here(s)]
     if kind.plural.startswith("networkpolicies"):
-        return [(p.name, oc.policy_object(cluster, p)) for p in sorted(cluster.policies, key=lambda p: p.key) if here(p)]
+        return [(p.name, oc.policy_object(cluster, p))
+                for p in sorted(cluster.policies, key=lambda p: p.key) if here(p)]
     if kind.plural in ("namespaces", "projects.project.openshift.io"):
         return [(n.name, oc.namespace_object(cluster, n)) for n in sorted(cluster.namespaces, key=lambda n: n.name)]
     if kind.plural.startswith("netnamespaces"):
