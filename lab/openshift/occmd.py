@@ -136,7 +136,9 @@ def run(cluster: Cluster, line: str) -> OcOutcome:
     if args.words[:1] == ["oc"]:
         args.words = args.words[1:]
     if not args.words or args.words[0] not in VERBS:
-        raise BadInput(f"oc: unknown command {args.words[0] if args.words else ''!r} (known: {', '.join(VERBS)})")
+        if not args.words:
+            raise BadInput(f"oc: give a command ({', '.join(VERBS)})")
+        raise Refused(f'Error: unknown command "{args.words[0]}" for "oc" (the lab knows: {", ".join(VERBS)})')
     verb = args.words.pop(0)
     ctx = OcContext(cluster, args, line)
     VERBS[verb][0](ctx)
@@ -416,6 +418,11 @@ def _update(draft: Cluster, kind: str, ns: str, name: str, source: str, obj: dic
             raise Refused(f'The Service "{name}" is invalid: spec.clusterIP: Invalid value: "{given}": '
                           "field is immutable")
         spec["clusterIP"] = old.cluster_ip
+        for port in spec.get("ports") or []:  # an allocated nodePort stays with its port
+            kept = next((sp.node_port for sp in old.ports if isinstance(port, dict) and sp.node_port
+                         and (sp.port, sp.protocol) == (port.get("port"), port.get("protocol", "TCP"))), 0)
+            if kept and "nodePort" not in port and spec.get("type") == "NodePort":
+                port["nodePort"] = kept
         new = next(s for s in _scratch(draft, source, obj, lambda c: c.services.pop(i)).services if s.key == key)
         if new == old and new.selector == old.selector:
             return False

@@ -117,7 +117,7 @@ def test_get_networkpolicy_columns_and_yaml(tmp_path):
     ("adm pod-network join-projects p2", "error: must provide --to=<project_name>"),
     ("adm pod-network isolate-projects", "error: must provide --selector=<project_selector> or projects"),
     ("adm pod-network make-projects-global nope", 'netnamespaces.network.openshift.io "nope" not found'),
-    ("frob pods", "unknown command 'frob'"),
+    ("frob pods", 'Error: unknown command "frob" for "oc"'),
 ])
 def test_refusals_leave_the_model_as_it_was(line, message):
     c = cluster("multitenant")
@@ -246,3 +246,18 @@ def test_a_new_pod_whose_name_another_namespace_uses_keeps_the_old_host(tmp_path
     commit(c, f"apply -f {write(tmp_path, 'a.yaml', WEB.split('---')[0])}")
     commit(c, f"apply -f {write(tmp_path, 'b.yaml', WEB.split('---')[0].replace('p1', 'p2'))}")
     assert [p.host for p in c.pods if p.name == "web"] == ["web", "web.p2"]
+
+
+def test_apply_keeps_an_allocated_node_port(tmp_path):
+    c = cluster("subnet")
+    svc = write(tmp_path, "np.yaml", """\
+        apiVersion: v1
+        kind: Service
+        metadata: {name: pub}
+        spec: {type: NodePort, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
+        """)
+    commit(c, f"apply -f {svc}")
+    (port,) = c.service("pub").ports
+    assert port.node_port == 30000
+    commit(c, "label pod pod1 app=web")
+    assert occmd.run(c, f"apply -f {svc}").output == "service/pub unchanged"
