@@ -188,6 +188,15 @@ class Lab:
         assert seen == expected, (f"path {a} -> {b} differs (tables):\n{path_diff(expected, seen)}\n"
                                   + "\n".join(f"  {n}: {t.summary()}" for n, t in hops))
 
+    def oc(self, line: str):
+        """An `oc` line on an OpenShift lab (get, apply, create, delete, label, adm pod-network): returns the
+        lab.openshift.live.Change (its output, and per node the flows and rules added and removed)."""
+        from lab.openshift import live
+        change = live.apply(self.net, self.model, line, runtime=getattr(self.topology, "runtime", "netns"))
+        if change.mutated:
+            self.last_change = change
+        return change
+
     def assert_hops(self, a: str, b: str, names: Sequence[str]) -> None:
         """The traceroute hops from a to b, by lab name (pods, nodes, external host)."""
         seen = self.hops(a, b)
