@@ -215,6 +215,19 @@ class NodeDaemon:
         self.pid, self._proc = proc.pid, proc  # nsenter execs dockerd: the same process
         cleanup.record_process(proc.pid, f"daemon dockerd {self.node}")
 
+    def stop(self, timeout: float = 15.0) -> None:
+        """Containers first (while the daemon answers), then the daemon (SIGTERM, then SIGKILL), then
+        whatever it left mounted under its directory."""
+        cleanup.remove_containers(self.where.socket)
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(5)
+        cleanup.unmount_all(self.where.root)
+
     @property
     def client(self):
         if self._client is None:
@@ -364,14 +377,24 @@ class DockerRuntime:
         self._each_node(node_apps, {n: [p for p in pods if p.node == n] for n in self.nodes})
 
     # --- at runtime -------------------------------------------------------------------------------
-    def add_node(self, node: str, ensure_dir: Callable[[str], None]) -> None:
-        """A node that joins: its own daemon, started and loaded with the lab's images."""
+    def start_node(self, node: str, ensure_dir: Callable[[str], None]) -> None:
+        """A node that joins: its own daemon starts (prepare_node waits for it and loads the images)."""
         for d in FIXED_DIRS:
             ensure_dir(d)
         self.daemons[node] = NodeDaemon(node)
         self.nodes.append(node)
         self.daemons[node].start()
+
+    def prepare_node(self, node: str) -> None:
         self._prepare([node], ())
+
+    def remove_node(self, node: str) -> None:
+        """A node that leaves: its containers removed, its daemon stopped, its mounts detached."""
+        daemon = self.daemons.pop(node, None)
+        if node in self.nodes:
+            self.nodes.remove(node)
+        if daemon is not None:
+            daemon.stop()
 
     def add_sandbox(self, pod: PodSpec) -> int:
         """A pod that starts at runtime: its pause container (its app images tagged first); returns its pid."""

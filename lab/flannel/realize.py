@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shutil
 import sys
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 from lab import cni, docker, etcd, underlay
 from lab.apply import converge, state_script
-from lab.errors import LabError
-from lab.flannel.model import FlannelCluster, FlannelNode
+from lab.addressing import pod_mac, veth_name
+from lab.errors import BadInput, LabError
+from lab.flannel.model import FlannelCluster, FlannelNode, FlannelPod
 from lab.flannel.render import render_node, render_pod, render_router, render_underlay_host
 from lab.net import LabNet
 from lab.paths import host_dir
@@ -90,6 +92,7 @@ def build(net: LabNet, cluster: FlannelCluster, progress: Callable[[str], None] 
                    {"name": EXT_HOST, "role": "external"}]
                   + ([{"name": ROUTER_HOST, "role": "router"}] if cluster.routed else []))
     pods_rt = docker.DockerRuntime([n.name for n in cluster.nodes]) if runtime == "docker" else None
+    net.pod_runtime = pods_rt  # join, add_pod and remove_pod at runtime follow the lab's runtime
     net.add_hosts({"name": n.name, "role": "node", "env": {**node_env(cluster), **(pods_rt.env(n.name) if pods_rt else {})}}
                   for n in cluster.nodes)
     net.ensure_mountpoint(SUBNET_ENV_DIR)
@@ -168,27 +171,45 @@ def cni_add_pods(net: LabNet, cluster: FlannelCluster, pods_rt: docker.DockerRun
     Pods are added in the model's order, so host-local hands out the model's addresses."""
     jobs = []
     for node in cluster.nodes:
-        with open(os.path.join(agent_dir(node.name), "subnet.env")) as f:
-            delegate = cni.conf_text(cni.flannel_delegate(f.read()))
-        saved = os.path.join(cni_dir(node.name), "flannel")
-        os.makedirs(saved, exist_ok=True)
-        loopback = os.path.join(cni_dir(node.name), "loopback.conf")
-        with open(loopback, "w") as f:
-            f.write(cni.conf_text(cni.LOOPBACK))
         script = ""
         for pod in cluster.pods_on(node.name):
             pause_id, pid = pods_rt.sandboxes[pod.name]
-            with open(os.path.join(saved, pause_id), "w") as f:
-                f.write(delegate)
-            netns = f"/proc/{pid}/ns/net"
-            result = os.path.join(host_dir(node.name), f"cni-{pod.name}.json")
-            script += (cni.plugin_script("loopback", loopback, "ADD", pause_id, netns, pod.name) + " >/dev/null\n"
-                       + cni.plugin_script("bridge", f"{cni.DATA_DIR}/flannel/{pause_id}", "ADD", pause_id, netns,
-                                           pod.name) + f" > {result}\n"
-                       + f"grep -q '\"{pod.ip}/' {result} || {{ echo \"{pod.name}: host-local gave another address "
-                         f"than {pod.ip}:\"; cat {result}; exit 1; }}\n")
+            script += cni_add_script(node.name, pod.name, pause_id, pid)
+            script += (f"grep -q '\"{pod.ip}/' {cni_result(node.name, pod.name)} || {{ echo \"{pod.name}: host-local "
+                       f"gave another address than {pod.ip}:\"; cat {cni_result(node.name, pod.name)}; exit 1; }}\n")
         jobs.append((net[node.name], "cni", script))
     run_scripts(jobs)
+
+
+def cni_result(node: str, pod: str) -> str:
+    return os.path.join(host_dir(node), f"cni-{pod}.json")
+
+
+def cni_add_script(node: str, pod: str, pause_id: str, pid: int) -> str:
+    """One pod's CNI ADD, as the kubelet's CNI driver runs it: loopback, then the flannel plugin's delegate
+    (bridge + host-local, from the node's subnet.env) saved first as the node's /var/lib/cni/flannel/<id>.
+    The bridge plugin's result goes to cni_result()."""
+    with open(os.path.join(agent_dir(node), "subnet.env")) as f:
+        delegate = cni.conf_text(cni.flannel_delegate(f.read()))
+    saved = os.path.join(cni_dir(node), "flannel")
+    os.makedirs(saved, exist_ok=True)
+    with open(os.path.join(saved, pause_id), "w") as f:
+        f.write(delegate)
+    loopback = os.path.join(cni_dir(node), "loopback.conf")
+    with open(loopback, "w") as f:
+        f.write(cni.conf_text(cni.LOOPBACK))
+    netns = f"/proc/{pid}/ns/net"
+    return (cni.plugin_script("loopback", loopback, "ADD", pause_id, netns, pod) + " >/dev/null\n"
+            + cni.plugin_script("bridge", f"{cni.DATA_DIR}/flannel/{pause_id}", "ADD", pause_id, netns, pod)
+            + f" > {cni_result(node, pod)}\n")
+
+
+def cni_del_script(node: str, pod: str, pause_id: str, pid: int) -> str:
+    """The pod's CNI DEL (the saved delegate: host-local releases the address, the veth goes), then the
+    saved delegate itself, as the flannel plugin removes it."""
+    saved = f"{cni.DATA_DIR}/flannel/{pause_id}"
+    return (cni.plugin_script("bridge", saved, "DEL", pause_id, f"/proc/{pid}/ns/net", pod) + " >/dev/null\n"
+            + f"rm -f {saved} {cni_result(node, pod)}\n")
 
 
 def start_agent(net: LabNet, cluster: FlannelCluster, node: FlannelNode) -> None:
@@ -240,20 +261,98 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0, what: str = "
 
 def join(net: LabNet, cluster: FlannelCluster) -> FlannelNode:
     """A node joins at runtime: its namespace, underlay link, cni0 and agent; the others follow via etcd.
-    Its name and address are new (never a live or departed node's); its lease is one nobody holds."""
+    Its name and address are new (never a live or departed node's); its lease is one nobody holds.
+    With Docker pods the node also gets its own dockerd, and cni0 is left to the bridge plugin."""
     held = [key.rsplit("/", 1)[-1].replace("-", "/") for key in leases_in_etcd(net, cluster)]
     node = cluster.next_node(held)
     if node.name in net.nameToNode:
         raise LabError(f"join: a host named {node.name} already exists")
+    rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)
     net.ensure_mountpoint(SUBNET_ENV_DIR)
-    host = net.add_hosts([{"name": node.name, "role": "node", "env": node_env(cluster)}])[0]
+    host = net.add_hosts([{"name": node.name, "role": "node",
+                           "env": {**node_env(cluster), **(rt.env(node.name) if rt else {})}}])[0]
+    if rt:
+        rt.start_node(node.name, net.ensure_mountpoint)  # boots while the node is wired
     run(net[UNDERLAY_HOST], underlay.attach_command(host, "eth0", cluster.segments[node.segment].bridge))
-    run_scripts([(host, "configure", node_script(cluster, node))])
+    state = render_node(cluster, node)
+    converge(net, [(host, _without_cni0(state) if rt else state)],
+             also=[(host, "mount", mount_script(node) + (cni_mount_script(node) if rt else ""))])
     host.add_known_intf("eth0", ip=node.ip, port=0)
     cluster.nodes.append(node)
     start_agent(net, cluster, node)
     wait_converged(net, cluster)
+    if rt:
+        rt.prepare_node(node.name)
     return node
+
+
+def add_pod(net: LabNet, cluster: FlannelCluster, node_name: str, pod_name: Optional[str] = None) -> FlannelPod:
+    """A pod starts on a node at runtime. Namespace pods: the next free address of the node's lease, its
+    veth into cni0 (only that change is applied to the node). Docker pods: a pause container wired by the
+    CNI plugins as at bring-up (host-local picks the address, the model takes it), then its app containers."""
+    if node_name not in (n.name for n in cluster.nodes):
+        raise BadInput(f"no node named {node_name!r} (nodes: {', '.join(n.name for n in cluster.nodes)})")
+    node = cluster.node(node_name)
+    if pod_name is None:
+        numbers = [int(p.name[3:]) for p in cluster.pods if p.name.startswith("pod") and p.name[3:].isdigit()]
+        pod_name = f"pod{max(numbers, default=0) + 1}"
+    if pod_name in net.nameToNode or any(p.name == pod_name for p in cluster.pods):
+        raise BadInput(f"a host named {pod_name} exists already")
+    rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)
+    if rt:
+        spec = docker.PodSpec(pod_name, node_name)
+        try:
+            pid = rt.add_sandbox(spec)
+            host = net.add_hosts([{"name": pod_name, "role": "pod", "netns": f"/proc/{pid}/ns/net"}])[0]
+            run_scripts([(net[node_name], f"cni-add-{pod_name}", cni_add_script(node_name, pod_name, rt.sandboxes[pod_name][0], pid))])
+            with open(cni_result(node_name, pod_name)) as f:
+                result = json.load(f)
+            ip = result["ips"][0]["address"].split("/")[0]
+            mac = next(i["mac"] for i in result["interfaces"] if i.get("sandbox"))
+        except Exception:
+            rt.remove(spec)
+            if pod_name in net.nameToNode:
+                net.remove_host(net[pod_name])
+            raise
+        pod = FlannelPod(pod_name, node_name, ip, mac, veth_name(node_name, pod_name))
+        cluster.pods.append(pod)
+        rt.add_apps(spec)
+    else:
+        used = {p.ip for p in cluster.pods}
+        subnet = ipaddress.ip_network(node.subnet)
+        ip = next((str(a) for a in list(subnet.hosts())[1:] if str(a) not in used), None)
+        if ip is None:
+            raise BadInput(f"{node_name}'s lease {node.subnet} has no free address")
+        pod = FlannelPod(pod_name, node_name, ip, pod_mac(ip), veth_name(node_name, pod_name))
+        cluster.pods.append(pod)
+        try:
+            host = net.add_hosts([{"name": pod_name, "role": "pod"}])[0]
+            converge(net, [(host, render_pod(cluster, pod))])
+            converge(net, [(net[node_name], render_node(cluster, node))])  # its veth into cni0, nothing else
+        except Exception:
+            cluster.pods.remove(pod)
+            if pod_name in net.nameToNode:
+                net.remove_host(net[pod_name])
+            raise
+    host.add_known_intf("eth0", ip=pod.ip, port=0)
+    return pod
+
+
+def remove_pod(net: LabNet, cluster: FlannelCluster, pod_name: str) -> None:
+    """A pod goes away: Docker pods get their CNI DEL (host-local frees the address) and their containers
+    removed; namespace pods leave cni0; then the pod's host goes."""
+    pod = next((p for p in cluster.pods if p.name == pod_name), None)
+    if pod is None:
+        raise BadInput(f"no pod named {pod_name!r}")
+    rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)
+    cluster.pods.remove(pod)
+    if rt:
+        pause_id, pid = rt.sandboxes[pod_name]
+        run_scripts([(net[pod.node], f"cni-del-{pod_name}", cni_del_script(pod.node, pod_name, pause_id, pid))])
+        rt.remove(docker.PodSpec(pod_name, pod.node))
+    else:
+        converge(net, [(net[pod.node], render_node(cluster, cluster.node(pod.node)))])
+    net.remove_host(net[pod_name])
 
 
 def leave(net: LabNet, cluster: FlannelCluster, name: str) -> None:
@@ -266,6 +365,9 @@ def leave(net: LabNet, cluster: FlannelCluster, name: str) -> None:
     if cluster.pods_on(name):
         raise LabError(f"leave: {name} still has pods ({', '.join(p.name for p in cluster.pods_on(name))}); "
                        "only empty nodes can leave")
+    rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)
+    if rt:  # its daemon stops before the node's namespace goes (its mounts with it)
+        rt.remove_node(name)
     net.remove_host(net[name])
     run(net[ETCD_HOST], f"etcdctl --endpoints {etcd.endpoint(cluster.etcd_ip)} del "
                         f"/coreos.com/network/subnets/{node.subnet.replace('/', '-')}")
