@@ -82,3 +82,19 @@ def test_leases_survive_a_snapshot_restore(fresh_vxlan_lab):
     assert realize.leases_in_etcd(net, c) == before
     realize.wait_converged(net, c)
     assert ping(net["pod1"], c.pod("pod3").ip, count=2).ok
+
+
+def test_a_pod_added_at_runtime_joins_cni0_and_only_that_changes(fresh_vxlan_lab):
+    net, c = fresh_vxlan_lab
+    before = net["node2"].applied_state
+    pod = realize.add_pod(net, c, "node2")
+    assert (pod.name, pod.ip) == ("pod5", "10.244.1.4")  # the next name, the lease's next free address
+    assert net["node2"].last_change.added and not net["node2"].last_change.removed
+    master = run(net["node2"], f"ip -o link show {pod.veth}")
+    assert "master cni0" in master, master
+    assert ping(net["pod1"], pod.ip).ok  # across the tunnel
+    assert ping(net["pod3"], pod.ip).ok  # on its own cni0
+    realize.remove_pod(net, c, pod.name)
+    assert net["node2"].applied_state == before and "pod5" not in net
+    assert not ping(net["pod1"], pod.ip, count=1, timeout=1).ok
+    assert ping(net["pod1"], c.pod("pod3").ip).ok
