@@ -350,7 +350,8 @@ def remove_pod(net: LabNet, cluster: FlannelCluster, pod_name: str) -> None:
         pause_id, pid = rt.sandboxes[pod_name]
         run_scripts([(net[pod.node], f"cni-del-{pod_name}", cni_del_script(pod.node, pod_name, pause_id, pid))])
         rt.remove(docker.PodSpec(pod_name, pod.node))
-    else:
+    else:  # the pod's eth0 goes with its peer at once (a namespace's own end is deferred by the kernel)
+        converge(net, [(net[pod_name], NodeState())])
         converge(net, [(net[pod.node], render_node(cluster, cluster.node(pod.node)))])
     net.remove_host(net[pod_name])
 
