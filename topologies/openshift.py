@@ -111,7 +111,7 @@ class OpenShiftTopology(Topology):
             f"external host: {model.external.name} {model.external.ip} on the underlay {model.underlay}",
             f"from another shell: OVS_RUNDIR={ovs.ovs_dir(host_dir('node1'))} "
             f"ip netns exec {netns_name('node1')} ovs-ofctl -O OpenFlow13 dump-flows br0",
-        ] + ([f"pods are Docker containers (pause + {len(docker.DEFAULT_CONTAINERS)} apps), a dockerd per node: "
+        ] + ([f"pods are Docker containers (pause + {_app_count(model)} apps), a dockerd per node: "
               f"DOCKER_HOST={docker.daemon_paths('node1').url} docker ps"] if self.runtime == "docker" else []))
 
     def checks(self, net, model) -> List[CheckResult]:
@@ -147,6 +147,12 @@ class OpenShiftTopology(Topology):
                       + ": ofproto/trace on the pod's node, then on the remote node (udp default port 33434, tcp 80)"),
             "oc": (do_oc, oc.USAGE[len("usage: "):]),
         }
+
+
+def _app_count(model) -> str:
+    """How many app containers the pods have: one number, or the range."""
+    counts = sorted({len(realize.pod_spec(p).containers) for p in model.pods}) or [len(docker.DEFAULT_CONTAINERS)]
+    return str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
 
 
 TOPOLOGY = OpenShiftTopology()
