@@ -113,3 +113,10 @@ def test_bad_containers_are_refused_with_one_line(containers, error):
         manifests.apply_documents(c, [pod_doc(containers)])
     assert error in str(exc.value) and str(exc.value).startswith("pod.yaml: Pod default/shop:")
     assert "\n" not in str(exc.value) and c.pods == []
+
+
+def test_oc_get_pods_counts_every_container_as_ready():
+    c = build_cluster(2, 1)
+    manifests.apply_documents(c, [pod_doc([{"name": "a", "image": "x"}, {"name": "b", "image": "y"}])])
+    rows = {line.split()[0]: line.split()[1] for line in oc.get_pods(c).splitlines()[1:]}
+    assert rows == {"pod1": "1/1", "pod2": "1/1", "shop": "2/2"}
