@@ -8,6 +8,7 @@ import os
 import pytest
 
 from lab import cni, docker
+from lab.addressing import veth_name
 from lab.cleanup import leftovers
 from lab.shell import run
 
@@ -50,10 +51,11 @@ def test_cni0_and_the_pod_veths_are_the_bridge_plugins(lab):
         assert [a["local"] for a in cni0["addr_info"] if a["family"] == "inet"] == [node.gateway]
         ports = json.loads(run(net[node.name], "ip -j -d link show master cni0"))
         pods = cluster.pods_on(node.name)
-        assert len(ports) == len(pods)
-        for port in ports:  # the plugin's random veth names, hairpin on (hairpinMode in the delegate)
-            assert port["ifname"].startswith("veth") and port["ifname"] not in {p.veth for p in pods}
-            assert port["linkinfo"]["info_slave_data"]["hairpin"] is True
+        # the plugin's random veth names (the model took them from its results), hairpin on (hairpinMode)
+        assert sorted(port["ifname"] for port in ports) == sorted(p.veth for p in pods)
+        assert not {p.veth for p in pods} & {veth_name(node.name, p.name) for p in pods}  # not the lab's names
+        for port in ports:
+            assert port["ifname"].startswith("veth") and port["linkinfo"]["info_slave_data"]["hairpin"] is True
         # host-local's leases in the node's own /var/lib/cni (a mount in the node's namespace only)
         leased = set(run(net[node.name], f"ls {cni.DATA_DIR}/networks/{cni.NETWORK}").split())
         assert {p.ip for p in pods} <= leased
