@@ -51,7 +51,8 @@ class AppContainer:
 
 
 # the classic pod of the notes: tomcat on 8080 beside nginx on 80 (both the lab's busybox server)
-DEFAULT_CONTAINERS = (AppContainer("tomcat", "kirillf/centos-tomcat", (8080,)), AppContainer("nginx", "nginx:1.14", (80,)))
+DEFAULT_CONTAINERS = (AppContainer("tomcat", "kirillf/centos-tomcat", (8080,)),
+                      AppContainer("nginx", "nginx:1.14", (80,)))
 
 
 @dataclass(frozen=True)

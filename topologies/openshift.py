@@ -45,7 +45,8 @@ class OpenShiftTopology(Topology):
                                  "pods alternate between projects p1 and p2 (pod1 p1, pod2 p2, ...)")
         parser.add_argument("--runtime", choices=realize.RUNTIMES, default="netns",
                             help="pods as plain namespaces (default, faster) or Docker containers: a daemon per "
-                                 "node, a pause container per pod plus its app containers (a manifest pod: one per container)")
+                                 "node, a pause container per pod plus its app containers (a manifest pod: one "
+                                 "per container)")
         parser.add_argument("-f", "--filename", action="append", default=[], metavar="FILE_OR_DIR",
                             help="Kubernetes/OpenShift YAML manifests (namespaces, pods, deployments, services, "
                                  "network policies); repeatable")

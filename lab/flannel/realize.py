@@ -354,7 +354,8 @@ def remove_pod(net: LabNet, cluster: FlannelCluster, pod_name: str) -> None:
     if pod is None:
         raise BadInput(f"no pod named {pod_name!r}")
     rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)
-    run_scripts([(net[pod.node], f"cni-del-{pod_name}", cni_del_script(pod.node, pod_name, *sandbox_of(net, pod_name)))])
+    run_scripts([(net[pod.node], f"cni-del-{pod_name}",
+                  cni_del_script(pod.node, pod_name, *sandbox_of(net, pod_name)))])
     cluster.pods.remove(pod)
     if rt:
         rt.remove(docker.PodSpec(pod_name, pod.node))

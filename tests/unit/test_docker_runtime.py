@@ -79,7 +79,8 @@ def test_manifest_containers_become_app_containers_with_their_names_images_comma
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "shop", "namespace": "default"},
         "spec": {"nodeName": "node2", "containers": [
             {"name": "tomcat", "image": "kirillf/centos-tomcat", "ports": [{"containerPort": 8080}]},
-            {"name": "nginx", "image": "nginx:1.14", "ports": [{"containerPort": 80}, {"containerPort": 53, "protocol": "UDP"}]},
+            {"name": "nginx", "image": "nginx:1.14",
+             "ports": [{"containerPort": 80}, {"containerPort": 53, "protocol": "UDP"}]},
             {"name": "sidecar", "image": "busybox", "command": ["sh", "-c"], "args": ["sleep 1000"]}]}})])
     spec = pod_spec(c.pod("shop"))
     assert spec.containers == (docker.AppContainer("tomcat", "kirillf/centos-tomcat", (8080,)),
