@@ -102,8 +102,8 @@ def _words(value: object, where: str) -> Tuple[str, ...]:
     """command/args: a list of strings (numbers are written as YAML reads them)."""
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(w, (str, int, float)) and not isinstance(w, bool)
-                                                for w in value):
+    words = value if isinstance(value, list) else [None]
+    if not all(isinstance(w, (str, int, float)) and not isinstance(w, bool) for w in words):
         raise BadInput(f"{where} must be a list of strings, not {value!r}")
     return tuple(str(w) for w in value)
 
