@@ -45,7 +45,8 @@ class OpenShiftTopology(Topology):
                                  "pods alternate between projects p1 and p2 (pod1 p1, pod2 p2, ...)")
         parser.add_argument("--runtime", choices=realize.RUNTIMES, default="netns",
                             help="pods as plain namespaces (default, faster) or Docker containers: a daemon per "
-                                 "node, a pause container per pod plus two app containers")
+                                 "node, a pause container per pod plus its app containers (a manifest pod: one "
+                                 "per container)")
         parser.add_argument("-f", "--filename", action="append", default=[], metavar="FILE_OR_DIR",
                             help="Kubernetes/OpenShift YAML manifests (namespaces, pods, deployments, services, "
                                  "network policies); repeatable")
@@ -111,7 +112,7 @@ class OpenShiftTopology(Topology):
             f"external host: {model.external.name} {model.external.ip} on the underlay {model.underlay}",
             f"from another shell: OVS_RUNDIR={ovs.ovs_dir(host_dir('node1'))} "
             f"ip netns exec {netns_name('node1')} ovs-ofctl -O OpenFlow13 dump-flows br0",
-        ] + ([f"pods are Docker containers (pause + {len(docker.DEFAULT_CONTAINERS)} apps), a dockerd per node: "
+        ] + ([f"pods are Docker containers (pause + {_app_count(model)} apps), a dockerd per node: "
               f"DOCKER_HOST={docker.daemon_paths('node1').url} docker ps"] if self.runtime == "docker" else []))
 
     def checks(self, net, model) -> List[CheckResult]:
@@ -155,6 +156,12 @@ class OpenShiftTopology(Topology):
             "changes": (do_changes, "changes: per node, the ports, flows and iptables rules the last `oc` change "
                                     "added (+) and removed (-)"),
         }
+
+
+def _app_count(model) -> str:
+    """How many app containers the pods have: one number, or the range."""
+    counts = sorted({len(realize.pod_spec(p).containers) for p in model.pods}) or [len(docker.DEFAULT_CONTAINERS)]
+    return str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
 
 
 TOPOLOGY = OpenShiftTopology()

@@ -34,10 +34,16 @@ def _table(header: List[str], rows: List[list], namespaces: Optional[List[str]])
     return format_table(header, rows)
 
 
+def _ready(pod) -> str:
+    """READY: every declared container runs (a pod the lab generated has one)."""
+    n = len(pod.containers) or 1
+    return f"{n}/{n}"
+
+
 def get_pods(cluster: Cluster, age: str = "1m", namespace: Optional[str] = "default", wide: bool = True) -> str:
     pods = [p for p in cluster.pods if namespace is None or p.namespace == namespace]
     header = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"] + (["IP", "NODE", "NOMINATED NODE"] if wide else [])
-    rows = [[p.name, "1/1", "Running", 0, age] + ([p.ip, p.node, "<none>"] if wide else []) for p in pods]
+    rows = [[p.name, _ready(p), "Running", 0, age] + ([p.ip, p.node, "<none>"] if wide else []) for p in pods]
     return _table(header, rows, [p.namespace for p in pods] if namespace is None else None)
 
 

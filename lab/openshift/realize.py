@@ -39,6 +39,7 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
     # nodes first, so their Open vSwitch daemons boot while the pod namespaces are being made
     net.add_hosts([{"name": UNDERLAY_HOST, "role": "underlay", "switch": True}])
     pods_rt = docker.DockerRuntime([hs.name for hs in cluster.hostsubnets]) if runtime == "docker" else None
+    net.pod_runtime = pods_rt  # add_pod/remove_pod at runtime follow the lab's runtime
     nodes = net.add_hosts({"name": hs.name, "role": "node", "env": {**ovs.ovs_env(ovs.ovs_dir(host_dir(hs.name))),
                                                                     **(pods_rt.env(hs.name) if pods_rt else {})}}
                           for hs in cluster.hostsubnets)
@@ -99,14 +100,23 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
 
 
 def _pod_specs(cluster: Cluster):
-    """Docker pods: a pod that declares TCP containerPorts gets one app container (its image) per port;
-    a pod that declares none gets the notes' classic pair (tomcat on 8080, nginx on 80)."""
-    specs = []
-    for p in cluster.pods:
-        apps = tuple(docker.AppContainer(cp.name or f"port{cp.port}", p.image or docker.APP_IMAGE, cp.port)
-                     for cp in p.ports if cp.protocol.upper() == "TCP")
-        specs.append(docker.PodSpec(p.host, p.node, p.namespace, apps or docker.DEFAULT_CONTAINERS))
-    return specs
+    return [pod_spec(p) for p in cluster.pods]
+
+
+def pod_spec(pod: Pod) -> docker.PodSpec:
+    """A Docker pod: one app container per manifest container (its name, image, command + args, TCP ports);
+    a pod with no declared containers gets the notes' classic pair (tomcat on 8080, nginx on 80)."""
+    if pod.containers:
+        apps = tuple(docker.AppContainer(c.name, c.image or docker.APP_IMAGE,
+                                         tuple(cp.port for cp in c.ports if cp.protocol.upper() == "TCP"),
+                                         c.command + c.args)
+                     for c in pod.containers)
+    elif any(cp.protocol.upper() == "TCP" for cp in pod.ports):  # a pod made in code with ports only
+        apps = (docker.AppContainer("app", pod.image or docker.APP_IMAGE,
+                                    tuple(cp.port for cp in pod.ports if cp.protocol.upper() == "TCP")),)
+    else:
+        apps = docker.DEFAULT_CONTAINERS
+    return docker.PodSpec(pod.name, pod.node, pod.namespace, apps, host=pod.host)
 
 
 def _served_ports(pod: Pod, runtime: str) -> Pod:
@@ -179,25 +189,35 @@ def new_pod(cluster: Cluster, node_name: str, pod_name: Optional[str] = None) ->
 
 def add_pod(net: LabNet, cluster: Cluster, node_name: str, pod_name: Optional[str] = None) -> StateDiff:
     """A pod starts on a node at runtime: its namespace and veth, then the node is re-rendered and only
-    the difference is applied (the port and the pod's flows in tables 20, 40 and 70). Returns that change."""
+    the difference is applied (the port and the pod's flows in tables 20, 40 and 70). Returns that change.
+    With Docker pods (the lab's runtime) the namespace is a new pause container's, and the app containers
+    start once the pod is wired, as at bring-up."""
     pod = new_pod(cluster, node_name, pod_name)
     if pod.name in net:  # the underlay, or any host the lab has beyond the model
         raise BadInput(f"a host named {pod.name} exists already")
+    rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)
     cluster.pods.append(pod)
     try:
-        net.add_hosts([{"name": pod.name, "role": "pod"}])
+        spec = {"netns": f"/proc/{rt.add_sandbox(pod_spec(pod))}/ns/net"} if rt else {}
+        net.add_hosts([{"name": pod.name, "role": "pod", **spec}])
         converge(net, [(net[pod.name], render_pod(cluster, pod.name, net.datapath))])
     except Exception:
         cluster.pods.remove(pod)
+        if rt:
+            rt.remove(pod_spec(pod))
         if pod.name in net:
             net.remove_host(net[pod.name])
         raise
     _know_pod(net, cluster, pod)
-    return _resync_node(net, cluster, node_name)
+    change = _resync_node(net, cluster, node_name)
+    if rt:
+        rt.add_apps(pod_spec(pod))
+    return change
 
 
 def remove_pod(net: LabNet, cluster: Cluster, pod_name: str) -> StateDiff:
-    """A pod goes away: the node drops its port and flows (only those), then its namespace is deleted."""
+    """A pod goes away: the node drops its port and flows (only those), then its namespace is deleted
+    (with Docker pods, its containers are removed first)."""
     try:
         pod = cluster.pod(pod_name)
     except KeyError:
@@ -205,6 +225,9 @@ def remove_pod(net: LabNet, cluster: Cluster, pod_name: str) -> StateDiff:
     cluster.pods.remove(pod)
     change = _resync_node(net, cluster, pod.node)
     _stop_server(net[pod.host])
+    rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)
+    if rt:  # kubelet's teardown: the app containers, then the sandbox; the namespace's bind holds it until below
+        rt.remove(pod_spec(pod))
     if net.nameToNode.get(pod.key) is net[pod.host]:
         del net.nameToNode[pod.key]
     net.remove_host(net[pod.host])  # the veth pair ends with the pod's namespace
