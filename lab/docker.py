@@ -90,15 +90,18 @@ def pod_labels(pod: PodSpec, container: str) -> Dict[str, str]:
 IDLE = "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"  # a container that only waits
 
 
-def app_command(container: AppContainer) -> List[str]:
+def app_command(container: AppContainer, pod: str = "") -> List[str]:
     """The container's own command if it has one; else httpd on each port serving one page that names the
-    container (so an answer says who answered): the last in the foreground; no ports, it just waits."""
+    pod on its first line (as the namespace runtime's server does: the request helper reads it) and the
+    container on the next, so an answer says who answered; the last port in the foreground; no ports,
+    it just waits."""
     if container.command:
         return list(container.command)
     if not container.ports:
         return ["sh", "-c", IDLE]
     *others, last = container.ports
-    return ["sh", "-c", f"mkdir -p /www && echo {container.name} > /www/index.html && "
+    page = f"printf '%s\\n' {pod} {container.name}" if pod else f"echo {container.name}"
+    return ["sh", "-c", f"mkdir -p /www && {page} > /www/index.html && "
                         + "".join(f"httpd -p {port} -h /www && " for port in others)
                         + f"exec httpd -f -p {last} -h /www"]
 
@@ -297,7 +300,7 @@ class NodeDaemon:
         ids = []
         for app in pod.containers:
             try:
-                c = self.client.containers.run(app.image, app_command(app), name=container_name(pod, app),
+                c = self.client.containers.run(app.image, app_command(app, pod.name), name=container_name(pod, app),
                                                network_mode=f"container:{pause_id}", ipc_mode=f"container:{pause_id}",
                                                labels=pod_labels(pod, app.name), detach=True)
             except APIError as exc:  # e.g. a manifest's command that busybox does not have

@@ -249,16 +249,25 @@ def apply_cluster(net: LabNet, cluster: Cluster, new: Cluster, runtime: str = "n
         raise BadInput(f"pod {moved[0]} cannot move to another node or address while it runs")
     added = [p for h, p in after.items() if h not in before]
     gone = [p for h, p in before.items() if h not in after]
-    if added and runtime != "netns":
-        raise BadInput(f"pods are created at runtime only with --runtime netns (this lab runs {runtime} pods)")
     taken = next((p.host for p in added if p.host in net), None)
     if taken:
         raise BadInput(f"a host named {taken} exists already")
+    rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)  # Docker pods: pause + apps
     if added:
+        sandboxes = []
         try:
-            net.add_hosts([{"name": p.host, "role": "pod"} for p in added])
+            specs = []
+            for p in added:
+                spec = {"name": p.host, "role": "pod"}
+                if rt:
+                    spec["netns"] = f"/proc/{rt.add_sandbox(pod_spec(p))}/ns/net"
+                    sandboxes.append(p)
+                specs.append(spec)
+            net.add_hosts(specs)
             converge(net, [(net[p.host], render_pod(new, p.host, net.datapath)) for p in added])
         except Exception:
+            for p in sandboxes:
+                rt.remove(pod_spec(p))
             for p in added:
                 if p.host in net:
                     net.remove_host(net[p.host])
@@ -274,9 +283,15 @@ def apply_cluster(net: LabNet, cluster: Cluster, new: Cluster, runtime: str = "n
     changes = converge(net, [(net[name], state) for name, state in states.items()])
     for p in gone:
         _stop_server(net[p.host])
+        if rt:  # kubelet's teardown: the app containers, then the sandbox
+            rt.remove(pod_spec(p))
         if net.nameToNode.get(p.key) is net[p.host]:
             del net.nameToNode[p.key]
         net.remove_host(net[p.host])
+    if rt:
+        for p in added:
+            rt.add_apps(pod_spec(p))
+        return changes
     serving = [(net[p.host], "serve", serve_script(net[p.host].dir, p)) for p in added if p.ports]
     if serving:
         run_scripts(serving)

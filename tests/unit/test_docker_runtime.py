@@ -52,6 +52,8 @@ def test_the_app_command_serves_the_containers_name_on_its_ports():
     cmd = docker.app_command(docker.AppContainer("tomcat", "kirillf/centos-tomcat", (8080,)))
     assert cmd[:2] == ["sh", "-c"] and "echo tomcat > /www/index.html" in cmd[2]
     assert cmd[2].endswith("exec httpd -f -p 8080 -h /www")
+    cmd = docker.app_command(docker.AppContainer("nginx", "nginx:1.14", (80,)), "shop")
+    assert "printf '%s\\n' shop nginx > /www/index.html" in cmd[2]  # the pod's name first, as every pod server
     cmd = docker.app_command(docker.AppContainer("web", "nginx:1.14", (80, 443)))
     assert "httpd -p 80 -h /www && exec httpd -f -p 443 -h /www" in cmd[2]  # one in the background per port
 
