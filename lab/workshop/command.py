@@ -1,0 +1,212 @@
+"""`lab workshop list | start | check | answer | solve | verify`."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import List, Optional, Sequence
+
+from lab import paths
+from lab.errors import BadInput
+from lab.table import format_table
+from lab.workshop import session
+from lab.workshop.exercise import LANGS, Exercise
+from lab.workshop.exercises import CATALOGUE, exercise
+from lab.workshop.grading import Grade, format_grade, write_json, write_junit
+
+USAGE = ("lab workshop list [--lang en|zh] | start EX [--name LAB] [--lang en|zh] [--script FILE] "
+         "| check [--name LAB | --all] [--json FILE] [--junit FILE] | answer [--name LAB] Q VALUE "
+         "| solve EX [--name LAB] | verify [EX...] [--name LAB]")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise BadInput(f"{message} (usage: {USAGE})")
+
+
+def _parser(verb: str) -> _Parser:
+    p = _Parser(prog=f"lab workshop {verb}", add_help=False)
+    p.add_argument("--lang", choices=LANGS, default=None)
+    if verb != "list":
+        p.add_argument("--name", default=paths.lab_name())
+    return p
+
+
+def cmd_list(argv: List[str]) -> int:
+    a = _parser("list").parse_args(argv)
+    lang = a.lang or "en"
+    rows = [[e.id, e.text("title", lang), e.topology, e.minutes] for e in CATALOGUE.values()]
+    print(format_table(["ID", "TITLE", "TOPOLOGY", "MINUTES"], rows))
+    return 0
+
+
+class StartHooks:
+    """What `lab run` does for an exercise: after the build, the record and the setup; then the task;
+    the CLI gets the workshop verbs."""
+
+    def __init__(self, ex: Exercise, lang: str):
+        self.ex, self.lang = ex, lang
+
+    def after_build(self, net, topology, model) -> None:
+        session.begin(net.name, self.ex, self.lang, topology.inventory(net, model))
+        print("\n" + session.task_text(self.ex, self.lang, net.name), flush=True)
+
+    def verbs(self, net) -> dict:
+        return session.cli_verbs(net.name)
+
+
+def _run_args(ex: Exercise, name: str) -> List[str]:
+    argv = [ex.topology, *ex.run_args, "--name", name]
+    if ex.datapaths != ("system", "netdev"):
+        argv += ["--datapath", ex.datapaths[0]]
+    return argv
+
+
+def cmd_start(argv: List[str]) -> int:
+    p = _parser("start")
+    p.add_argument("exercise")
+    p.add_argument("--script", metavar="FILE", help="run CLI commands from FILE (task, hint, answer, check...), then stop")
+    a = p.parse_args(argv)
+    ex = exercise(a.exercise)
+    paths.check_name(a.name)
+    from lab.cli import cmd_run
+    return cmd_run(_run_args(ex, a.name) + (["--script", a.script] if a.script else []),
+                   hooks=StartHooks(ex, a.lang or "en"))
+
+
+def _workshop_labs() -> List[str]:
+    from lab import registry
+    from lab.workshop.live import read_record
+    return [lab["name"] for lab in registry.labs() if lab["state"] == "running" and read_record(lab["name"])]
+
+
+def cmd_check(argv: List[str]) -> int:
+    p = _parser("check")
+    p.add_argument("--all", action="store_true", help="every running workshop lab on this machine")
+    p.add_argument("--json", metavar="FILE")
+    p.add_argument("--junit", metavar="FILE")
+    a = p.parse_args(argv)
+    from lab.validate import check_writable_file
+    for path, flag in ((a.json, "--json"), (a.junit, "--junit")):
+        if path:
+            check_writable_file(path, flag)
+    from lab.requirements import require_root
+    require_root()
+    names = _workshop_labs() if a.all else [paths.check_name(a.name)]
+    if a.all and not names:
+        raise BadInput("no workshop lab runs on this machine (`lab workshop start EX --name LAB`)")
+    grades: List[Grade] = []
+    for name in names:
+        g = session.check(name, a.lang or "")
+        grades.append(g)
+        print(f"--- lab {name}: exercise {g.exercise}\n{format_grade(g)}")
+    if a.json:
+        write_json(grades, a.json)
+    if a.junit:
+        write_junit(grades, a.junit)
+    return 0 if all(g.passed for g in grades) else 1
+
+
+def cmd_answer(argv: List[str]) -> int:
+    p = _parser("answer")
+    p.add_argument("question")
+    p.add_argument("value", nargs="+")
+    a = p.parse_args(argv)
+    from lab.requirements import require_root
+    require_root()
+    print(session.answer(paths.check_name(a.name), a.question, " ".join(a.value)))
+    return 0
+
+
+def cmd_solve(argv: List[str]) -> int:
+    p = _parser("solve")
+    p.add_argument("exercise")
+    a = p.parse_args(argv)
+    ex = exercise(a.exercise)
+    from lab.requirements import require_root
+    require_root()
+    lab, running = session.opened(paths.check_name(a.name))
+    if running.id != ex.id:
+        raise BadInput(f"lab {a.name!r} runs exercise {running.id}, not {ex.id}")
+    print(session.solve(a.name))
+    return 0
+
+
+def verify_one(ex: Exercise, name: str, lang: str = "en") -> tuple:
+    """Start the exercise's lab without a terminal, check (must fail: the task needs action), solve,
+    check (must pass), stop. Returns (ok, before, after, seconds)."""
+    import topologies
+    from lab.cli import run_parser
+    from lab.net import LabNet
+    from lab.requirements import require_packages
+    start = time.monotonic()
+    topology = topologies.load(ex.topology)
+    args = run_parser(topology).parse_args(_run_args(ex, name)[1:])
+    model = topology.model(args)
+    require_packages(topology.packages)
+    datapath = None
+    if topology.uses_ovs:
+        from lab.ovs import choose_datapath
+        datapath = choose_datapath(args.datapath)
+    net = LabNet(datapath, name=name, topology=topology.name, progress=lambda m: None)
+    try:
+        topology.build(net, model, progress=lambda m: None)
+        net.record_daemons()
+        session.begin(name, ex, lang, topology.inventory(net, model))
+        before = session.check(name, lang)
+        session.solve(name)
+        after = session.check(name, lang)
+    finally:
+        net.stop()
+    return (not before.passed and after.passed), before, after, time.monotonic() - start
+
+
+def cmd_verify(argv: List[str]) -> int:
+    p = _parser("verify")
+    p.add_argument("exercises", nargs="*")
+    a = p.parse_args(argv)
+    chosen = [exercise(e) for e in a.exercises] if a.exercises else list(CATALOGUE.values())
+    paths.check_name(a.name)
+    from lab.requirements import require_root
+    require_root()
+    from lab.cli import SIGS, Interrupted
+    SIGS.watch_wakeups()
+    SIGS.name, SIGS.seen, SIGS.tearing_down, SIGS.started = a.name, False, False, True
+    total, failed = time.monotonic(), []
+    try:
+        for ex in chosen:
+            ok, before, after, seconds = verify_one(ex, a.name, a.lang or "en")
+            print(f"{'PASS' if ok else 'FAIL'}  {ex.id:<22} before solve {before.score}/{before.total}, "
+                  f"after {after.score}/{after.total}   {seconds:.1f} s", flush=True)
+            if not ok:
+                failed.append(ex.id)
+                if before.passed:
+                    print("  check passed before any action: the exercise needs no work\n" + format_grade(before))
+                if not after.passed:
+                    print(format_grade(after))
+    except Interrupted as exc:
+        SIGS.seen = True
+        return exc.exit_code
+    finally:
+        SIGS.seen = SIGS.tearing_down = True
+    print(f"{len(chosen) - len(failed)}/{len(chosen)} exercises verified in {time.monotonic() - total:.1f} s"
+          + (f"; failed: {' '.join(failed)}" if failed else ""))
+    return 0 if not failed else 1
+
+
+VERBS = {"list": cmd_list, "start": cmd_start, "check": cmd_check, "answer": cmd_answer, "solve": cmd_solve,
+         "verify": cmd_verify}
+
+
+def main(argv: Sequence[str]) -> int:
+    argv = list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(f"usage: {USAGE}")
+        return 0 if argv else 2
+    if argv[0] not in VERBS:
+        raise BadInput(f"unknown workshop command {argv[0]!r} (usage: {USAGE})")
+    return VERBS[argv[0]](argv[1:])
+
+
+def lang_of(lang: Optional[str]) -> str:
+    return lang or "en"
