@@ -11,13 +11,13 @@ from lab.workshop.exercise import Criterion, Outcome, text
 
 def reaches(src: str, dst: str, size: int = 0) -> Criterion:
     """src pings dst (a lab host, its address read from the lab) and gets an answer."""
-    what = f" with {size}-byte payloads, DF set" if size else ""
+    what = f" with {size}-byte payloads" if size else ""
 
     def observe(lab) -> Outcome:
         ip = lab.ip_of(dst)
         ok = lab.ping(src, ip, size=size)
         return Outcome(ok, f"{src} -> {dst} ({ip}): " + ("answered" if ok else "no answer"))
-    return Criterion(text(f"{src} reaches {dst} (ping{what})", f"{src} 能 ping 通 {dst}{'（大包，DF）' if size else ''}"),
+    return Criterion(text(f"{src} reaches {dst} (ping{what})", f"{src} 能 ping 通 {dst}{f'（{size} 字节负载）' if size else ''}"),
                      observe)
 
 

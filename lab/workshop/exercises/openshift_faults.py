@@ -135,15 +135,15 @@ EXERCISES = [
     Exercise(
         "mtu", "openshift", SMALL, 15,
         text("Big packets vanish (MTU)", "大包消失（MTU）"),
-        text("node1 reaches pod2 with a small ping, but a ping with 1422 bytes of payload and DF set "
-             "(`ping -M do -s 1422`) gets no answer. VXLAN adds 50 bytes to every packet. Fix node1.",
-             "node1 用小包能 ping 通 pod2，但 1422 字节负载并设置 DF 的 ping（`ping -M do -s 1422`）没有应答。"
+        text("node1 reaches pod2 with a small ping, but a ping with 1460 bytes of payload (`ping -s 1460`) gets "
+             "no answer. VXLAN adds 50 bytes to every packet on a 1500-byte underlay. Fix node1.",
+             "node1 用小包能 ping 通 pod2，但 1460 字节负载的 ping（`ping -s 1460`）没有应答。在 1500 字节的底层网络上，"
              "VXLAN 给每个包增加 50 字节。修复 node1。"),
         hints(["Compare `node1 ip link show tun0` with node2's", "The underlay MTU is 1500: what is left for the overlay?",
                "tun0 is an OVS internal port: `node1 ovs-vsctl set interface tun0 mtu_request=1450`"],
               ["对比 node1 与 node2 的 `ip link show tun0`", "底层 MTU 是 1500：留给 overlay 的是多少？",
                "tun0 是 OVS 内部端口：`node1 ovs-vsctl set interface tun0 mtu_request=1450`"]),
-        criteria=(reaches("node1", "pod2", size=1422),
+        criteria=(reaches("node1", "pod2", size=1460),
                   Criterion(text("node1's tun0 MTU is 1450", "node1 的 tun0 MTU 为 1450"), _tun0_mtu)),
         setup=inject(("mtu", "node1", "1500")), solve=repair("mtu"),
     ),
