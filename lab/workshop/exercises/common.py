@@ -57,8 +57,10 @@ def fault_dir(lab) -> str:
 def flow_present(node: str, table: int, pattern: str, what_en: str, what_zh: str) -> Criterion:
     def observe(lab) -> Outcome:
         pat = pattern.format(**{k: v for k, v in _names(lab).items()})
-        found = [f for f in lab.flows(node, table) if re.search(pat, f)]
-        return Outcome(bool(found), found[0].split(" actions=")[0] if found else f"no table-{table} flow matches {pat}")
+        flows = lab.flows(node, table)
+        found = [f for f in flows if re.search(pat, f)]
+        return Outcome(bool(found), found[0].split(" actions=")[0] if found
+                       else f"not among the {len(flows)} flows of {node}'s table {table}")
     return Criterion(text(f"{node} table {table}: {what_en}", f"{node} 表 {table}：{what_zh}"), observe)
 
 
