@@ -118,8 +118,9 @@ def _backup_path(lab) -> str:
 
 
 def _etcd_setup(lab) -> None:
-    """The nightly backup exists; then someone deletes node2's lease."""
-    lab.etcdctl(f"snapshot save {_backup_path(lab)} >/dev/null")
+    """The nightly backup exists (taken once: `reset` keeps the good one); then someone deletes node2's lease."""
+    if not os.path.exists(_backup_path(lab)):
+        lab.etcdctl(f"snapshot save {_backup_path(lab)} >/dev/null")
     lab.etcdctl(f"del {_lease_key(lab, 'node2')} >/dev/null")
 
 
@@ -140,10 +141,21 @@ def _router_toward(lab, node: str) -> str:
     return ""
 
 
-def _hostgw_solve(lab) -> None:
+def _leases(lab):
     n1, n2 = lab.addresses("node1")["cni0"], lab.addresses("node2")["cni0"]
-    s1 = ipaddress.ip_network(f"{n1.ip}/24", strict=False)
-    s2 = ipaddress.ip_network(f"{n2.ip}/24", strict=False)
+    return ipaddress.ip_network(f"{n1.ip}/24", strict=False), ipaddress.ip_network(f"{n2.ip}/24", strict=False)
+
+
+def _hostgw_setup(lab) -> None:
+    """As flanneld left it: no route between the leases (after `reset`, the student's routes are gone too)."""
+    s1, s2 = _leases(lab)
+    lab.sh("node1", f"ip route del {s2} 2>/dev/null || true")
+    lab.sh("node2", f"ip route del {s1} 2>/dev/null || true")
+    lab.sh("router", f"ip route del {s1} 2>/dev/null; ip route del {s2} 2>/dev/null || true")
+
+
+def _hostgw_solve(lab) -> None:
+    s1, s2 = _leases(lab)
     lab.sh("node1", f"ip route replace {s2} via {_router_toward(lab, 'node1')}")
     lab.sh("node2", f"ip route replace {s1} via {_router_toward(lab, 'node2')}")
     lab.sh("router", f"ip route replace {s1} via {lab.underlay_ip('node1')}; "
@@ -275,6 +287,6 @@ EXERCISES = [
         questions=(Question("via", text("node1's next hop for node2's lease", "node1 到 node2 租约的下一跳"),
                             lambda lab: _router_toward(lab, "node1")),),
         criteria=(reaches("pod1", "pod2"),),
-        solve=_hostgw_solve,
+        setup=_hostgw_setup, solve=_hostgw_solve,
     ),
 ]
