@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from typing import List, Sequence
 
-from lab.table import format_table
 from lab.workshop.exercise import Exercise
 
 
@@ -68,10 +68,17 @@ def grade(lab, exercise: Exercise, lang: str = "en") -> Grade:
     return Grade(lab.name, exercise.id, results)
 
 
+def width(s: str) -> int:
+    """Columns a terminal gives s: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+
 def format_grade(g: Grade) -> str:
-    rows = [["PASS" if r.ok else "FAIL", r.criterion, r.seen] for r in g.results]
-    return (format_table(["RESULT", "CRITERION", "SEEN"], rows)
-            + f"\nscore {g.score}/{g.total}" + ("  (all passed)" if g.passed else ""))
+    rows = [["RESULT", "CRITERION", "SEEN"]] + [["PASS" if r.ok else "FAIL", r.criterion, r.seen] for r in g.results]
+    w = [max(width(r[i]) for r in rows) for i in range(2)]
+    lines = [f"{r[0]}{' ' * (w[0] - width(r[0]) + 3)}{r[1]}{' ' * (w[1] - width(r[1]) + 3)}{r[2]}".rstrip()
+             for r in rows]
+    return "\n".join(lines) + f"\nscore {g.score}/{g.total}" + ("  (all passed)" if g.passed else "")
 
 
 def to_json(grades: Sequence[Grade]) -> dict:

@@ -46,7 +46,7 @@ def test_every_exercise_speaks_english_and_chinese(ex):
 def test_every_exercise_lab_is_a_valid_small_lab(ex):
     topology = topologies.load(ex.topology)
     args = run_parser(topology).parse_args(_run_args(ex, "wsunit")[1:])
-    assert args.no_checks or ex.topology in ("vxlan-p2p", "docker-vxlan")
+    assert args.no_checks  # the lab starts broken or unanswered: its own checks would only say so
     model = topology.model(args)  # pure: validates without root
     if hasattr(args, "nodes"):
         assert args.nodes == 2 and args.pods_per_node <= 2
