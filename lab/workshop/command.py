@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from typing import List, Optional, Sequence
 
@@ -16,7 +17,7 @@ from lab.workshop.grading import Grade, format_grade, write_json, write_junit
 
 USAGE = ("lab workshop list [--lang en|zh] | start EX [--name LAB] [--lang en|zh] [--script FILE] "
          "| check [--name LAB | --all] [--json FILE] [--junit FILE] | answer [--name LAB] Q VALUE "
-         "| solve EX [--name LAB] | verify [EX...] [--name LAB]")
+         "| solve EX [--name LAB] | verify [EX...] [--name LAB] | handout [EX...] [--lang en|zh] -o DIR")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -194,7 +195,48 @@ def cmd_verify(argv: List[str]) -> int:
     return 0 if not failed else 1
 
 
-VERBS = {"list": cmd_list, "start": cmd_start, "check": cmd_check, "answer": cmd_answer, "solve": cmd_solve,
+def handout(ex: Exercise, lang: str, picture: str) -> str:
+    """The exercise as a Markdown page for students: the lab's picture, the task, the questions, the
+    hints folded away, and how to start and check it."""
+    qs = [f"- `answer {q.key} VALUE`: {q.text.get(lang) or q.text['en']}" for q in ex.questions]
+    def fill(t: str) -> str:  # the lab's directory, for any lab name
+        return t.replace("{lab_dir}", os.path.join(paths.RUN_DIR, "<lab name>"))
+    hs = [f"{i}. {fill(h)}" for i, h in enumerate(ex.hint_list(lang), 1)]
+    heads = {"en": ("Task", "Questions", "Hints", "Start and check"), "zh": ("任务", "问题", "提示", "开始与检查")}[lang]
+    return "\n".join([
+        f"# {ex.text('title', lang)}", "", f"`{ex.id}` · {ex.topology} · ~{ex.minutes} min", "",
+        f"![{ex.topology}]({os.path.basename(picture)})", "", f"## {heads[0]}", "",
+        fill(ex.text("task", lang)), "",
+        *([f"## {heads[1]}", "", *qs, ""] if qs else []),
+        f"## {heads[2]}", "", "<details>", "", *hs, "", "</details>", "",
+        f"## {heads[3]}", "", "```sh", f"sudo lab workshop start {ex.id} --name <your name>"
+        + ("" if lang == "en" else " --lang zh"),
+        "sdnlab> task | hint | answer Q VALUE | check | reset",
+        "sudo lab workshop check --name <your name>       # from another shell", "```", ""])
+
+
+def cmd_handout(argv: List[str]) -> int:
+    p = _parser("list")
+    p.add_argument("exercises", nargs="*")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="where EX.md and EX.svg go")
+    a = p.parse_args(argv)
+    chosen = [exercise(e) for e in a.exercises] if a.exercises else list(CATALOGUE.values())
+    import topologies
+    from lab import draw
+    from lab.cli import run_parser
+    os.makedirs(a.output, exist_ok=True)
+    for ex in chosen:
+        topology = topologies.load(ex.topology)
+        model = topology.model(run_parser(topology).parse_args(_run_args(ex, "handout")[1:]))
+        picture = draw.write(draw.topology_dot(draw.picture_of(model)), os.path.join(a.output, f"{ex.id}.svg"))
+        page = os.path.join(a.output, f"{ex.id}.md")
+        with open(page, "w") as f:
+            f.write(handout(ex, a.lang or "en", picture))
+        print(f"wrote {page} and {picture}")
+    return 0
+
+
+VERBS = {"handout": cmd_handout, "list": cmd_list, "start": cmd_start, "check": cmd_check, "answer": cmd_answer, "solve": cmd_solve,
          "verify": cmd_verify}
 
 

@@ -209,3 +209,18 @@ def test_draw_a_topology_with_manifests_without_root(tmp_path):
     svg = out.read_text()
     ET.fromstring(svg.encode())
     assert all(name in svg for name in ("node1", "node2", "pod1", "pod2", "web"))
+
+
+def test_handouts_embed_a_picture_of_the_exercise_lab(tmp_path, capsys):
+    import shutil
+    if not shutil.which("dot"):
+        pytest.skip("graphviz (dot) is not installed")
+    assert cli.main(["workshop", "handout", "flow-90", "etcd-restore", "--lang", "zh", "-o", str(tmp_path)]) == 0
+    page = (tmp_path / "flow-90.md").read_text()
+    assert page.startswith("# 到某节点子网的流丢失（表 90）") and "![openshift](flow-90.svg)" in page
+    assert "`answer table VALUE`" in page and "<details>" in page
+    assert "sudo lab workshop start flow-90 --name <your name> --lang zh" in page
+    svg = (tmp_path / "flow-90.svg").read_text()
+    ET.fromstring(svg.encode())
+    assert all(n in svg for n in ("node1", "node2", "pod1", "pod2"))
+    assert "{lab_dir}" not in (tmp_path / "etcd-restore.md").read_text()
