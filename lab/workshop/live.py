@@ -100,6 +100,14 @@ class ExerciseLab(LiveLab):
         return [ln.strip() for ln in self.sh(node, f"ovs-ofctl -O OpenFlow13 --no-names --no-stats dump-flows br0 "
                                                    f"table={table}").splitlines() if "table=" in ln]
 
+    def hit_deltas(self, node: str, action) -> Dict[tuple, int]:
+        """(table, priority, match) -> packets each of node's flows counted while action ran."""
+        from lab.observe.flows import DUMP, parse_dump
+        before = {f.key: f.n_packets for f in parse_dump(self.sh(node, DUMP))}
+        action()
+        after = {f.key: f.n_packets for f in parse_dump(self.sh(node, DUMP))}
+        return {k: n - before.get(k, 0) for k, n in after.items() if n != before.get(k, 0)}
+
     def trace(self, src: str, dst: str):
         from lab.draw import live_trace
         return live_trace(self, src, dst)

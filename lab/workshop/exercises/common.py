@@ -60,7 +60,7 @@ def flow_present(node: str, table: int, pattern: str, what_en: str, what_zh: str
         flows = lab.flows(node, table)
         found = [f for f in flows if re.search(pat, f)]
         return Outcome(bool(found), found[0].split(" actions=")[0] if found
-                       else f"not among the {len(flows)} flows of {node}'s table {table}")
+                       else f"missing: {node}'s table {table} holds {len(flows)} other flow(s)")
     return Criterion(text(f"{node} table {table}: {what_en}", f"{node} 表 {table}：{what_zh}"), observe)
 
 

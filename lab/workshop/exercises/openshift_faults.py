@@ -21,6 +21,13 @@ def _table_with(node: str, pattern: str):
     return truth
 
 
+def _table_10_drops_nothing(lab) -> Outcome:
+    """The counter of table 10's last flow (drop what no known tun_src matched) while pod1 pings pod2."""
+    moved = lab.hit_deltas("node2", lambda: lab.ping("pod1", lab.ip_of("pod2"), tries=2))
+    drops = sum(n for (table, priority, _m), n in moved.items() if table == 10 and priority == 0)
+    return Outcome(drops == 0, f"node2 table 10 priority 0 (drop): n_packets +{drops} while pod1 pinged pod2")
+
+
 def _masquerade_rule(lab) -> Outcome:
     rules = [r for r in lab.sh("node1", "iptables -t nat -S OPENSHIFT-MASQUERADE").splitlines() if "MASQUERADE" in r
              and r.startswith("-A") and r.rstrip().endswith("-j MASQUERADE")]
@@ -112,7 +119,9 @@ EXERCISES = [
         questions=(Question("table", text("the table that checks tun_src", "检查 tun_src 的表"),
                             _table_with("node2", r"tun_src="), digits),),
         criteria=(reaches("pod1", "pod2"),
-                  flow_present("node2", 10, r"tun_src={node1_ip}\b", "accepts tun_src of node1", "接受 node1 的 tun_src")),
+                  flow_present("node2", 10, r"tun_src={node1_ip}\b", "accepts tun_src of node1", "接受 node1 的 tun_src"),
+                  Criterion(text("node2's table-10 drop counter stays still", "node2 表 10 的丢弃计数不再增长"),
+                            _table_10_drops_nothing)),
         setup=inject(("tun-src", "node2", "node1")), solve=repair("tun-src"),
     ),
     Exercise(
