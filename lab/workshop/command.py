@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 from lab import paths
 from lab.errors import BadInput, LabError
@@ -258,7 +258,3 @@ def main(argv: Sequence[str]) -> int:
     if argv[0] not in VERBS:
         raise BadInput(f"unknown workshop command {argv[0]!r} (usage: {USAGE})")
     return VERBS[argv[0]](argv[1:])
-
-
-def lang_of(lang: Optional[str]) -> str:
-    return lang or "en"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 from lab import faults
@@ -48,10 +47,6 @@ def digits(value: str) -> str:
     """`net:[4026532261]` or `4026532261` -> `4026532261`."""
     found = re.findall(r"\d+", value)
     return found[-1] if found else value.strip()
-
-
-def fault_dir(lab) -> str:
-    return os.path.join(faults._record_dir(lab.name))
 
 
 def flow_present(node: str, table: int, pattern: str, what_en: str, what_zh: str) -> Criterion:

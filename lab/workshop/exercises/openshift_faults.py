@@ -74,10 +74,6 @@ def _vnid_of(pod: str):
                      observe)
 
 
-def _fixed(en: str, zh: str) -> str:
-    return text(en, zh)
-
-
 EXERCISES = [
     Exercise(
         "flow-90", "openshift", SMALL, 15,

@@ -6,7 +6,7 @@ import os
 import re
 
 from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
-from lab.workshop.exercises.common import digits, numbers, reaches
+from lab.workshop.exercises.common import digits, numbers
 
 SMALL = ("--nodes", "2", "--pods-per-node", "1", "--no-checks")  # pod1 on node1, pod2 on node2
 TWO_PER_NODE = ("--nodes", "2", "--pods-per-node", "2", "--no-checks")  # pod1, pod2 on node1; pod3, pod4 on node2
