@@ -175,6 +175,9 @@ def cmd_verify(argv: List[str]) -> int:
     paths.check_name(a.name)
     from lab.requirements import require_root
     require_root()
+    from lab import registry
+    if any(lab["name"] == a.name and lab["state"] == "running" for lab in registry.labs()):
+        raise BadInput(f"lab {a.name!r} is running; verify builds its own labs: give another --name")
     from lab.cli import SIGS, Interrupted
     SIGS.watch_wakeups()
     SIGS.name, SIGS.seen, SIGS.tearing_down, SIGS.started = a.name, False, False, True
