@@ -79,8 +79,14 @@ def _cluster_ip(lab) -> str:
 
 
 def _traceroute_hops(lab) -> list:
-    out = lab.sh("pod1", f"traceroute -n -w1 -q1 -T -p 80 -m 5 {_cluster_ip(lab)}", check=False)
-    return [ln.split()[1] for ln in out.splitlines()[1:] if ln.split() and ln.split()[0].isdigit()]
+    """Each hop's first answering address (three probes a hop: one lost probe must not change the answer)."""
+    out = lab.sh("pod1", f"traceroute -n -w1 -q3 -T -p 80 -m 5 {_cluster_ip(lab)}", check=False)
+    hops = []
+    for line in out.splitlines()[1:]:
+        words = line.split()
+        if words and words[0].isdigit():
+            hops.append(next((w for w in words[1:] if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", w)), "*"))
+    return hops
 
 
 def _request_web(lab) -> Outcome:
