@@ -102,6 +102,12 @@ def test_a_student_session_graded_from_another_shell(tmp_path):
         assert ET.parse(junit).getroot().get("failures") == "3"
         assert re.search(r"FAIL\s+pod1 reaches pod2 \(ping\)\s+pod1 -> pod2 \(10\.129\.0\.2\): no answer", r.stdout), r.stdout
 
+        r = lab("workshop", "answer", "--name", alice, "table", "80")  # answers from another shell count too
+        assert r.returncode == 0 and "recorded table = 80" in r.stdout, r.stdout + r.stderr
+        wrong = term.type("check")
+        assert re.search(r"FAIL\s+answer table\s+'80': does not match the lab", wrong), wrong
+        assert "90" not in wrong.split("answer table")[1].splitlines()[0]  # the right answer is never shown
+
         assert "hint 1/3:" in term.type("hint")
         assert "hint 2/3:" in term.type("hint")
         assert "recorded table = 90" in term.type("answer table 90")
