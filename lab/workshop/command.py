@@ -13,11 +13,11 @@ from lab.table import format_table
 from lab.workshop import session
 from lab.workshop.exercise import LANGS, Exercise
 from lab.workshop.exercises import CATALOGUE, exercise
-from lab.workshop.grading import Grade, format_grade, write_json, write_junit
+from lab.workshop.grading import Grade, Result, format_grade, write_json, write_junit
 
 USAGE = ("lab workshop list [--lang en|zh] | start EX [--name LAB] [--lang en|zh] [--script FILE] "
          "| check [--name LAB | --all] [--json FILE] [--junit FILE] | answer [--name LAB] Q VALUE "
-         "| solve EX [--name LAB] | verify [EX...] [--name LAB] | handout [EX...] [--lang en|zh] -o DIR")
+         "| solve EX [--name LAB] | verify [EX...] [--name LAB] [--reset] | handout [EX...] [--lang en|zh] -o DIR")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -138,9 +138,9 @@ def cmd_solve(argv: List[str]) -> int:
     return 0
 
 
-def verify_one(ex: Exercise, name: str, lang: str = "en") -> tuple:
+def verify_one(ex: Exercise, name: str, lang: str = "en", reset: bool = False) -> tuple:
     """Start the exercise's lab without a terminal, check (must fail: the task needs action), solve,
-    check (must pass), stop. Returns (ok, before, after, seconds)."""
+    check (must pass), [reset, check (must fail again)], stop. Returns (ok, before, after, seconds)."""
     import topologies
     from lab.cli import run_parser
     from lab.net import LabNet
@@ -162,14 +162,23 @@ def verify_one(ex: Exercise, name: str, lang: str = "en") -> tuple:
         before = session.check(name, lang)
         session.solve(name)
         after = session.check(name, lang)
+        again_ok = True
+        if reset and after.passed:
+            session.reset(name)
+            again = session.check(name, lang)
+            again_ok = not again.passed
+            if not again_ok:
+                after = Grade(after.lab, after.exercise, after.results
+                              + [Result("reset puts the task back", False, "check passed right after reset")])
     finally:
         net.stop()
-    return (not before.passed and after.passed), before, after, time.monotonic() - start
+    return (not before.passed and after.passed and again_ok), before, after, time.monotonic() - start
 
 
 def cmd_verify(argv: List[str]) -> int:
     p = _parser("verify")
     p.add_argument("exercises", nargs="*")
+    p.add_argument("--reset", action="store_true", help="also: after the solution, `reset` must make check fail again")
     a = p.parse_args(argv)
     chosen = [exercise(e) for e in a.exercises] if a.exercises else list(CATALOGUE.values())
     paths.check_name(a.name)
@@ -185,7 +194,7 @@ def cmd_verify(argv: List[str]) -> int:
     try:
         for ex in chosen:
             try:
-                ok, before, after, seconds = verify_one(ex, a.name, a.lang or "en")
+                ok, before, after, seconds = verify_one(ex, a.name, a.lang or "en", a.reset)
             except LabError as exc:  # the lab did not come up or the setup failed: this exercise fails, the rest run
                 print(f"FAIL  {ex.id:<22} {' '.join(str(exc).split())}", flush=True)
                 failed.append(ex.id)

@@ -146,3 +146,16 @@ def test_a_student_session_graded_from_another_shell(tmp_path):
     assert "Pod 无法访问外部" in bob_out  # bob's task in Chinese
     for n in (alice, bob):
         assert not any(leftovers(n).values())
+
+
+def test_reset_puts_the_task_back_after_the_solution():
+    """The exercises whose setup is their own (not a recorded fault): after the reference solution,
+    `reset` makes the lab need the work again (the student's routes, links and keys are undone)."""
+    lab_name = name("rst")
+    chosen = ["vxlan-by-hand", "docker-vxlan", "etcd-restore", "hostgw-router"]
+    try:
+        r = lab("workshop", "verify", "--reset", "--name", lab_name, *chosen, timeout=600)
+    finally:
+        lab("clean", lab_name)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    assert f"{len(chosen)}/{len(chosen)} exercises verified" in r.stdout
