@@ -124,6 +124,11 @@ class ExerciseLab(LiveLab):
     def first_packet_source(self, listener: str, dev: str, bpf: str, send_from: str, send: str) -> str:
         """The source address of the first packet matching bpf that listener sees on dev while
         send_from runs send: a real capture (tcpdump), the way the notes look at NAT."""
+        m = re.search(r"IP (\d+\.\d+\.\d+\.\d+)", self.first_packet(listener, dev, bpf, send_from, send))
+        return m.group(1) if m else ""
+
+    def first_packet(self, listener: str, dev: str, bpf: str, send_from: str, send: str) -> str:
+        """tcpdump's line for the first packet matching bpf on listener's dev while send_from runs send."""
         out = f"/tmp/sdnlab-{self.name}-{listener}-{os.getpid()}-{int(time.time() * 1000)}.cap"
         self.sh(listener, f"(timeout 6 tcpdump -l -nni {dev} -c1 {shlex.quote(bpf)} > {out} 2>/dev/null &) ; "
                           "sleep 0.5", check=False)
@@ -132,9 +137,8 @@ class ExerciseLab(LiveLab):
             while time.monotonic() < deadline:
                 self.sh(send_from, send, check=False)
                 text = open(out).read() if os.path.exists(out) else ""
-                m = re.search(r"IP (\d+\.\d+\.\d+\.\d+)", text)
-                if m:
-                    return m.group(1)
+                if text.strip():
+                    return text
             return ""
         finally:
             try:

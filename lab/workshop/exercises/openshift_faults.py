@@ -75,6 +75,22 @@ def _vnid_of(pod: str):
                      observe)
 
 
+def _wire_vni(lab) -> str:
+    """The VNI in the VXLAN header node2 receives while pod1 pings pod3 (same project), as tcpdump decodes it."""
+    seen = lab.first_packet("node2", "eth0", "udp port 4789", "pod1", f"ping -n -c1 -W1 {lab.ip_of('pod3')}")
+    m = re.search(r"vni (\d+)", seen)
+    return m.group(1) if m else ""
+
+
+def _node_route(lab) -> Outcome:
+    routes = [" ".join(ln.split()) for ln in lab.sh("node1", "ip -4 route show").splitlines() if "dev tun0" in ln]
+    cluster = [r for r in routes if r.startswith("10.128.0.0/14 ")]
+    return Outcome(bool(cluster), cluster[0] if cluster else "no route for 10.128.0.0/14 on tun0 "
+                                                             f"(tun0 routes: {'; '.join(routes) or 'none'})")
+
+
+MULTITENANT = ("--nodes", "2", "--pods-per-node", "2", "--plugin", "multitenant", "--no-checks")
+
 EXERCISES = [
     Exercise(
         "flow-90", "openshift", SMALL, 15,
@@ -185,7 +201,7 @@ EXERCISES = [
         setup=inject(("tx-checksum", "pod1")), solve=repair("tx-checksum"), datapaths=("netdev",),
     ),
     Exercise(
-        "wrong-vnid", "openshift", ("--nodes", "2", "--pods-per-node", "2", "--plugin", "multitenant", "--no-checks"), 20,
+        "wrong-vnid", "openshift", MULTITENANT, 20,
         text("A pod in the wrong project (VNID)", "Pod 进入了错误的项目（VNID）"),
         text("ovs-multitenant: pod1 and pod3 are both in project p1 (`oc get pods --all-namespaces`), yet pod1 "
              "cannot reach pod3. Find what tags pod1's packets and give pod1 back its project's VNID.\n"
@@ -202,5 +218,41 @@ EXERCISES = [
                             if re.fullmatch(r"\s*(0x[0-9a-fA-F]+|\d+)\s*", s) else s.strip()),),
         criteria=(reaches("pod1", "pod3"), _vnid_of("pod1")),
         setup=inject(("vnid", "pod1")), solve=repair("vnid"),
+    ),
+    Exercise(
+        "vnid-on-the-wire", "openshift", MULTITENANT, 15,
+        text("The VNID on the wire", "线路上的 VNID"),
+        text("ovs-multitenant carries each project's VNID in the VXLAN header between nodes. Capture on node2's "
+             "eth0 while pod1 (project p1, node1) pings pod3 (p1, node2): which VNI does the header carry, and "
+             "which project's NETID is it?\nAnswer with `answer vni N` (decimal) and `answer project NAME`.",
+             "ovs-multitenant 在节点之间的 VXLAN 头中携带每个项目的 VNID。在 pod1（项目 p1，node1）ping pod3（p1，"
+             "node2）时在 node2 的 eth0 上抓包：VXLAN 头中的 VNI 是多少？它是哪个项目的 NETID？\n用 `answer vni "
+             "数字`（十进制）和 `answer project 名字` 作答。"),
+        hints(["`node2 tcpdump -nni eth0 -c2 udp port 4789` while `pod1 ping -c1 pod3` runs",
+               "tcpdump decodes the VXLAN header: `VXLAN, flags [I] (0x08), vni N`",
+               "`oc get netnamespaces` maps NETIDs to projects; table 90 moves REG0 into NXM_NX_TUN_ID"],
+              ["在 `pod1 ping -c1 pod3` 时运行 `node2 tcpdump -nni eth0 -c2 udp port 4789`",
+               "tcpdump 会解析 VXLAN 头：`VXLAN, flags [I] (0x08), vni N`",
+               "`oc get netnamespaces` 把 NETID 对应到项目；表 90 把 REG0 移到 NXM_NX_TUN_ID"]),
+        questions=(Question("vni", text("the VNI on the wire", "线路上的 VNI"), _wire_vni, digits),
+                   Question("project", text("whose NETID it is", "它是哪个项目的 NETID"),
+                            lambda lab: next((p for p, v in lab.inventory["netnamespaces"].items()
+                                              if str(v) == _wire_vni(lab)), ""))),
+    ),
+    Exercise(
+        "node-route", "openshift", SMALL, 10,
+        text("A node loses its pods (route to the cluster network)", "节点无法访问 Pod（到集群网络的路由）"),
+        text("Pods reach each other, but node1 itself cannot reach pod2 on node2 (health checks from the node "
+             "would fail). Find what node1's kernel is missing and restore it.",
+             "Pod 之间互通，但 node1 本身无法访问 node2 上的 pod2（来自节点的健康检查会失败）。找出 node1 内核缺少"
+             "的配置并恢复。"),
+        hints(["`node1 ip route get <pod2 IP>`: which way does node1 send it?",
+               "An OpenShift node routes the whole cluster network into br0 through tun0",
+               "`node1 ip route add 10.128.0.0/14 dev tun0`"],
+              ["`node1 ip route get <pod2 IP>`：node1 从哪里发出？", "OpenShift 节点把整个集群网络经 tun0 路由进 br0",
+               "`node1 ip route add 10.128.0.0/14 dev tun0`"]),
+        criteria=(reaches("node1", "pod2"),
+                  Criterion(text("node1 routes the cluster network on tun0", "node1 经 tun0 路由集群网络"), _node_route)),
+        setup=inject(("route", "node1", "pod2")), solve=repair("route"),
     ),
 ]

@@ -251,6 +251,22 @@ EXERCISES = [
         setup=inject(("route", "node1", "pod2")), solve=repair("route"),
     ),
     Exercise(
+        "flannel-masquerade", "flannel", FLANNEL, 10,
+        text("Flannel: pods cannot reach the outside", "Flannel：Pod 无法访问外部"),
+        text("Flannel vxlan backend: pod1 (node1) cannot reach the external host ext, pod2 (node2) can. Pod to pod "
+             "works. Find what flanneld installed on node2 but node1 lacks, and fix node1.",
+             "Flannel vxlan 后端：pod1（node1）无法访问外部主机 ext，pod2（node2）可以，Pod 之间互通。找出 flanneld "
+             "在 node2 上安装而 node1 缺少的配置，并修复 node1。"),
+        hints(["`ext tcpdump -ni eth0 icmp` while pod1 pings ext: which source arrives?",
+               "Compare `node1 iptables -t nat -S FLANNEL-POSTRTG` with node2's (flanneld's --ip-masq rules)",
+               "Order matters: the RETURN rules for pod-to-pod traffic come before the MASQUERADE rules"],
+              ["pod1 ping ext 时运行 `ext tcpdump -ni eth0 icmp`：到达的源地址是什么？",
+               "对比 node1 与 node2 的 `iptables -t nat -S FLANNEL-POSTRTG`（flanneld 的 --ip-masq 规则）",
+               "顺序很重要：Pod 之间流量的 RETURN 规则在 MASQUERADE 规则之前"]),
+        criteria=(reaches("pod1", "ext"), reaches("pod1", "pod2")),
+        setup=inject(("masquerade", "node1")), solve=repair("masquerade"),
+    ),
+    Exercise(
         "etcd-restore", "flannel", FLANNEL, 20,
         text("Restore Flannel's leases from an etcd snapshot", "从 etcd 快照恢复 Flannel 的租约"),
         text("Someone deleted node2's lease from etcd; node1's flanneld followed and removed its routes, so pod1 "
