@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Set, Tuple
 
-from lab.openshift import occmd, realize
+from lab.openshift import apistate, occmd, realize
 from lab.openshift.model import Cluster
 from lab.state import Flow, Iptables, OvsPort, StateDiff
 
@@ -105,6 +105,7 @@ def apply(net, cluster: Cluster, line: str, runtime: str = "netns") -> Change:
     before = {p.host for p in cluster.pods}
     after = {p.host for p in outcome.cluster.pods}
     change.nodes = realize.apply_cluster(net, cluster, outcome.cluster, runtime=runtime)
+    apistate.write(net.name, cluster)  # the API server's view, for other shells
     change.nodes = {hs.name: change.nodes[hs.name] for hs in cluster.hostsubnets}
     change.pods_added = tuple(h for h in (p.host for p in cluster.pods) if h not in before)
     change.pods_removed = tuple(sorted(before - after))

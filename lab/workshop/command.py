@@ -14,6 +14,7 @@ from lab.workshop import session
 from lab.workshop.exercise import LANGS, Exercise
 from lab.workshop.exercises import CATALOGUE, exercise
 from lab.workshop.grading import Grade, Result, format_grade, write_json, write_junit
+from lab.workshop.live import hold, release
 
 USAGE = ("lab workshop list [--lang en|zh] | start EX [--name LAB] [--lang en|zh] [--script FILE] "
          "| check [--name LAB | --all] [--json FILE] [--junit FILE] | answer [--name LAB] Q VALUE "
@@ -49,6 +50,7 @@ class StartHooks:
         self.ex, self.lang = ex, lang
 
     def after_build(self, net, topology, model) -> None:
+        hold(net.name, net, model, getattr(topology, "runtime", "netns"))  # the exercise's `oc` steps apply here
         session.begin(net.name, self.ex, self.lang, topology.inventory(net, model))
         print("\n" + session.task_text(self.ex, self.lang, net.name), flush=True)
 
@@ -158,6 +160,7 @@ def verify_one(ex: Exercise, name: str, lang: str = "en", reset: bool = False) -
     try:
         topology.build(net, model, progress=lambda m: None)
         net.record_daemons()
+        hold(name, net, model, getattr(topology, "runtime", "netns"))
         session.begin(name, ex, lang, topology.inventory(net, model))
         before = session.check(name, lang)
         session.solve(name)
@@ -171,6 +174,7 @@ def verify_one(ex: Exercise, name: str, lang: str = "en", reset: bool = False) -
                 after = Grade(after.lab, after.exercise, after.results
                               + [Result("reset puts the task back", False, "check passed right after reset")])
     finally:
+        release(name)
         net.stop()
     return (not before.passed and after.passed and again_ok), before, after, time.monotonic() - start
 
