@@ -23,7 +23,7 @@ WEB_PORT = 8080
 
 
 def netid(value: str) -> str:
-    """`0x53cf71`, `5492721` -> `5492721` (NETIDs are written both ways)."""
+    """`0x53cff1`, `5492721` -> `5492721` (NETIDs are written both ways)."""
     v = value.strip()
     return str(int(v, 0)) if re.fullmatch(r"0x[0-9a-fA-F]+|\d+", v) else v.lower()
 
