@@ -195,15 +195,16 @@ def cmd_verify(argv: List[str]) -> int:
     SIGS.watch_wakeups()
     SIGS.name, SIGS.seen, SIGS.tearing_down, SIGS.started = a.name, False, False, True
     total, failed = time.monotonic(), []
+    w = max(len(ex.id) for ex in chosen)  # the results line up
     try:
         for ex in chosen:
             try:
                 ok, before, after, seconds = verify_one(ex, a.name, a.lang or "en", a.reset)
             except LabError as exc:  # the lab did not come up or the setup failed: this exercise fails, the rest run
-                print(f"FAIL  {ex.id:<22} {' '.join(str(exc).split())}", flush=True)
+                print(f"FAIL  {ex.id:<{w}} {' '.join(str(exc).split())}", flush=True)
                 failed.append(ex.id)
                 continue
-            print(f"{'PASS' if ok else 'FAIL'}  {ex.id:<22} before solve {before.score}/{before.total}, "
+            print(f"{'PASS' if ok else 'FAIL'}  {ex.id:<{w}} before solve {before.score}/{before.total}, "
                   f"after {after.score}/{after.total}   {seconds:.1f} s", flush=True)
             if not ok:
                 failed.append(ex.id)
