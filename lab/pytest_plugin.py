@@ -245,6 +245,20 @@ def assert_nothing_left(name: str = "", processes: Sequence = ()) -> None:
     assert not any(left.values()), f"lab {name or 'of this process'} left behind: {left}"
 
 
+def machine_owns(path: str) -> bool:
+    """The directory is the machine's own: it exists and no lab made it as a mountpoint for its hosts
+    (/run/flannel, /var/lib/cni), which the last lab using it removes again."""
+    from lab.cleanup import recorded_mountpoints
+    return os.path.exists(path) and path not in recorded_mountpoints()
+
+
+def left_as_found(path: str, machine_owned: bool) -> bool:
+    """After a lab is gone: a mountpoint it made is gone too, unless another lab (a parallel test
+    worker's) holds it now; the machine's own directory stays."""
+    from lab.cleanup import recorded_mountpoints
+    return path in recorded_mountpoints() or os.path.exists(path) == machine_owned
+
+
 @contextmanager
 def built_lab(build: Callable, model, packages: Optional[Dict[str, str]] = None) -> Iterator[Tuple[object, object]]:
     """`with built_lab(realize.build, cluster, ovs.PACKAGES) as (net, cluster):` a lab built straight from
