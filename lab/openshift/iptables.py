@@ -3,8 +3,11 @@ NodeIPTables chains, and with kube-proxy's rules (lab.openshift.kubeproxy) also 
 the unidling userspace proxier and the hostport syncer, jumped to in the order of a fresh node
 (reference §1.4, without Docker's chains: the lab's nodes run no dockerd).
 
-The subnet plugin runs with masqueradeServices on, so OPENSHIFT-MASQUERADE masquerades the
-cluster network directly (no OPENSHIFT-MASQUERADE-2).
+The subnet and multitenant plugins run with masqueradeServices on (node.go: `!useConnTrack`), so
+OPENSHIFT-MASQUERADE masquerades everything from the cluster network, pod-to-service included. The
+networkpolicy plugin (conntrack) turns it off: OPENSHIFT-MASQUERADE jumps to OPENSHIFT-MASQUERADE-2, which
+returns for destinations inside the cluster network (a pod reaching a service keeps its own source
+address, so the endpoint's policies can see it) and masquerades the rest. 3.11 writes that chain already.
 """
 
 from __future__ import annotations
@@ -12,11 +15,16 @@ from __future__ import annotations
 from typing import Dict, List, Optional
 
 from lab.openshift.kubeproxy import DROP_MARK, Tables
-from lab.openshift.model import ClusterNetwork
+from lab.openshift.model import NETWORKPOLICY_PLUGIN, ClusterNetwork
 
 BUILTIN = {"filter": ["INPUT", "FORWARD", "OUTPUT"], "nat": ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"]}
 PORTALS = '"handle ClusterIPs; NOTE: this must be before the NodePort rules"'
 NODEPORTS = '"handle service NodePorts; NOTE: this must be the last rule in the chain"'
+
+
+def masquerades_services(network: ClusterNetwork) -> bool:
+    """newNodeIPTables(..., masqueradeServices = !useConnTrack): only the networkpolicy plugin uses conntrack."""
+    return network.plugin != NETWORKPOLICY_PLUGIN
 
 
 def openshift_tables(network: ClusterNetwork) -> Tables:
@@ -33,8 +41,17 @@ def openshift_tables(network: ClusterNetwork) -> Tables:
         f'-A OPENSHIFT-FIREWALL-FORWARD -d {cidr} -m comment --comment "forward traffic from SDN" -j ACCEPT',
         f'-A OPENSHIFT-FIREWALL-FORWARD -s {cidr} -m comment --comment "forward traffic to SDN" -j ACCEPT',
     ]
-    t.rules["nat"].append(f'-A OPENSHIFT-MASQUERADE -s {cidr} -m comment --comment "masquerade pod-to-service and '
-                          'pod-to-external traffic" -j MASQUERADE')
+    if masquerades_services(network):
+        t.rules["nat"].append(f'-A OPENSHIFT-MASQUERADE -s {cidr} -m comment --comment "masquerade pod-to-service and '
+                              'pod-to-external traffic" -j MASQUERADE')
+    else:  # no jump from a built-in chain: only OPENSHIFT-MASQUERADE's rule leads there
+        t.chains["nat"].append("OPENSHIFT-MASQUERADE-2")
+        t.rules["nat"] += [
+            f'-A OPENSHIFT-MASQUERADE -s {cidr} -m comment --comment "masquerade pod-to-external traffic" '
+            "-j OPENSHIFT-MASQUERADE-2",
+            f'-A OPENSHIFT-MASQUERADE-2 -d {cidr} -m comment --comment "masquerade pod-to-external traffic" -j RETURN',
+            "-A OPENSHIFT-MASQUERADE-2 -j MASQUERADE",
+        ]
     return t
 
 
