@@ -145,9 +145,15 @@ def trace_command(net, cluster: Cluster, line: str) -> str:
         pod = cluster.pod(req.src)
     except KeyError:
         raise LabError(f"trace: unknown pod {req.src!r} (pods: {', '.join(p.name for p in cluster.pods)})") from None
-    note = own_address_note(pod.name, pod.ip, resolve(net, cluster, req.dst)[0])
+    dst_ip = resolve(net, cluster, req.dst)[0]
+    note = own_address_note(pod.name, pod.ip, dst_ip)
     if note:
         return note
+    from lab.openshift import service_trace
+    service = service_trace.find_service(cluster, dst_ip)
+    if service is not None and req.proto in ("tcp", "udp"):  # follow it past kube-proxy's DNAT
+        st = service_trace.trace_service(net, cluster, pod.host, service, req.dst_port, req.proto)
+        return service_trace.format_service_trace(st, cluster, req.verbose)
     return format_trace(trace_pod(net, cluster, req.src, req.dst, req.proto, req.dst_port), req.verbose)
 
 
