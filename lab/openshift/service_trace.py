@@ -138,6 +138,32 @@ def trace_service(net, cluster: Cluster, pod_name: str, service: Service, port_n
     return st
 
 
+def trace_request(net, cluster: Cluster, pod_name: str, service: Service, port_number: int,
+                  proto: str = "tcp") -> ServiceTrace:
+    """Send one request from the pod, read the node's conntrack entry for it, and trace the endpoint the
+    DNAT chose (answered or not: a dropped request still has its entry, marked unreplied)."""
+    from lab.observe.request import request
+    from lab.openshift.conntrack import find_connection
+    pod = cluster.pod(pod_name)
+    answer = request(net[pod.host], service.cluster_ip, port_number, proto, timeout=1.0)
+    port = find_port(service, port_number, proto)
+    sport = int(answer.local.rpartition(":")[2] or 0)
+    conn = find_connection(net[pod.node], proto, pod.ip, sport, service.cluster_ip, port_number)
+    chosen = [ep for ep in (cluster.endpoints(service).get(port, []) if port else [])
+              if conn is not None and conn.dnat and (ep.ip, ep.port) == (conn.reply_src, conn.reply_sport)]
+    st = trace_service(net, cluster, pod.host, service, port_number, proto, endpoints=chosen)
+    said = f"answered by {answer.pod}" if answer.ok else answer.error
+    seen = ""
+    if conn is None:
+        seen = f"the request ({said}) left no conntrack entry on {pod.node}"
+    elif conn.dnat:
+        seen = (f"the request from {pod.ip}:{sport} ({said}): conntrack on {pod.node} shows DNAT to "
+                f"{conn.reply_src}:{conn.reply_sport}, the endpoint answers {conn.reply_dst}"
+                + ("" if conn.replied else " [UNREPLIED]"))
+    st.note = "; ".join(n for n in (st.note, seen) if n)
+    return st
+
+
 def vnid_name(cluster: Cluster, vnid: int) -> str:
     names = sorted(ns for ns, v in cluster.netids.items() if v == vnid)
     return f"{vnid} ({', '.join(names)})" if names else str(vnid)

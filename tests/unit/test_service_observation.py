@@ -9,7 +9,9 @@ from lab.openshift import manifests
 from lab.openshift.model import ClusterNetwork, build_cluster, plugin_name
 from lab.openshift.objects import EndpointAddress
 from lab.openshift.request import RequestLine, parse_request_args, resolve_host, split_target
+from lab.openshift.conntrack import parse_conntrack
 from lab.openshift.service_trace import explain_drop, source_after_nat
+from lab.openshift.tracing import TraceRequest, parse_trace_args
 
 CLUSTER_YAML = "tests/11-openshift-objects/cluster.yaml"
 
@@ -110,3 +112,25 @@ def test_a_multitenant_drop_in_table_80_names_both_vnids():
     note = explain_drop(c, parse_trace(TRACE_80_DROP))
     assert note == (f"multitenant isolation: source VNID {0xaf5d35} (lone) may not reach destination VNID "
                     f"{0x7f979d} (shop)")
+
+
+PROC_CONNTRACK = """\
+ipv4     2 udp      17 26 src=10.128.0.2 dst=172.30.10.10 sport=39394 dport=53 [UNREPLIED] src=10.128.0.4 dst=10.128.0.2 sport=5353 dport=39394 mark=0 zone=0 use=2
+ipv4     2 tcp      6 117 TIME_WAIT src=10.128.0.2 dst=172.30.10.10 sport=46622 dport=80 src=10.129.0.3 dst=10.128.0.1 sport=8080 dport=46622 [ASSURED] mark=0 zone=0 use=2
+ipv4     2 icmp     1 29 src=10.128.0.2 dst=10.129.0.2 type=8 code=0 id=7 src=10.129.0.2 dst=10.128.0.2 type=0 code=0 id=7 mark=0 zone=0 use=2
+"""
+
+
+def test_conntrack_lines_give_the_dnat_and_the_source_the_endpoint_saw():
+    udp, tcp = parse_conntrack(PROC_CONNTRACK)
+    assert (udp.proto, udp.dnat, udp.replied, udp.reply_src, udp.reply_sport, udp.reply_dst) == \
+        ("udp", True, False, "10.128.0.4", 5353, "10.128.0.2")
+    assert (tcp.sport, tcp.dnat, tcp.replied, tcp.reply_dst) == (46622, True, True, "10.128.0.1")
+    # `conntrack -L` prints the same without the first two columns
+    assert parse_conntrack(PROC_CONNTRACK.replace("ipv4     2 ", "")) == [udp, tcp]
+
+
+def test_trace_request_flag():
+    assert parse_trace_args("pod1 web.shop:80 --request") == TraceRequest("pod1", "web.shop", "tcp", 80, False, True)
+    with pytest.raises(BadInput, match="--request goes with a service"):
+        parse_trace_args("pod1 pod2 --request")
