@@ -24,6 +24,10 @@ def resolve_host(cluster, name: str) -> str:
         return str(ipaddress.ip_address(name))
     except ValueError:
         pass
+    try:  # a pod first, as trace does (a pod's host name can be `name.namespace` too)
+        return cluster.pod(name).ip
+    except KeyError:
+        pass
     candidates = [name]
     if "/" not in name and name.count(".") == 1:  # web.shop: cluster DNS's <service>.<namespace>
         svc, ns = name.split(".")
@@ -33,10 +37,6 @@ def resolve_host(cluster, name: str) -> str:
             return cluster.service(key).cluster_ip
         except KeyError:
             pass
-    try:
-        return cluster.pod(name).ip
-    except KeyError:
-        pass
     for hs in cluster.hostsubnets:
         if hs.name == name:
             return hs.host_ip
