@@ -3,7 +3,11 @@
 Run as root:  pytest examples/pytest   (each test builds its lab and tears it down afterwards)
 """
 
+import os
+
 import pytest
+
+SHOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shop_cluster.py")
 
 
 @pytest.mark.root
@@ -16,6 +20,15 @@ def test_pods_on_two_openshift_nodes_talk_over_vxlan(sdnlab):
     lab.assert_hops("pod1", "pod3", ["pod3"])
     # to the outside: tun0 on the pod's node first
     assert lab.hops("pod1", "ext")[0] == "node1"
+
+
+@pytest.mark.root
+def test_a_service_spreads_requests_over_its_pods(sdnlab):
+    lab = sdnlab(SHOP, pods_per_node=0)  # a cluster module, as `lab run examples/shop_cluster.py`
+    answers = lab.request("client", "web.shop:80", count=30)  # each on a new connection
+    assert {a.pod for a in answers} == {"web-1", "web-2", "web-3"}
+    assert lab.request("client", "web.shop:53", proto="udp").pod in {"web-1", "web-2", "web-3"}
+    assert lab.request("ext", "node2:30080").ok  # the NodePort service, from the external host
 
 
 @pytest.mark.root
