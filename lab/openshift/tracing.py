@@ -164,7 +164,10 @@ def trace_command(net, cluster: Cluster, line: str) -> str:
         return service_trace.format_service_trace(st, cluster, req.verbose)
     if req.request:
         raise BadInput(f"trace: --request follows a request to a service; {req.dst} is none")
-    return format_trace(trace_pod(net, cluster, req.src, req.dst, req.proto, req.dst_port), req.verbose)
+    hops = trace_pod(net, cluster, req.src, req.dst, req.proto, req.dst_port)
+    text = format_trace(hops, req.verbose)
+    note = service_trace.explain_drop(cluster, hops[-1][1], tun_id=pod.vnid) if hops else ""
+    return text + (f"\n  {note}" if note else "")
 
 
 def format_trace(hops: List[Tuple[str, Trace]], verbose: bool = False) -> str:

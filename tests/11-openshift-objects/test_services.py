@@ -234,3 +234,21 @@ def test_every_nodes_iptables_save_equals_its_render(svc_lab):
         assert saved == rendered.splitlines(), hs.name
         masq2 = [line for line in saved if "OPENSHIFT-MASQUERADE-2" in line]
         assert bool(masq2) == (plugin_of(c) == "networkpolicy"), masq2
+
+
+def test_a_pod_to_pod_drop_in_table_80_is_named(svc_lab):
+    net, c = svc_lab
+    text = trace_command(net, c, "loner web-2 tcp 8080")
+    lines = text.splitlines()
+    assert lines[0].startswith("node1: ") and lines[0].endswith("output vxlan0 (tun_dst=172.16.1.12)"), text
+    plugin, lone, shop = plugin_of(c), c.netids.get("lone"), c.netids.get("shop")
+    if plugin == "subnet":
+        assert len(lines) == 2 and lines[1].endswith(f"output {c.pod('web-2').veth}"), text
+    elif plugin == "multitenant":
+        assert lines[1].startswith("node2: ") and lines[1].endswith("drop in table 80"), text
+        assert lines[2] == (f"  multitenant isolation: source VNID {lone} (lone) may not reach destination VNID "
+                            f"{shop} (shop)"), text
+    else:
+        assert lines[1].endswith("drop in table 80"), text
+        assert lines[2] == (f"  networkpolicy: namespace shop (VNID {shop}) has policies selecting web-2 "
+                            f"(not-from-blocked); none allows this packet from VNID {lone} (lone)"), text
