@@ -20,7 +20,7 @@ from lab.openshift.kubeproxy import sep_chain, service_port_name, svc_chain
 from lab.openshift.model import Cluster
 from lab.openshift.objects import EndpointAddress, Pod, Service, ServicePort
 from lab.openshift.policy import selector_matches
-from lab.openshift.tracing import SRC_PORT, packet_fields
+from lab.openshift.tracing import SRC_PORT, format_trace, packet_fields, trace_pod
 from lab.shell import run
 
 Hops = List[Tuple[str, Trace]]
@@ -101,11 +101,12 @@ def trace_endpoint(net, cluster: Cluster, pod: Pod, service: Service, port: Serv
 
 
 def trace_back_out(net, cluster: Cluster, pod: Pod, dst_ip: str, proto: str, dst_port: int) -> Hops:
-    """A packet the node's kernel did not DNAT, forwarded from tun0 back into br0 (masqueraded as a pod's
-    packet to anything else would be)."""
+    """A packet the node's kernel did not DNAT, forwarded from tun0 back into br0. Its destination (a
+    ClusterIP) is outside the cluster network, so every plugin masquerades it (networkpolicy in
+    OPENSHIFT-MASQUERADE-2)."""
     node = net[pod.node]
     tun0_mac = run(node, "cat /sys/class/net/tun0/address").strip()
-    source = cluster.hostsubnet(pod.node).gateway if masquerades_services(cluster.network) else pod.ip
+    source = cluster.hostsubnet(pod.node).gateway
     packet = packet_fields(source, tun0_mac, dst_ip, tun0_mac, proto, dst_port, SRC_PORT)
     return [(pod.node, ofproto_trace(node, f"in_port={TUN0_OFPORT},{packet}"))]
 
@@ -113,7 +114,6 @@ def trace_back_out(net, cluster: Cluster, pod: Pod, dst_ip: str, proto: str, dst
 def trace_service(net, cluster: Cluster, pod_name: str, service: Service, port_number: int, proto: str = "tcp",
                   endpoints: Optional[Sequence[EndpointAddress]] = None) -> ServiceTrace:
     """A pod's packet to service:port, then after the DNAT to each endpoint (or to `endpoints` only)."""
-    from lab.openshift.tracing import trace_pod
     try:
         pod = cluster.pod(pod_name)
     except KeyError:
@@ -200,13 +200,7 @@ def trace_dst_ip(trace: Trace) -> Optional[str]:
     return None
 
 
-def node_label(cluster: Cluster, ip: str) -> str:
-    owner = cluster.owner_of_ip(ip)
-    return f"{ip} ({owner})" if owner else ip
-
-
 def format_service_trace(st: ServiceTrace, cluster: Cluster, verbose: bool = False) -> str:
-    from lab.openshift.tracing import format_trace
     lines = [format_trace(st.to_tun0, verbose)]
     if st.drop_note:
         lines.append(f"  {st.drop_note}")
@@ -217,12 +211,14 @@ def format_service_trace(st: ServiceTrace, cluster: Cluster, verbose: bool = Fal
     if st.note and not st.paths:
         lines.append(f"{node} kernel: {st.note}")
         for hop_node, trace in st.back_out:
-            end = " (its in_port: OpenFlow never outputs there)" if trace.dropped else ""
+            end = " (output:2 is its in_port: OpenFlow never outputs there)" \
+                if trace.dropped and trace.tables[-1:] == [60] else ""
             lines.append(f"{hop_node} (from tun0): {trace.summary()}{end}")
         return "\n".join(lines)
     n = len(cluster.endpoints(st.service).get(st.port, []))
+    spread = f"{n} endpoints, one picked at random" if n > 1 else "1 endpoint"
     lines.append(f"{node} kernel: KUBE-SERVICES {svc} cluster IP {st.service.cluster_ip}:{st.port.port} -> "
-                 f"{st.chain} ({n} endpoint{'s' if n != 1 else ''}, one picked at random)")
+                 f"{st.chain} ({spread})")
     if st.note:
         lines.append(f"  {st.note}")
     for path in st.paths:
