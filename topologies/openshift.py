@@ -10,7 +10,7 @@ from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
 from lab.errors import LabError
 from lab.mncli import flows_verb
 from lab.paths import host_dir, netns_name
-from lab.openshift import builder, manifests, oc, realize
+from lab.openshift import builder, live, manifests, oc, occmd, realize
 from lab.openshift.flows import PLUGINS
 from lab.openshift.model import ClusterNetwork, build_cluster, plugin_name
 from lab.openshift.vnid import GLOBAL_VNID, allocate_netids, get_netnamespaces
@@ -136,14 +136,19 @@ class OpenShiftTopology(Topology):
         def do_request(line: str) -> None:
             print(request_command(net, model, line))
 
+        last = {"change": live.Change("")}
+
         def do_oc(line: str) -> None:
-            if line.split() in (["get", "netnamespaces"], ["get", "netnamespace"]) and model.netids:
-                print(get_netnamespaces(model.netids))
-                return
-            answer = oc.oc(model, line)
-            if answer.startswith("usage:"):  # a mistake: one error line, and the script counts it
-                raise LabError(f"oc: {answer}")
-            print(answer)
+            change = live.apply(net, model, line, runtime=self.runtime)
+            if change.mutated:
+                last["change"] = change
+            if change.output:
+                print(change.output)
+
+        def do_changes(line: str) -> None:
+            if line.strip():
+                raise LabError("usage: changes (no arguments)")
+            print(last["change"].describe())
 
         return {
             **flows_verb(net),
@@ -152,7 +157,10 @@ class OpenShiftTopology(Topology):
                       "to a service's IP:PORT also kube-proxy's DNAT and every endpoint's path"),
             "request": (do_request, REQUEST_USAGE[len("usage: "):]
                         + ": which pod answers (HTTP on tcp, a datagram on udp), or refused/timeout; -c: a tally"),
-            "oc": (do_oc, oc.USAGE[len("usage: "):]),
+            "oc": (do_oc, occmd.usage() + ": answered from the model; a change is applied to every node as its "
+                          "difference"),
+            "changes": (do_changes, "changes: per node, the ports, flows and iptables rules the last `oc` change "
+                                    "added (+) and removed (-)"),
         }
 
 

@@ -23,6 +23,16 @@ def test_pods_on_two_openshift_nodes_talk_over_vxlan(sdnlab):
 
 
 @pytest.mark.root
+def test_joining_two_projects_with_oc_lets_them_talk(sdnlab):
+    lab = sdnlab("openshift", plugin="multitenant", nodes=2, pods_per_node=2)  # pod1, pod3 in p1; pod2, pod4 in p2
+    lab.assert_unreachable("pod1", "pod4")
+    change = lab.oc("oc adm pod-network join-projects --to=p1 p2")
+    added, removed = change.flows("node2")  # p2's pods now carry p1's VNID
+    assert added and removed and all(f"load:{lab.model.netids['p1']}->" in f for f in added)
+    lab.assert_reachable("pod1", "pod4")
+
+
+@pytest.mark.root
 def test_a_service_spreads_requests_over_its_pods(sdnlab):
     lab = sdnlab(SHOP, pods_per_node=0)  # a cluster module, as `lab run examples/shop_cluster.py`
     answers = lab.request("client", "web.shop:80", count=30)  # each on a new connection

@@ -4,7 +4,7 @@ add or remove a pod at runtime by applying only the difference it makes to its n
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import replace
+from dataclasses import fields, replace
 import os
 import sys
 from typing import Callable, Dict, Optional
@@ -209,6 +209,56 @@ def remove_pod(net: LabNet, cluster: Cluster, pod_name: str) -> StateDiff:
         del net.nameToNode[pod.key]
     net.remove_host(net[pod.host])  # the veth pair ends with the pod's namespace
     return change
+
+
+def _placement(pod: Pod) -> tuple:
+    return (pod.node, pod.ip, pod.mac, pod.veth, pod.ofport)
+
+
+def apply_cluster(net: LabNet, cluster: Cluster, new: Cluster, runtime: str = "netns") -> Dict[str, StateDiff]:
+    """The cluster changed (lab.openshift.live): new pods get their namespace and veth, the model takes the
+    new objects in place, every node is re-rendered and brought to it by its difference only, pods that went
+    away lose their port and flows, then their namespace. Returns each node's difference."""
+    before = {p.host: p for p in cluster.pods}
+    after = {p.host: p for p in new.pods}
+    moved = [h for h in after if h in before and _placement(before[h]) != _placement(after[h])]
+    if moved:
+        raise BadInput(f"pod {moved[0]} cannot move to another node or address while it runs")
+    added = [p for h, p in after.items() if h not in before]
+    gone = [p for h, p in before.items() if h not in after]
+    if added and runtime != "netns":
+        raise BadInput(f"pods are created at runtime only with --runtime netns (this lab runs {runtime} pods)")
+    taken = next((p.host for p in added if p.host in net), None)
+    if taken:
+        raise BadInput(f"a host named {taken} exists already")
+    if added:
+        try:
+            net.add_hosts([{"name": p.host, "role": "pod"} for p in added])
+            converge(net, [(net[p.host], render_pod(new, p.host, net.datapath)) for p in added])
+        except Exception:
+            for p in added:
+                if p.host in net:
+                    net.remove_host(net[p.host])
+            raise
+    for f in fields(Cluster):  # in place: the CLI, the tests and the tracer hold this object
+        setattr(cluster, f.name, getattr(new, f.name))
+    for p in added:
+        _know_pod(net, cluster, p)
+        net.nameToNode.setdefault(p.key, net[p.host])
+    states = {hs.name: render_node(cluster, hs.name, net.datapath) for hs in cluster.hostsubnets}
+    for name, state in states.items():
+        _write_expected(net[name], state)
+    changes = converge(net, [(net[name], state) for name, state in states.items()])
+    for p in gone:
+        _stop_server(net[p.host])
+        if net.nameToNode.get(p.key) is net[p.host]:
+            del net.nameToNode[p.key]
+        net.remove_host(net[p.host])
+    serving = [(net[p.host], "serve", serve_script(net[p.host].dir, p)) for p in added if p.ports]
+    if serving:
+        run_scripts(serving)
+        net.record_daemons()
+    return changes
 
 
 def _resync_node(net: LabNet, cluster: Cluster, node_name: str) -> StateDiff:
