@@ -8,6 +8,11 @@ OPENSHIFT-MASQUERADE masquerades everything from the cluster network, pod-to-ser
 networkpolicy plugin (conntrack) turns it off: OPENSHIFT-MASQUERADE jumps to OPENSHIFT-MASQUERADE-2, which
 returns for destinations inside the cluster network (a pod reaching a service keeps its own source
 address, so the endpoint's policies can see it) and masquerades the rest. 3.11 writes that chain already.
+
+That plugin undoes the DNAT of a reply in br0 (`ct(nat)`) with the entry the kernel's DNAT made; only
+the kernel datapath shares the node's conntrack table. On the userspace datapath the lab adds one rule of
+its own (USERSPACE_SERVICE_SNAT) so the reply comes back through tun0 and the kernel: pod-to-service
+works there, but the endpoint sees the node's tun0 address (VNID 0), not the pod.
 """
 
 from __future__ import annotations
@@ -27,8 +32,13 @@ def masquerades_services(network: ClusterNetwork) -> bool:
     return network.plugin != NETWORKPOLICY_PLUGIN
 
 
-def openshift_tables(network: ClusterNetwork) -> Tables:
-    """NodeIPTables.syncIPTableRules(): its chains, their rules and the jumps into them."""
+USERSPACE_SERVICE_SNAT = ('-A OPENSHIFT-MASQUERADE-2 -m conntrack --ctstate DNAT -m comment --comment '
+                          '"sdnlab: userspace datapath: OVS cannot undo the kernel DNAT of pod-to-service" -j MASQUERADE')
+
+
+def openshift_tables(network: ClusterNetwork, userspace: bool = False) -> Tables:
+    """NodeIPTables.syncIPTableRules(): its chains, their rules and the jumps into them (userspace: the
+    datapath is OVS's userspace one, see USERSPACE_SERVICE_SNAT)."""
     cidr = network.cidr
     t = Tables()
     t.chains["filter"] += ["OPENSHIFT-ADMIN-OUTPUT-RULES", "OPENSHIFT-FIREWALL-ALLOW", "OPENSHIFT-FIREWALL-FORWARD"]
@@ -49,6 +59,7 @@ def openshift_tables(network: ClusterNetwork) -> Tables:
         t.rules["nat"] += [
             f'-A OPENSHIFT-MASQUERADE -s {cidr} -m comment --comment "masquerade pod-to-external traffic" '
             "-j OPENSHIFT-MASQUERADE-2",
+            *([USERSPACE_SERVICE_SNAT] if userspace else []),
             f'-A OPENSHIFT-MASQUERADE-2 -d {cidr} -m comment --comment "masquerade pod-to-external traffic" -j RETURN',
             "-A OPENSHIFT-MASQUERADE-2 -j MASQUERADE",
         ]
@@ -113,9 +124,9 @@ def save_order(table: str, chains: List[str], rules: List[str]) -> List[str]:
     return lines + ["COMMIT"]
 
 
-def render_node_iptables(network: ClusterNetwork, kube: Optional[Tables] = None) -> str:
+def render_node_iptables(network: ClusterNetwork, kube: Optional[Tables] = None, userspace: bool = False) -> str:
     """The node's filter and nat tables as one iptables-restore file (it owns both tables)."""
-    parts = [openshift_tables(network)] + ([node_extra_tables(), kube] if kube is not None else [])
+    parts = [openshift_tables(network, userspace)] + ([node_extra_tables(), kube] if kube is not None else [])
     jumps = builtin_jumps(kube is not None)
     lines: List[str] = []
     for table in ("filter", "nat"):

@@ -63,13 +63,16 @@ def find_port(service: Service, port: int, proto: str) -> Optional[ServicePort]:
     return next((sp for sp in service.ports if sp.port == port and sp.protocol.lower() == proto), None)
 
 
-def source_after_nat(cluster: Cluster, pod: Pod, endpoint: EndpointAddress) -> Tuple[str, str]:
+def source_after_nat(cluster: Cluster, pod: Pod, endpoint: EndpointAddress, datapath: str = "system") -> Tuple[str, str]:
     """(source address, why) as the node's POSTROUTING leaves a pod's DNATed packet (it leaves by tun0)."""
     gateway = cluster.hostsubnet(pod.node).gateway
-    if pod.ip == endpoint.ip:  # the KUBE-SEP chain's `-s <endpoint> -j KUBE-MARK-MASQ`: hairpin
-        return gateway, f"hairpin: KUBE-MARK-MASQ, KUBE-POSTROUTING MASQUERADE to {gateway}"
     if masquerades_services(cluster.network):
         return gateway, f"OPENSHIFT-MASQUERADE: MASQUERADE to {gateway} (tun0)"
+    if datapath != "system":
+        return gateway, (f"OPENSHIFT-MASQUERADE-2: the lab's userspace-datapath rule, MASQUERADE to {gateway} "
+                         "(3.11 keeps the pod's source: README, services on the networkpolicy plugin)")
+    if pod.ip == endpoint.ip:  # the KUBE-SEP chain's `-s <endpoint> -j KUBE-MARK-MASQ`: hairpin
+        return gateway, f"hairpin: KUBE-MARK-MASQ, KUBE-POSTROUTING MASQUERADE to {gateway}"
     return pod.ip, "OPENSHIFT-MASQUERADE-2: RETURN (destination inside the cluster network), source kept"
 
 
@@ -87,7 +90,7 @@ def follow_tunnel(net, cluster: Cluster, node: str, trace: Trace, packet: str) -
 
 def trace_endpoint(net, cluster: Cluster, pod: Pod, service: Service, port: ServicePort,
                    endpoint: EndpointAddress) -> EndpointPath:
-    source, nat_note = source_after_nat(cluster, pod, endpoint)
+    source, nat_note = source_after_nat(cluster, pod, endpoint, net.datapath)
     node = net[pod.node]
     tun0_mac = run(node, "cat /sys/class/net/tun0/address").strip()
     target = cluster.pod(endpoint.pod)

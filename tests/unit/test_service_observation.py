@@ -71,6 +71,10 @@ def test_the_source_after_postrouting_depends_on_the_plugin():
     web1 = c.pod("web-1")
     source, why = source_after_nat(c, web1, EndpointAddress(web1.ip, 8080, web1.host, web1.node))
     assert source == c.hostsubnet(web1.node).gateway and "hairpin" in why
+    # the userspace datapath: the lab's own rule masquerades (OVS's conntrack cannot undo the kernel's DNAT)
+    pod, web2 = c.pod("pod1"), c.pod("web-2")
+    source, why = source_after_nat(c, pod, EndpointAddress(web2.ip, 8080, web2.host, web2.node), "netdev")
+    assert source == c.hostsubnet("node1").gateway and "userspace" in why
 
 
 TRACE_80_DROP = """\
