@@ -154,6 +154,18 @@ class Lab:
         from lab.openshift.tracing import trace_pod
         return trace_pod(self.net, self.model, a, b, proto, dst_port)
 
+    def request(self, a: str, target: str, proto: str = "tcp", timeout: float = 2.0, count: int = 1):
+        """From lab host a to `target` ("web:80", "web.shop:80", "shop/web:80", "pod3:8080", "IP:PORT"):
+        an Answer (.pod: the pod that answered, .error: "refused" or "timeout"); with count > 1 a list."""
+        from lab.observe.request import requests
+        from lab.openshift.request import request_many, split_target
+        if hasattr(self.model, "services"):
+            answers = request_many(self.net, self.model, a, target, proto, count, timeout)
+        else:
+            host, port = split_target(target)
+            answers = requests(self.host(a), self.ip_of(host), port, proto, count, timeout)
+        return answers[0] if count == 1 else answers
+
     def hops(self, a: str, b: str) -> List[str]:
         """traceroute from a to b, each hop's address mapped back to its lab name."""
         from lab.observe.traceroute import traceroute

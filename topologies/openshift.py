@@ -14,6 +14,7 @@ from lab.openshift import builder, live, manifests, oc, occmd, realize
 from lab.openshift.flows import PLUGINS
 from lab.openshift.model import ClusterNetwork, build_cluster, plugin_name
 from lab.openshift.vnid import GLOBAL_VNID, allocate_netids, get_netnamespaces
+from lab.openshift.request import REQUEST_USAGE, request_command
 from lab.openshift.tracing import TRACE_USAGE, trace_command
 from lab.topology import CheckResult, Topology, reachability_checks
 from lab.validate import MIN_MTU
@@ -133,6 +134,9 @@ class OpenShiftTopology(Topology):
         def do_trace(line: str) -> None:
             print(trace_command(net, model, line))
 
+        def do_request(line: str) -> None:
+            print(request_command(net, model, line))
+
         last = {"change": live.Change("")}
 
         def do_oc(line: str) -> None:
@@ -150,7 +154,10 @@ class OpenShiftTopology(Topology):
         return {
             **flows_verb(net),
             "trace": (do_trace, TRACE_USAGE[len("usage: "):]
-                      + ": ofproto/trace on the pod's node, then on the remote node (udp default port 33434, tcp 80)"),
+                      + ": ofproto/trace on the pod's node, then on the remote node (udp default port 33434, tcp 80); "
+                      "to a service's IP:PORT also kube-proxy's DNAT and every endpoint's path"),
+            "request": (do_request, REQUEST_USAGE[len("usage: "):]
+                        + ": which pod answers (HTTP on tcp, a datagram on udp), or refused/timeout; -c: a tally"),
             "oc": (do_oc, occmd.usage() + ": answered from the model; a change is applied to every node as its "
                           "difference"),
             "changes": (do_changes, "changes: per node, the ports, flows and iptables rules the last `oc` change "

@@ -72,7 +72,7 @@ def render_node(cluster: Cluster, node_name: str, datapath: str) -> NodeState:
                   for r in cluster.remote_hostsubnets(node_name)]
     items += [Route(cn.cidr, dev="tun0", scope="link"), Route(cn.service_network, dev="tun0")]
     items += [Flow(BRIDGE, f) for f in render_node_flows(cluster, node_name)]
-    items.append(Iptables(render_node_iptables(cn, render_cluster_services(cluster))))
+    items.append(Iptables(render_node_iptables(cn, render_cluster_services(cluster), userspace=userspace)))
     return NodeState(tuple(items))
 
 
