@@ -13,6 +13,7 @@ import time
 import pytest
 
 from lab import cleanup, cni, docker, paths
+from lab.pytest_plugin import left_as_found, machine_owns
 
 LAB = [sys.executable, "-m", "lab.cli"]
 pytestmark = pytest.mark.root
