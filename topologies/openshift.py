@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Dict, List
 
-from lab import docker, ovs
+from lab import docker, ovs, underlay
 from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
 from lab.errors import LabError
 from lab.mncli import flows_verb
 from lab.paths import host_dir, netns_name
-from lab.openshift import builder, manifests, oc, realize
+from lab.openshift import builder, egress, manifests, oc, ocedit, realize
 from lab.openshift.flows import PLUGINS
 from lab.openshift.model import ClusterNetwork, build_cluster, plugin_name
 from lab.openshift.vnid import GLOBAL_VNID, allocate_netids, get_netnamespaces
@@ -67,6 +67,8 @@ class OpenShiftTopology(Topology):
             manifests.apply_documents(cluster, docs)
         if cluster.netids:  # the VNID plugins: every namespace a manifest made gets its NetNamespace
             cluster.set_netids(allocate_netids([n.name for n in cluster.namespaces], existing=cluster.netids))
+        if docs:  # HostSubnet/NetNamespace fields and EgressNetworkPolicies, now that the NetNamespaces exist
+            egress.apply_documents(cluster, docs)
         return cluster
 
     def build(self, net, model, progress) -> None:
@@ -107,7 +109,8 @@ class OpenShiftTopology(Topology):
             "$ oc get clusternetwork", oc.get_clusternetwork(model), "",
             "$ oc get hostsubnets", oc.get_hostsubnets(model), "",
             *pods_lines,
-            *(["$ oc get netnamespaces", get_netnamespaces(model.netids), ""] if model.netids else []),
+            *(["$ oc get netnamespaces", get_netnamespaces(model.netids, model.netns_egress_ips), ""]
+              if model.netids else []),
             f"external host: {model.external.name} {model.external.ip} on the underlay {model.underlay}",
             f"from another shell: OVS_RUNDIR={ovs.ovs_dir(host_dir('node1'))} "
             f"ip netns exec {netns_name('node1')} ovs-ofctl -O OpenFlow13 dump-flows br0",
@@ -134,18 +137,33 @@ class OpenShiftTopology(Topology):
 
         def do_oc(line: str) -> None:
             if line.split() in (["get", "netnamespaces"], ["get", "netnamespace"]) and model.netids:
-                print(get_netnamespaces(model.netids))
+                print(get_netnamespaces(model.netids, model.netns_egress_ips))
+                return
+            edited = ocedit.oc_edit(net, model, line)  # patch/annotate/create/delete: egress and multicast
+            if edited is not None:
+                print(edited)
                 return
             answer = oc.oc(model, line)
             if answer.startswith("usage:"):  # a mistake: one error line, and the script counts it
                 raise LabError(f"oc: {answer}")
             print(answer)
 
+        def link_verb(up: bool):
+            def do_link(line: str) -> None:
+                words = line.split()
+                if len(words) != 1:
+                    raise LabError(f"usage: link-{'up' if up else 'down'} <node|{model.external.name}>")
+                print(underlay.set_link(net, words[0], up))
+            return do_link
+
         return {
             **flows_verb(net),
+            "link-down": (link_verb(False), "link-down <node>: pull the node's underlay cable (its underlay "
+                                            "bridge port goes down)"),
+            "link-up": (link_verb(True), "link-up <node>: plug it back"),
             "trace": (do_trace, TRACE_USAGE[len("usage: "):]
                       + ": ofproto/trace on the pod's node, then on the remote node (udp default port 33434, tcp 80)"),
-            "oc": (do_oc, oc.USAGE[len("usage: "):]),
+            "oc": (do_oc, oc.USAGE[len("usage: "):] + "; " + ocedit.USAGE[len("usage: "):]),
         }
 
 

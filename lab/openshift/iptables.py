@@ -9,7 +9,7 @@ cluster network directly (no OPENSHIFT-MASQUERADE-2).
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from lab.openshift.kubeproxy import DROP_MARK, Tables
 from lab.openshift.model import ClusterNetwork
@@ -19,8 +19,10 @@ PORTALS = '"handle ClusterIPs; NOTE: this must be before the NodePort rules"'
 NODEPORTS = '"handle service NodePorts; NOTE: this must be the last rule in the chain"'
 
 
-def openshift_tables(network: ClusterNetwork) -> Tables:
-    """NodeIPTables.syncIPTableRules(): its chains, their rules and the jumps into them."""
+def openshift_tables(network: ClusterNetwork, egress_nat: Sequence[str] = (), egress_allow: Sequence[str] = ()) -> Tables:
+    """NodeIPTables.syncIPTableRules(): its chains, their rules and the jumps into them; with the egress IPs
+    the node holds (AddEgressIPRules: SNAT by mark prepended to OPENSHIFT-MASQUERADE, REJECT of new inbound
+    connections appended to OPENSHIFT-FIREWALL-ALLOW; lab.openshift.egress renders both)."""
     cidr = network.cidr
     t = Tables()
     t.chains["filter"] += ["OPENSHIFT-ADMIN-OUTPUT-RULES", "OPENSHIFT-FIREWALL-ALLOW", "OPENSHIFT-FIREWALL-FORWARD"]
@@ -29,10 +31,12 @@ def openshift_tables(network: ClusterNetwork) -> Tables:
         f'-A OPENSHIFT-FIREWALL-ALLOW -p udp -m udp --dport {network.vxlan_port} -m comment --comment "VXLAN incoming" -j ACCEPT',
         '-A OPENSHIFT-FIREWALL-ALLOW -i tun0 -m comment --comment "from SDN to localhost" -j ACCEPT',
         '-A OPENSHIFT-FIREWALL-ALLOW -i docker0 -m comment --comment "from docker to localhost" -j ACCEPT',
+        *egress_allow,
         f'-A OPENSHIFT-FIREWALL-FORWARD -s {cidr} -m comment --comment "attempted resend after connection close" -m conntrack --ctstate INVALID -j DROP',
         f'-A OPENSHIFT-FIREWALL-FORWARD -d {cidr} -m comment --comment "forward traffic from SDN" -j ACCEPT',
         f'-A OPENSHIFT-FIREWALL-FORWARD -s {cidr} -m comment --comment "forward traffic to SDN" -j ACCEPT',
     ]
+    t.rules["nat"] += list(egress_nat)
     t.rules["nat"].append(f'-A OPENSHIFT-MASQUERADE -s {cidr} -m comment --comment "masquerade pod-to-service and '
                           'pod-to-external traffic" -j MASQUERADE')
     return t
@@ -96,9 +100,11 @@ def save_order(table: str, chains: List[str], rules: List[str]) -> List[str]:
     return lines + ["COMMIT"]
 
 
-def render_node_iptables(network: ClusterNetwork, kube: Optional[Tables] = None) -> str:
-    """The node's filter and nat tables as one iptables-restore file (it owns both tables)."""
-    parts = [openshift_tables(network)] + ([node_extra_tables(), kube] if kube is not None else [])
+def render_node_iptables(network: ClusterNetwork, kube: Optional[Tables] = None,
+                         egress: Tuple[Sequence[str], Sequence[str]] = ((), ())) -> str:
+    """The node's filter and nat tables as one iptables-restore file (it owns both tables); egress: the
+    (nat, filter) rules of the egress IPs it holds."""
+    parts = [openshift_tables(network, *egress)] + ([node_extra_tables(), kube] if kube is not None else [])
     jumps = builtin_jumps(kube is not None)
     lines: List[str] = []
     for table in ("filter", "nat"):

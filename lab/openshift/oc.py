@@ -22,7 +22,8 @@ def get_clusternetwork(cluster: Cluster, **_kw) -> str:
 
 def get_hostsubnets(cluster: Cluster, **_kw) -> str:
     return format_table(["NAME", "HOST", "HOST IP", "SUBNET", "EGRESS CIDRS", "EGRESS IPS"],
-                        [[hs.name, hs.name, hs.host_ip, hs.subnet, "[]", "[]"] for hs in cluster.hostsubnets])
+                        [[hs.name, hs.name, hs.host_ip, hs.subnet, f"[{', '.join(hs.egress_cidrs)}]",
+                          f"[{', '.join(hs.egress_ips)}]"] for hs in cluster.hostsubnets])
 
 
 def _table(header: List[str], rows: List[list], namespaces: Optional[List[str]]) -> str:

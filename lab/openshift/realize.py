@@ -214,10 +214,16 @@ def remove_pod(net: LabNet, cluster: Cluster, pod_name: str) -> StateDiff:
 def _resync_node(net: LabNet, cluster: Cluster, node_name: str) -> StateDiff:
     """Re-render every node (a pod can be a service's endpoint anywhere: kube-proxy's rules are on all
     nodes) and apply the differences; returns the pod's own node's change."""
+    return apply_change(net, cluster)[node_name]
+
+
+def apply_change(net: LabNet, cluster: Cluster) -> Dict[str, StateDiff]:
+    """A cluster object changed (a pod, a HostSubnet's or NetNamespace's egress IPs, an annotation, a policy):
+    re-render every node and apply only the differences, as the node agents would; returns them by node."""
     states = {hs.name: render_node(cluster, hs.name, net.datapath) for hs in cluster.hostsubnets}
     for name, state in states.items():
         _write_expected(net[name], state)
-    return converge(net, [(net[name], state) for name, state in states.items()])[node_name]
+    return converge(net, [(net[name], state) for name, state in states.items()])
 
 
 def _stop_server(host) -> None:
