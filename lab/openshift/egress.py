@@ -192,7 +192,7 @@ def carrier_iptables(cluster: Cluster, node: str) -> str:
     lines = ["*mangle", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]",
              ":OUTPUT ACCEPT [0:0]", ":POSTROUTING ACCEPT [0:0]"]
     for _ip, vnid in local_egress_ips(cluster, node):
-        lines.append(f"-A PREROUTING -i tun0 -m mac --mac-source {carrier_mac(vnid).upper()} -j MARK "
+        lines.append(f"-A PREROUTING -i tun0 -m mac --mac-source {carrier_mac(vnid)} -j MARK "
                      f"--set-xmark {shown(mark_for_vnid(vnid))}/0xffffffff")
     return "\n".join(lines + ["COMMIT"]) + "\n"
 
