@@ -148,19 +148,19 @@ class OpenShiftTopology(Topology):
                 raise LabError(f"oc: {answer}")
             print(answer)
 
-        def link_verb(up: bool):
-            def do_link(line: str) -> None:
+        def cable_verb(up: bool):  # (Mininet's CLI cannot name a verb `link-down`: it would run `link`)
+            def do_cable(line: str) -> None:
                 words = line.split()
                 if len(words) != 1:
-                    raise LabError(f"usage: link-{'up' if up else 'down'} <node|{model.external.name}>")
+                    raise LabError(f"usage: {'plug' if up else 'unplug'} <node|{model.external.name}>")
                 print(underlay.set_link(net, words[0], up))
-            return do_link
+            return do_cable
 
         return {
             **flows_verb(net),
-            "link-down": (link_verb(False), "link-down <node>: pull the node's underlay cable (its underlay "
-                                            "bridge port goes down)"),
-            "link-up": (link_verb(True), "link-up <node>: plug it back"),
+            "unplug": (cable_verb(False), "unplug <node>: pull the node's underlay cable (its port on the underlay "
+                                          "bridge goes down; the node keeps its addresses and flows)"),
+            "plug": (cable_verb(True), "plug <node>: plug it back in"),
             "trace": (do_trace, TRACE_USAGE[len("usage: "):]
                       + ": ofproto/trace on the pod's node, then on the remote node (udp default port 33434, tcp 80)"),
             "oc": (do_oc, oc.USAGE[len("usage: "):] + "; " + ocedit.USAGE[len("usage: "):]),
