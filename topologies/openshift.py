@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Dict, List
 
-from lab import docker, ovs, underlay
+from lab import docker, ovs
 from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
 from lab.errors import LabError
 from lab.mncli import flows_verb
@@ -153,7 +153,10 @@ class OpenShiftTopology(Topology):
                 words = line.split()
                 if len(words) != 1:
                     raise LabError(f"usage: {'plug' if up else 'unplug'} <node|{model.external.name}>")
-                print(underlay.set_link(net, words[0], up))
+                if words[0] not in net.nameToNode or words[0] == realize.UNDERLAY_HOST:
+                    raise LabError(f"unknown host {words[0]!r}: give a node or {model.external.name}")
+                realize.unplug_node(net, model, words[0], plugged=up)
+                print(f"{words[0]}: underlay cable {'plugged in' if up else 'pulled'}")
             return do_cable
 
         return {

@@ -15,6 +15,7 @@ from lab.apply import converge
 from lab.errors import BadInput
 from lab.net import LabNet
 from lab.observe.flows import as_stored
+from lab.openshift import egress
 from lab.openshift.flows import flows_file_text
 from lab.openshift.model import Cluster, Pod
 from lab.openshift.render_node import BRIDGE, render_external, render_node, render_pod
@@ -224,6 +225,18 @@ def apply_change(net: LabNet, cluster: Cluster) -> Dict[str, StateDiff]:
     for name, state in states.items():
         _write_expected(net[name], state)
     return converge(net, [(net[name], state) for name, state in states.items()])
+
+
+def unplug_node(net: LabNet, cluster: Cluster, node_name: str, plugged: bool = False) -> Dict[str, StateDiff]:
+    """Pull a node's underlay cable (plugged=True: plug it back), then apply what 3.11's egress VXLAN monitor
+    concludes after a few seconds: the node offline (online again). Only a namespace with several egress IPs
+    moves to its next one; with one egress IP nothing changes and its traffic is black-holed. Returns the
+    nodes' changes."""
+    underlay.set_link(net, node_name, plugged)
+    if node_name not in (hs.name for hs in cluster.hostsubnets):
+        return {}
+    egress.set_node_offline(cluster, node_name, not plugged)
+    return apply_change(net, cluster)
 
 
 def _stop_server(host) -> None:

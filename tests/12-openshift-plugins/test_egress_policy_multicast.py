@@ -130,3 +130,33 @@ def test_egress_ip_on_the_networkpolicy_plugin(np3_lab, helpers):
         oc_edit(net, c, """patch netnamespace p2 -p '{"egressIPs": null}'""")
         oc_edit(net, c, """patch hostsubnet node1 -p '{"egressIPs": []}'""")
     assert_switches_hold_their_render(net, c, helpers)
+
+
+def test_two_egress_ips_fail_over_when_the_first_node_goes_offline(np3_lab, helpers):
+    """Several egress IPs (manual HA): the first usable one; its node offline (the VXLAN monitor's verdict,
+    applied when the cable is pulled) moves the project to the next, and back once the node returns."""
+    net, c = np3_lab
+    ip_node1, ip_node2 = "172.16.1.102", "172.16.1.103"
+    server = net[c.external.name].popen([sys.executable, "-m", "lab.observe.probe", "serve", "tcp", "5002", "50"])
+    ask = f"{sys.executable} -m lab.observe.probe ask tcp {c.external.ip} 5002 hi"
+    try:
+        assert read_line(server.stdout, timeout=5).strip() == b"ready"
+        oc_edit(net, c, f"""patch hostsubnet node1 -p '{{"egressIPs": ["{ip_node1}"]}}'""")
+        oc_edit(net, c, f"""patch hostsubnet node2 -p '{{"egressIPs": ["{ip_node2}"]}}'""")
+        oc_edit(net, c, f"""patch netnamespace p2 -p '{{"egressIPs": ["{ip_node2}", "{ip_node1}"]}}'""")
+        assert f"hi from {ip_node2}" in net["pod2"].cmd(ask)  # pod2 on node1 leaves through node2
+        changes = realize.unplug_node(net, c, "node2")
+        assert changes["node1"], "node1 moved p2 to its own egress IP"
+        assert_switches_hold_their_render(net, c, helpers)
+        assert f"hi from {ip_node1}" in net["pod2"].cmd(ask)
+        realize.unplug_node(net, c, "node2", plugged=True)
+        assert f"hi from {ip_node2}" in net["pod2"].cmd(ask)
+    finally:
+        server.kill()
+        server.wait()
+        if "node2" in c.offline_nodes:
+            realize.unplug_node(net, c, "node2", plugged=True)
+        oc_edit(net, c, """patch netnamespace p2 -p '{"egressIPs": []}'""")
+        oc_edit(net, c, """patch hostsubnet node1 -p '{"egressIPs": []}'""")
+        oc_edit(net, c, """patch hostsubnet node2 -p '{"egressIPs": []}'""")
+    assert_switches_hold_their_render(net, c, helpers)
