@@ -207,3 +207,45 @@ def test_manifests_carry_hostsubnet_netnamespace_and_egress_network_policy():
     bad = [("b.yaml", {"kind": "HostSubnet", "metadata": {"name": "node1"}, "hostIP": "1.2.3.4"})]
     with pytest.raises(BadInput, match="b.yaml: HostSubnet node1: hostIP is 172.16.1.11"):
         egress.apply_documents(c, bad)
+
+
+def test_lab_run_manifests_set_egress_fields_after_the_netnamespaces_exist(tmp_path):
+    import argparse
+
+    from topologies.openshift import TOPOLOGY
+    f = tmp_path / "egress.yaml"
+    f.write_text("""
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: network.openshift.io/v1
+kind: NetNamespace
+metadata:
+  name: shop
+  annotations: {netnamespace.network.openshift.io/multicast-enabled: "true"}
+egressIPs: [172.16.1.100]
+---
+apiVersion: network.openshift.io/v1
+kind: HostSubnet
+metadata: {name: node1}
+egressIPs: [172.16.1.100]
+---
+apiVersion: network.openshift.io/v1
+kind: EgressNetworkPolicy
+metadata: {name: default, namespace: shop}
+spec:
+  egress:
+  - {type: Allow, to: {cidrSelector: 172.16.1.0/24}}
+  - {type: Deny, to: {cidrSelector: 0.0.0.0/0}}
+""")
+    parser = argparse.ArgumentParser()
+    TOPOLOGY.add_arguments(parser)
+    c = TOPOLOGY.model(parser.parse_args(["--plugin", "multitenant", "-f", str(f)]))
+    vnid = c.netids["shop"]
+    flows = render_node_flows(c, "node1")
+    assert f"table=110, reg0={vnid}, actions=goto_table:111" in flows
+    assert f"table=101, reg0={vnid}, priority=1, ip, actions=drop" in flows
+    assert any(x.startswith(f"table=100, priority=100, reg0={vnid}, ip, actions=set_field:") for x in flows)
+    with pytest.raises(BadInput, match="no NetNamespaces"):
+        TOPOLOGY.model(parser.parse_args(["-f", str(f)]))  # the subnet plugin
