@@ -21,7 +21,7 @@ from lab.openshift.model import Cluster, Pod
 from lab.openshift.render_node import BRIDGE, render_external, render_node, render_pod
 from lab.paths import host_dir
 from lab.shell import run_scripts, start_scripts, wait_scripts
-from lab.state import Iptables, NodeState, StateDiff
+from lab.state import Address, Iptables, NodeState, StateDiff
 
 UNDERLAY_HOST = "underlay"
 
@@ -224,7 +224,20 @@ def apply_change(net: LabNet, cluster: Cluster) -> Dict[str, StateDiff]:
     states = {hs.name: render_node(cluster, hs.name, net.datapath) for hs in cluster.hostsubnets}
     for name, state in states.items():
         _write_expected(net[name], state)
-    return converge(net, [(net[name], state) for name, state in states.items()])
+    changes = converge(net, [(net[name], state) for name, state in states.items()])
+    _announce_egress_ips(net, cluster, changes)
+    return changes
+
+
+def _announce_egress_ips(net: LabNet, cluster: Cluster, changes: Dict[str, StateDiff]) -> None:
+    """assignEgressIP() ends with `arping -A` (and `-U` 2 s later): neighbours that cached the IP on its
+    previous node learn the new one. Once here, as a reply: the lab's underlay loses no frames."""
+    for name, change in changes.items():
+        claimed = {ip for ip in cluster.hostsubnet(name).egress_ips}
+        for item in change.of(Address).added:
+            ip = item.cidr.split("/")[0]
+            if ip in claimed:
+                net[name].cmd(f"{sys.executable} -m lab.garp {item.dev} {ip} reply")
 
 
 def unplug_node(net: LabNet, cluster: Cluster, node_name: str, plugged: bool = False) -> Dict[str, StateDiff]:

@@ -156,3 +156,24 @@ def test_a_namespace_asking_for_an_unhosted_egress_ip_is_dropped(eg_lab, helpers
     finally:
         set_egress(net, c, [], [])
     assert wait_source(net, c, "pod1", node1.host_ip) == node1.host_ip
+
+
+def test_an_egress_ip_moved_to_another_node_is_announced_and_used_at_once(eg_lab, helpers):
+    """The new holder announces the address (3.11: arping -A), so the external host's cached neighbour
+    entry follows it: the next connection already returns to the right node."""
+    net, c = eg_lab
+    ext = net[c.external.name]
+    try:
+        set_egress(net, c, [EGRESS_IP], [EGRESS_IP])
+        assert wait_source(net, c, "pod1", EGRESS_IP) == EGRESS_IP  # ext now caches node2's MAC for it
+        assert ovs.underlay_mac(c.hostsubnet("node2").host_ip) in run(ext, f"ip neigh show {EGRESS_IP}")
+        egress.patch_hostsubnet(c, "node2", {"egressIPs": []})
+        egress.patch_hostsubnet(c, "node1", {"egressIPs": [EGRESS_IP]})
+        realize.apply_change(net, c)
+        assert_switches_hold_their_render(net, c, helpers)
+        assert ovs.underlay_mac(c.hostsubnet("node1").host_ip) in run(ext, f"ip neigh show {EGRESS_IP}")
+        assert source_seen(net, c, "pod3") == EGRESS_IP  # p1's pod on node2 now leaves through node1
+        assert EGRESS_IP not in run(net["node2"], "ip -4 addr")
+    finally:
+        egress.patch_hostsubnet(c, "node1", {"egressIPs": []})
+        set_egress(net, c, [], [])

@@ -249,3 +249,12 @@ spec:
     assert any(x.startswith(f"table=100, priority=100, reg0={vnid}, ip, actions=set_field:") for x in flows)
     with pytest.raises(BadInput, match="no NetNamespaces"):
         TOPOLOGY.model(parser.parse_args(["-f", str(f)]))  # the subnet plugin
+
+
+def test_gratuitous_arp_frame_as_arping_sends_it():
+    from lab.garp import frame
+    mac = bytes.fromhex("0200ac10010c")
+    f = frame(mac, IP, 2)
+    assert len(f) == 42 and f[:6] == b"\xff" * 6 and f[6:12] == mac and f[12:14] == b"\x08\x06"
+    assert f[20:22] == b"\x00\x02" and f[22:28] == mac and f[28:32] == bytes([172, 16, 1, 100]) == f[38:42]
+    assert frame(mac, IP, 1)[32:38] == b"\x00" * 6  # -U: a request with an empty target MAC
