@@ -267,11 +267,14 @@ def patch_hostsubnet(cluster: Cluster, node: str, patch: Mapping) -> HostSubnet:
         value = patch["egressCIDRs"] or []
         if not isinstance(value, list):
             raise BadInput(f"egressCIDRs must be a list of CIDRs, not {value!r}")
+        under = ipaddress.ip_network(cluster.underlay)
         for c in value:
             try:
-                ipaddress.IPv4Network(c)
+                net = ipaddress.IPv4Network(c)
             except (ValueError, TypeError):
                 raise BadInput(f"egressCIDRs: {c!r} is not a valid CIDR") from None
+            if not net.subnet_of(under):
+                raise BadInput(f"egressCIDRs: {c} is not in local network {under} of interface eth0 of {node}")
         cidrs = tuple(value)
     if ips and _plugin(cluster) not in VNID_PLUGINS:
         raise BadInput(f"egress IPs need the multitenant or networkpolicy plugin (this cluster runs {cluster.network.plugin})")
@@ -280,7 +283,8 @@ def patch_hostsubnet(cluster: Cluster, node: str, patch: Mapping) -> HostSubnet:
             _check_egress_ip(cluster, ip, node)
     new = replace(hs, egress_ips=ips, egress_cidrs=cidrs)
     cluster.hostsubnets[cluster.hostsubnets.index(hs)] = new
-    return new
+    reallocate_egress_ips(cluster)
+    return cluster.hostsubnet(node)
 
 
 def _netnamespace(cluster: Cluster, name: str) -> str:
@@ -304,6 +308,7 @@ def patch_netnamespace(cluster: Cluster, name: str, patch: Mapping) -> Tuple[str
         cluster.netns_egress_ips[name] = ips
     else:
         cluster.netns_egress_ips.pop(name, None)
+    reallocate_egress_ips(cluster)
     return ips
 
 
@@ -379,6 +384,77 @@ def set_node_offline(cluster: Cluster, node: str, offline: bool = True) -> None:
     cluster.hostsubnet(node)
     rest = tuple(n for n in cluster.offline_nodes if n != node)
     cluster.offline_nodes = rest + ((node,) if offline else ())
+    reallocate_egress_ips(cluster)
+
+
+def _ip_key(ip: str) -> int:
+    return int(ipaddress.IPv4Address(ip))
+
+
+def automatic_allocation(cluster: Cluster) -> Dict[str, Tuple[str, ...]]:
+    """ReallocateEgressIPs() of the master's automatic mode: the egress IPs of the nodes that have egressCIDRs.
+
+    Kept where they are while their node is online and its CIDRs hold them; the others go, in IP order, to an
+    online node whose CIDRs contain them: first those only one node can take, then the rest, each to the
+    candidate with the fewest (3.11 walks Go maps, in random order; the lab walks the nodes in order).
+    Never moved: IPs no namespace asks for, IPs claimed twice, and those of namespaces with several egress
+    IPs (manual HA). The rebalancing of a node that comes back is not done."""
+    auto = [hs for hs in cluster.hostsubnets if hs.egress_cidrs]
+    if not auto:
+        return {}
+    nodes, vnids, requested = _claims(cluster)
+    assigned = assigned_egress_ips(cluster)
+    ips = sorted(set(nodes) | set(vnids), key=_ip_key)
+    done = {ip for ip in ips if not vnids.get(ip) or len(nodes.get(ip, [])) > 1 or len(vnids[ip]) > 1
+            or len(requested[vnids[ip][0]]) > 1}
+    allocation: Dict[str, List[str]] = {hs.name: [] for hs in auto}
+
+    def holds(hs: HostSubnet, ip: str) -> bool:
+        return any(ipaddress.ip_address(ip) in ipaddress.ip_network(c) for c in hs.egress_cidrs)
+
+    for ip in ips:  # allocateExistingEgressIPs
+        if ip in done or ip not in assigned:
+            continue
+        hs = assigned[ip][1]
+        if hs.name in allocation and holds(hs, ip) and hs.name not in cluster.offline_nodes:
+            allocation[hs.name].append(ip)
+        done.add(ip)
+
+    def candidate(ip: str) -> Tuple[str, bool]:  # findEgressIPAllocation
+        best, others = "", False
+        for hs in auto:
+            if hs.name in cluster.offline_nodes or not holds(hs, ip):
+                continue
+            if best:
+                others = True
+                if len(allocation[best]) < len(allocation[hs.name]):
+                    continue
+            best = hs.name
+        return best, others
+
+    for only_one in (True, False):  # allocateNewEgressIPs: unambiguous IPs first
+        for ip in ips:
+            if ip in done:
+                continue
+            node, others = candidate(ip)
+            if node and not (only_one and others):
+                allocation[node].append(ip)
+                done.add(ip)
+    return {name: tuple(got) for name, got in allocation.items()}
+
+
+def reallocate_egress_ips(cluster: Cluster) -> None:
+    """The master writes the automatic allocation into the HostSubnets that have egressCIDRs, until it settles
+    (an IP taken from an offline node is released in one round and given to another node in the next)."""
+    for _round in range(8):
+        changed = False
+        for name, ips in automatic_allocation(cluster).items():
+            hs = cluster.hostsubnet(name)
+            if set(hs.egress_ips) != set(ips):
+                cluster.hostsubnets[cluster.hostsubnets.index(hs)] = replace(hs, egress_ips=ips)
+                changed = True
+        if not changed:
+            return
 
 
 # --- manifests ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from lab.observe.capture import Capture
 from lab.observe.probe import read_line
 from lab.openshift import egress, realize
 from lab.openshift.model import ClusterNetwork, build_cluster, plugin_name
+from lab.openshift.ocedit import oc_edit
 from lab.openshift.render_node import BRIDGE, render_node
 from lab.pytest_plugin import built_lab
 from lab.openshift.tracing import trace_pod
@@ -177,3 +178,31 @@ def test_an_egress_ip_moved_to_another_node_is_announced_and_used_at_once(eg_lab
     finally:
         egress.patch_hostsubnet(c, "node1", {"egressIPs": []})
         set_egress(net, c, [], [])
+
+
+def test_automatic_mode_moves_the_ip_off_an_unplugged_node(eg_lab, helpers):
+    """egressCIDRs on both nodes: the master places p1's egress IP; with its node offline it moves it to the
+    other node, which claims and announces it; p1 keeps leaving with the same address."""
+    net, c = eg_lab
+    cidrs = '{"egressCIDRs": ["172.16.1.96/28"]}'
+    try:
+        for node in ("node1", "node2"):
+            oc_edit(net, c, f"patch hostsubnet {node} -p '{cidrs}'")
+        oc_edit(net, c, f"""patch netnamespace p1 -p '{{"egressIPs": ["{EGRESS_IP}"]}}'""")
+        holder = next(hs.name for hs in c.hostsubnets if EGRESS_IP in hs.egress_ips)
+        other = "node1" if holder == "node2" else "node2"
+        pod = next(p.host for p in c.pods if p.namespace == "p1" and p.node == other)
+        assert wait_source(net, c, pod, EGRESS_IP) == EGRESS_IP
+        realize.unplug_node(net, c, holder)
+        assert c.hostsubnet(other).egress_ips == (EGRESS_IP,) and c.hostsubnet(holder).egress_ips == ()
+        assert_switches_hold_their_render(net, c, helpers)
+        assert f"inet {EGRESS_IP}/" in run(net[other], "ip -4 addr")
+        assert wait_source(net, c, pod, EGRESS_IP) == EGRESS_IP
+    finally:
+        for node in ("node1", "node2"):
+            if node in c.offline_nodes:
+                realize.unplug_node(net, c, node, plugged=True)
+            oc_edit(net, c, f"""patch hostsubnet {node} -p '{{"egressCIDRs": [], "egressIPs": []}}'""")
+        oc_edit(net, c, """patch netnamespace p1 -p '{"egressIPs": []}'""")
+    assert_switches_hold_their_render(net, c, helpers)
+    assert all(not hs.egress_ips for hs in c.hostsubnets)

@@ -258,3 +258,26 @@ def test_gratuitous_arp_frame_as_arping_sends_it():
     assert len(f) == 42 and f[:6] == b"\xff" * 6 and f[6:12] == mac and f[12:14] == b"\x08\x06"
     assert f[20:22] == b"\x00\x02" and f[22:28] == mac and f[28:32] == bytes([172, 16, 1, 100]) == f[38:42]
     assert frame(mac, IP, 1)[32:38] == b"\x00" * 6  # -U: a request with an empty target MAC
+
+
+def test_automatic_mode_allocates_namespace_ips_to_nodes_by_egress_cidrs():
+    c = cluster(nodes=3)
+    for node in ("node2", "node3"):
+        edit(c, f"""patch hostsubnet {node} -p '{{"egressCIDRs": ["172.16.1.96/28"]}}'""")
+    edit(c, """patch netnamespace p1 -p '{"egressIPs": ["172.16.1.100"]}'""")
+    edit(c, """patch netnamespace p2 -p '{"egressIPs": ["172.16.1.101"]}'""")
+    held = {hs.name: hs.egress_ips for hs in c.hostsubnets}
+    assert held == {"node1": (), "node2": ("172.16.1.101",), "node3": ("172.16.1.100",)}  # one each
+    assert egress.namespace_egress(c)[c.netids["p1"]].node_ip == "172.16.1.13"
+    # the master finds node3 offline: its IP moves to a node whose CIDRs hold it; no rebalancing on return
+    egress.set_node_offline(c, "node3")
+    assert c.hostsubnet("node2").egress_ips == ("172.16.1.101", "172.16.1.100") and c.hostsubnet("node3").egress_ips == ()
+    egress.set_node_offline(c, "node3", False)
+    assert c.hostsubnet("node2").egress_ips == ("172.16.1.101", "172.16.1.100")
+    # IPs outside every CIDR stay unassigned (dropped); a namespace with several IPs is left to manual HA
+    edit(c, """patch netnamespace p1 -p '{"egressIPs": ["172.16.1.200"]}'""")
+    assert egress.namespace_egress(c)[c.netids["p1"]].dropped
+    edit(c, """patch netnamespace p1 -p '{"egressIPs": ["172.16.1.102", "172.16.1.103"]}'""")
+    assert "172.16.1.102" not in c.hostsubnet("node2").egress_ips + c.hostsubnet("node3").egress_ips
+    with pytest.raises(BadInput, match="not in local network"):
+        edit(c, """patch hostsubnet node1 -p '{"egressCIDRs": ["10.0.0.0/24"]}'""")
