@@ -5,6 +5,12 @@
     sudo .venv/bin/python bench/bench.py [--sizes 2x2,4x4,16x8] [--repeat 3] [--json FILE]
     sudo .venv/bin/python bench/bench.py --sizes 2x2 --flannel-sizes "" --docker-sizes 2x2 --no-baseline
 
+`--live` measures live `oc` changes: bring-up of 4x4 multitenant and networkpolicy clusters with 4 services
+and 4 policies beside the plain 4x4 subnet cluster of the same run, and one `oc apply` (and `oc delete`) of a
+policy and of a service, applied on all nodes:
+
+    sudo .venv/bin/python bench/bench.py --live --sizes "" --flannel-sizes "" --no-baseline
+
 `--docker-sizes` adds OpenShift clusters whose pods are Docker containers (a dockerd per node; a pause
 and two app containers per pod), measured in the same run as the namespace pods of `--sizes`.
 
@@ -139,6 +145,95 @@ def baseline() -> dict:
         shutil.rmtree(d, ignore_errors=True)
 
 
+LIVE_POLICY = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: bench-deny-all, namespace: p1}
+spec: {podSelector: {}}
+"""
+LIVE_SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata: {name: bench-svc, namespace: p1}
+spec: {selector: {app: app0}, ports: [{port: 80, targetPort: 8080}]}
+"""
+
+
+def live_model(plugin: str):
+    """4x4 with 4 services and 4 policies: pods labelled app0..app3 in turn (app0/app2 in p1, app1/app3 in p2),
+    a service and a policy (allow its app's port from its namespace) per label."""
+    from dataclasses import replace
+    from lab.openshift import manifests
+    from lab.openshift.model import ClusterNetwork, plugin_name
+    c = build_cluster(4, 4, ClusterNetwork(plugin=plugin_name(plugin)))
+    c.pods = [replace(p, labels={"app": f"app{i % 4}"}) for i, p in enumerate(c.pods)]
+    docs = []
+    for i in range(4):
+        ns = f"p{i % 2 + 1}"
+        docs.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"app{i}", "namespace": ns},
+                     "spec": {"selector": {"app": f"app{i}"}, "ports": [{"port": 80, "targetPort": 8080}]}})
+        docs.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                     "metadata": {"name": f"allow-app{i}", "namespace": ns},
+                     "spec": {"podSelector": {"matchLabels": {"app": f"app{i}"}},
+                              "ingress": [{"from": [{"podSelector": {}}], "ports": [{"port": 8080}]}]}})
+    manifests.apply_documents(c, [("bench", d) for d in docs])
+    return c
+
+
+def live_cluster(plugin: str, name: str, tmp: str) -> dict:
+    """Bring-up of the live model, then `oc apply` and `oc delete` of a policy and of a service."""
+    from lab.openshift import live
+    cluster = live_model(plugin)
+    t0 = time.monotonic()
+    net = LabNet(ovs.detect_datapath(), name=name)
+    result = {}
+    try:
+        realize.build(net, cluster, progress=lambda m: None)
+        result = {"size": f"openshift {plugin} 4x4 +4svc +4pol", "bring_up_s": time.monotonic() - t0}
+        for what, text in (("policy", LIVE_POLICY), ("service", LIVE_SERVICE)):
+            path = os.path.join(tmp, f"{what}.yaml")
+            with open(path, "w") as f:
+                f.write(text)
+            kind = "networkpolicy" if what == "policy" else "svc"
+            name_ = "bench-deny-all" if what == "policy" else "bench-svc"
+            t = time.monotonic()
+            change = live.apply(net, cluster, f"oc apply -f {path}")
+            result[f"apply_{what}_s"] = time.monotonic() - t
+            result[f"apply_{what}_nodes"] = sum(1 for d in change.nodes.values() if d)
+            t = time.monotonic()
+            live.apply(net, cluster, f"oc delete {kind} {name_} -n p1")
+            result[f"delete_{what}_s"] = time.monotonic() - t
+    finally:
+        t = time.monotonic()
+        net.stop()
+        result["teardown_s"] = time.monotonic() - t
+    assert not any(leftovers(name).values()), leftovers(name)
+    return result
+
+
+def live_rows(name: str, repeat: int) -> list:
+    import tempfile
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = [one_cluster("openshift", 4, 4, matrix=False, name=name) for _ in range(repeat)]
+        rows.append({"size": "openshift subnet 4x4", "bring_up_s": statistics.median(r["bring_up_s"] for r in plain),
+                     "teardown_s": statistics.median(r["teardown_s"] for r in plain)})
+        for plugin in ("multitenant", "networkpolicy"):
+            runs = [live_cluster(plugin, name, tmp) for _ in range(repeat)]
+            row = {k: (statistics.median(r[k] for r in runs) if isinstance(v, float) else v) for k, v in runs[0].items()}
+            row["vs_plain"] = row["bring_up_s"] / rows[0]["bring_up_s"]
+            rows.append(row)
+    print(f"{'lab':<38}{'bring-up s':>11}{'x plain':>8}{'apply pol s':>12}{'del pol s':>10}{'apply svc s':>12}"
+          f"{'del svc s':>10}")
+    for r in rows:
+        cells = [f"{r[k]:.3f}" if k in r else "-" for k in ("apply_policy_s", "delete_policy_s", "apply_service_s",
+                                                            "delete_service_s")]
+        ratio = f"{r['vs_plain']:.2f}" if "vs_plain" in r else "-"
+        print(f"{r['size']:<38}{r['bring_up_s']:>11.2f}{ratio:>8}{cells[0]:>12}{cells[1]:>10}{cells[2]:>12}"
+              f"{cells[3]:>10}")
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="2x2,4x4,16x8", help="OpenShift clusters, NODESxPODS")
@@ -148,6 +243,8 @@ def main() -> int:
     ap.add_argument("--name", default=os.environ.get("SDNLAB_NAME", "bench"), help="the labs' name (default "
                     "$SDNLAB_NAME or bench)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--live", action="store_true", help="live `oc` changes on 4x4 multitenant/networkpolicy "
+                    "clusters with 4 services and 4 policies, beside the plain 4x4")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
     rows = []
@@ -166,11 +263,14 @@ def main() -> int:
             row[k] = statistics.median(r[k] for r in runs) if isinstance(v, float) else v
         row["node_rss_mb"] = max(r["node_rss_mb"] for r in runs)
         rows.append(row)
-    print(f"{'lab':<26}{'bring-up s':>11}{'teardown s':>11}{'ping matrix s':>15}{'node RSS MB':>13}")
+    if rows:
+        print(f"{'lab':<26}{'bring-up s':>11}{'teardown s':>11}{'ping matrix s':>15}{'node RSS MB':>13}")
     for r in rows:
         pm = f"{r['ping_matrix_s']:.2f} ({r['ping_matrix_ok']})" if "ping_matrix_s" in r else "-"
         rss = f"{r['node_rss_mb']:.1f}" if "node_rss_mb" in r else "-"
         print(f"{r['size']:<26}{r['bring_up_s']:>11.2f}{r['teardown_s']:>11.2f}{pm:>15}{rss:>13}")
+    if args.live:
+        rows += live_rows(args.name, args.repeat)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)

@@ -13,6 +13,7 @@ from typing import Dict, Optional
 PLUGIN_DIR = "/usr/lib/cni"
 PACKAGES = {f"{PLUGIN_DIR}/bridge": "containernetworking-plugins"}
 NETWORK = "cbr0"  # kube-flannel.yml's network name
+BRIDGE = "cni0"  # the bridge plugin's bridge when the configuration names none
 CNI_VERSION = "0.3.1"
 DATA_DIR = "/var/lib/cni"  # host-local's leases (networks/cbr0) and flannel's saved delegates (flannel/)
 FLANNEL_DELEGATE = {"hairpinMode": True, "isDefaultGateway": True}  # kube-flannel.yml's cni-conf.json

@@ -42,14 +42,17 @@ PAUSE_SCRIPT = "#!/bin/sh\n# the pod's sandbox: holds the namespaces, exits on T
 
 @dataclass(frozen=True)
 class AppContainer:
-    """One app container of a pod: busybox httpd answers on `port` with the container's name."""
+    """One app container of a pod: busybox httpd answers on each of its TCP `ports` with the container's
+    name; a `command` (a manifest's command + args) runs instead, within what busybox offers."""
     name: str
     image: str
-    port: int
+    ports: Tuple[int, ...] = ()
+    command: Tuple[str, ...] = ()
 
 
 # the classic pod of the notes: tomcat on 8080 beside nginx on 80 (both the lab's busybox server)
-DEFAULT_CONTAINERS = (AppContainer("tomcat", "kirillf/centos-tomcat", 8080), AppContainer("nginx", "nginx:1.14", 80))
+DEFAULT_CONTAINERS = (AppContainer("tomcat", "kirillf/centos-tomcat", (8080,)),
+                      AppContainer("nginx", "nginx:1.14", (80,)))
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,11 @@ class PodSpec:
     node: str
     namespace: str = "default"
     containers: Tuple[AppContainer, ...] = DEFAULT_CONTAINERS
+    host: str = ""  # the pod's host in the lab (its name, or `name.namespace` where two namespaces share one)
+
+    def __post_init__(self) -> None:
+        if not self.host:
+            object.__setattr__(self, "host", self.name)
 
     @property
     def uid(self) -> str:
@@ -79,10 +87,31 @@ def pod_labels(pod: PodSpec, container: str) -> Dict[str, str]:
             "io.kubernetes.docker.type": "podsandbox" if container == "POD" else "container"}
 
 
-def app_command(container: AppContainer) -> List[str]:
-    """httpd serving one page that names the container, so an answer says who answered."""
-    return ["sh", "-c", f"mkdir -p /www && echo {container.name} > /www/index.html && "
-                        f"exec httpd -f -p {container.port} -h /www"]
+IDLE = "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"  # a container that only waits
+
+
+def app_command(container: AppContainer, pod: str = "") -> List[str]:
+    """The container's own command if it has one; else httpd on each port serving one page that names the
+    pod on its first line (as the namespace runtime's server does: the request helper reads it) and the
+    container on the next, so an answer says who answered; the last port in the foreground; no ports,
+    it just waits."""
+    if container.command:
+        return list(container.command)
+    if not container.ports:
+        return ["sh", "-c", IDLE]
+    *others, last = container.ports
+    page = f"printf '%s\\n' {pod} {container.name}" if pod else f"echo {container.name}"
+    return ["sh", "-c", f"mkdir -p /www && {page} > /www/index.html && "
+                        + "".join(f"httpd -p {port} -h /www && " for port in others)
+                        + f"exec httpd -f -p {last} -h /www"]
+
+
+def image_reference(name: str) -> Tuple[str, str]:
+    """(repository, tag) of an image name: `nginx:1.14`, `kirillf/centos-tomcat` (tag latest), `reg:5000/x`."""
+    repo, sep, tag = name.rpartition(":")
+    if not sep or "/" in tag:  # no tag, or the colon was a registry's port
+        return name, "latest"
+    return repo, tag
 
 
 @dataclass(frozen=True)
@@ -190,6 +219,19 @@ class NodeDaemon:
         self.pid, self._proc = proc.pid, proc  # nsenter execs dockerd: the same process
         cleanup.record_process(proc.pid, f"daemon dockerd {self.node}")
 
+    def stop(self, timeout: float = 15.0) -> None:
+        """Containers first (while the daemon answers), then the daemon (SIGTERM, then SIGKILL), then
+        whatever it left mounted under its directory."""
+        cleanup.remove_containers(self.where.socket)
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(5)
+        cleanup.unmount_all(self.where.root)
+
     @property
     def client(self):
         if self._client is None:
@@ -221,9 +263,12 @@ class NodeDaemon:
                                    changes=['CMD ["/pause"]'])
         repo, tag = APP_IMAGE.split(":")
         api.import_image_from_data(data, repository=repo, tag=tag, changes=['CMD ["sh"]', "WORKDIR /"])
-        for name in sorted(set(app_names) - {APP_IMAGE}):
-            r, _, t = name.rpartition(":") if ":" in name.split("/")[-1] else (name, "", "latest")
-            api.tag(APP_IMAGE, r, t or "latest")
+        self.tag_images(app_names)
+
+    def tag_images(self, names: Iterable[str]) -> None:
+        """Each app image name as a tag of the lab's app image (tagging again is a no-op)."""
+        for name in sorted(set(names) - {APP_IMAGE}):
+            self.client.api.tag(APP_IMAGE, *image_reference(name))
 
     def run_pause(self, pod: PodSpec) -> Tuple[str, int]:
         """The pod's sandbox with no network (the data plane wires it): its id and pid."""
@@ -251,13 +296,27 @@ class NodeDaemon:
 
     def run_apps(self, pod: PodSpec, pause_id: str) -> List[str]:
         """The app containers, in the pause container's network and IPC namespaces (UTS, mount, PID their own)."""
+        from docker.errors import APIError
         ids = []
         for app in pod.containers:
-            c = self.client.containers.run(app.image, app_command(app), name=container_name(pod, app),
-                                           network_mode=f"container:{pause_id}", ipc_mode=f"container:{pause_id}",
-                                           labels=pod_labels(pod, app.name), detach=True)
+            try:
+                c = self.client.containers.run(app.image, app_command(app, pod.name), name=container_name(pod, app),
+                                               network_mode=f"container:{pause_id}", ipc_mode=f"container:{pause_id}",
+                                               labels=pod_labels(pod, app.name), detach=True)
+            except APIError as exc:  # e.g. a manifest's command that busybox does not have
+                raise LabError(f"pod {pod.namespace}/{pod.name}: container {app.name} did not start: "
+                               f"{exc.explanation or exc}") from None
             ids.append(c.id)
         return ids
+
+    def remove_pod(self, pod: PodSpec) -> None:
+        """Its app containers, then its sandbox (docker rm -f), as kubelet tears a pod down."""
+        from docker.errors import NotFound
+        for name in [container_name(pod, app) for app in pod.containers] + [pause_name(pod)]:
+            try:
+                self.client.api.remove_container(name, force=True)
+            except NotFound:
+                pass
 
 
 @dataclass
@@ -265,7 +324,7 @@ class DockerRuntime:
     """The lab's daemons (one per node) and its pods' containers."""
     nodes: List[str]
     daemons: Dict[str, NodeDaemon] = field(default_factory=dict)
-    sandboxes: Dict[str, Tuple[str, int]] = field(default_factory=dict)  # pod -> (pause id, pid)
+    sandboxes: Dict[str, Tuple[str, int]] = field(default_factory=dict)  # pod host -> (pause id, pid)
 
     def start(self, ensure_dir: Callable[[str], None]) -> None:
         """Start every node's daemon (they boot in parallel while the caller goes on).
@@ -290,13 +349,17 @@ class DockerRuntime:
 
     def prepare(self, images: Iterable[str] = ()) -> None:
         """Wait for every daemon and load the lab's images into it (app images tagged under `images`)."""
+        self._prepare(self.nodes, images)
+
+    def _prepare(self, nodes: List[str], images: Iterable[str]) -> None:
         tarball = image_tar(os.path.join(paths.run_dir(), "busybox-rootfs.tar"))
+        images = set(images)
 
         def node_images(node: str, _todo: list) -> None:
             self.daemons[node].wait_ready()
             self.daemons[node].load_images(tarball, images)
 
-        self._each_node(node_images, {n: [] for n in self.nodes})
+        self._each_node(node_images, {n: [] for n in nodes})
 
     def start_sandboxes(self, pods: List[PodSpec]) -> Dict[str, int]:
         """Wait for the daemons, load the images, start every pod's pause container.
@@ -305,17 +368,52 @@ class DockerRuntime:
 
         def node_sandboxes(node: str, todo: List[PodSpec]) -> None:
             for pod in todo:
-                self.sandboxes[pod.name] = self.daemons[node].run_pause(pod)
+                self.sandboxes[pod.host] = self.daemons[node].run_pause(pod)
 
         self._each_node(node_sandboxes, {n: [p for p in pods if p.node == n] for n in self.nodes})
-        return {name: pid for name, (_id, pid) in self.sandboxes.items()}
+        return {host: pid for host, (_id, pid) in self.sandboxes.items()}
 
     def start_apps(self, pods: List[PodSpec]) -> None:
         def node_apps(node: str, todo: List[PodSpec]) -> None:
             for pod in todo:
-                self.daemons[node].run_apps(pod, self.sandboxes[pod.name][0])
+                self.daemons[node].run_apps(pod, self.sandboxes[pod.host][0])
 
         self._each_node(node_apps, {n: [p for p in pods if p.node == n] for n in self.nodes})
+
+    # --- at runtime -------------------------------------------------------------------------------
+    def start_node(self, node: str, ensure_dir: Callable[[str], None]) -> None:
+        """A node that joins: its own daemon starts (prepare_node waits for it and loads the images)."""
+        for d in FIXED_DIRS:
+            ensure_dir(d)
+        self.daemons[node] = NodeDaemon(node)
+        self.nodes.append(node)
+        self.daemons[node].start()
+
+    def prepare_node(self, node: str) -> None:
+        self._prepare([node], ())
+
+    def remove_node(self, node: str) -> None:
+        """A node that leaves: its containers removed, its daemon stopped, its mounts detached."""
+        daemon = self.daemons.pop(node, None)
+        if node in self.nodes:
+            self.nodes.remove(node)
+        if daemon is not None:
+            daemon.stop()
+
+    def add_sandbox(self, pod: PodSpec) -> int:
+        """A pod that starts at runtime: its pause container (its app images tagged first); returns its pid."""
+        daemon = self.daemons[pod.node]
+        daemon.tag_images(app.image for app in pod.containers)
+        self.sandboxes[pod.host] = daemon.run_pause(pod)
+        return self.sandboxes[pod.host][1]
+
+    def add_apps(self, pod: PodSpec) -> None:
+        self.daemons[pod.node].run_apps(pod, self.sandboxes[pod.host][0])
+
+    def remove(self, pod: PodSpec) -> None:
+        """A pod that goes away: its containers are removed from its node's daemon."""
+        self.daemons[pod.node].remove_pod(pod)
+        self.sandboxes.pop(pod.host, None)
 
 
 def bridge_of(network_id: str) -> str:

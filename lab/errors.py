@@ -17,3 +17,7 @@ class MissingRequirement(LabError):
     """Not root, or an OS package is missing."""
 
     exit_code = 2
+
+
+class Refused(BadInput):
+    """A refusal worded as the emulated tool words it (`Error from server (NotFound): pods "x" not found`)."""

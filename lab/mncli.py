@@ -154,7 +154,10 @@ class LabCLI(CLI):
         return f"line {self.script_line}: " if self.script_line else ""
 
     def fail(self, message: object) -> None:
-        print(f"error: {self.where()}{one_line(message)}", flush=True)
+        text = one_line(message)
+        if text.startswith("error: "):  # a tool's own wording (oc's `error: ...`): one prefix is enough
+            text = text[len("error: "):]
+        print(f"error: {self.where()}{text}", flush=True)
         self.line_failed = True
 
     def report_bug(self, exc: Exception, line: str) -> None:

@@ -36,6 +36,7 @@ class LabNet(Mininet):
             paths.set_lab_name(name)
         self.name = paths.lab_name()
         self.datapath = datapath
+        self.pod_runtime = None  # a lab.docker.DockerRuntime when the data plane's pods are containers
         self._stopped = False
         self._pools: List[ThreadPoolExecutor] = []
         registry.acquire(self.name, {"topology": topology}, progress=progress)

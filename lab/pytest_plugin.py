@@ -188,6 +188,15 @@ class Lab:
         assert seen == expected, (f"path {a} -> {b} differs (tables):\n{path_diff(expected, seen)}\n"
                                   + "\n".join(f"  {n}: {t.summary()}" for n, t in hops))
 
+    def oc(self, line: str):
+        """An `oc` line on an OpenShift lab (get, apply, create, delete, label, adm pod-network): returns the
+        lab.openshift.live.Change (its output, and per node the flows and rules added and removed)."""
+        from lab.openshift import live
+        change = live.apply(self.net, self.model, line, runtime=getattr(self.topology, "runtime", "netns"))
+        if change.mutated:
+            self.last_change = change
+        return change
+
     def assert_hops(self, a: str, b: str, names: Sequence[str]) -> None:
         """The traceroute hops from a to b, by lab name (pods, nodes, external host)."""
         seen = self.hops(a, b)
@@ -218,9 +227,21 @@ def start_lab(topology_name: str, **options) -> Lab:
     return Lab(topology, net, model)
 
 
-def assert_nothing_left(name: str = "") -> None:
-    from lab.cleanup import leftovers
+def lab_process_snapshot(name: str = "") -> list:
+    """The lab's live processes as (pid, start time), taken before teardown: the records that name them
+    go with the lab's run directory, so only a snapshot can tell afterwards whether they all ended."""
+    from lab.cleanup import lab_processes
+    procs = lab_processes(name)
+    return procs["shells"] + procs["others"]
+
+
+def assert_nothing_left(name: str = "", processes: Sequence = ()) -> None:
+    """Nothing of the lab is left: no namespace bind, no run directory, no recorded or in-namespace
+    process, and none of `processes` (a snapshot taken before teardown) still running."""
+    from lab.cleanup import is_zombie, leftovers, same_process
     left = leftovers(name)
+    left["processes"] += [p for p in processes if same_process(tuple(p)) and not is_zombie(p[0])
+                          and tuple(p) not in map(tuple, left["processes"])]
     assert not any(left.values()), f"lab {name or 'of this process'} left behind: {left}"
 
 
@@ -234,7 +255,8 @@ def built_lab(build: Callable, model, packages: Optional[Dict[str, str]] = None)
     require_packages(packages)
     with running(build, model) as net:
         yield net, model
-    assert_nothing_left()
+        before = lab_process_snapshot()
+    assert_nothing_left(processes=before)
 
 
 @pytest.fixture
@@ -252,5 +274,6 @@ def sdnlab() -> Callable[..., Lab]:
 
     yield factory
     for lab in labs:
+        before = lab_process_snapshot(lab.name)
         lab.net.stop()
-        assert_nothing_left(lab.name)
+        assert_nothing_left(lab.name, before)

@@ -107,7 +107,7 @@ def _docker_containers(rt: docker.DockerRuntime, lab: RawVxlan) -> Dict[str, int
         daemon.create_bridge_network(lab.network_name, lab.docker_net)
         for c, _h, ip in (c for c in lab.containers if c[1] == host):
             pids[c] = daemon.run_on_network(c, lab.network_name, ip,
-                                            docker.app_command(docker.AppContainer(c, docker.APP_IMAGE, 80)))
+                                            docker.app_command(docker.AppContainer(c, docker.APP_IMAGE, (80,))))
     return pids
 
 

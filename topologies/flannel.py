@@ -17,7 +17,7 @@ class FlannelTopology(Topology):
     name = "flannel"
     description = ("Flannel: network config and leases in a real etcd, a flanneld agent per node, "
                    "vxlan (flannel.1 + cni0) or host-gw; --routed puts a router between two segments")
-    packages = etcd.PACKAGES
+    packages = {**etcd.PACKAGES, **cni.PACKAGES}  # every pod is wired by the real CNI plugins
     runtime = "netns"  # set by model() from --runtime
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,7 @@ from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
 from lab.errors import LabError
 from lab.mncli import flows_verb
 from lab.paths import host_dir, netns_name
-from lab.openshift import builder, egress, manifests, oc, ocedit, realize
+from lab.openshift import builder, egress, live, manifests, oc, occmd, realize
 from lab.openshift.flows import PLUGINS
 from lab.openshift.model import ClusterNetwork, build_cluster, plugin_name
 from lab.openshift.vnid import GLOBAL_VNID, allocate_netids, get_netnamespaces
@@ -45,7 +45,8 @@ class OpenShiftTopology(Topology):
                                  "pods alternate between projects p1 and p2 (pod1 p1, pod2 p2, ...)")
         parser.add_argument("--runtime", choices=realize.RUNTIMES, default="netns",
                             help="pods as plain namespaces (default, faster) or Docker containers: a daemon per "
-                                 "node, a pause container per pod plus two app containers")
+                                 "node, a pause container per pod plus its app containers (a manifest pod: one "
+                                 "per container)")
         parser.add_argument("-f", "--filename", action="append", default=[], metavar="FILE_OR_DIR",
                             help="Kubernetes/OpenShift YAML manifests (namespaces, pods, deployments, services, "
                                  "network policies); repeatable")
@@ -114,7 +115,7 @@ class OpenShiftTopology(Topology):
             f"external host: {model.external.name} {model.external.ip} on the underlay {model.underlay}",
             f"from another shell: OVS_RUNDIR={ovs.ovs_dir(host_dir('node1'))} "
             f"ip netns exec {netns_name('node1')} ovs-ofctl -O OpenFlow13 dump-flows br0",
-        ] + ([f"pods are Docker containers (pause + {len(docker.DEFAULT_CONTAINERS)} apps), a dockerd per node: "
+        ] + ([f"pods are Docker containers (pause + {_app_count(model)} apps), a dockerd per node: "
               f"DOCKER_HOST={docker.daemon_paths('node1').url} docker ps"] if self.runtime == "docker" else []))
 
     def checks(self, net, model) -> List[CheckResult]:
@@ -135,18 +136,19 @@ class OpenShiftTopology(Topology):
         def do_trace(line: str) -> None:
             print(trace_command(net, model, line))
 
+        last = {"change": live.Change("")}
+
         def do_oc(line: str) -> None:
-            if line.split() in (["get", "netnamespaces"], ["get", "netnamespace"]) and model.netids:
-                print(get_netnamespaces(model.netids, model.netns_egress_ips))
-                return
-            edited = ocedit.oc_edit(net, model, line)  # patch/annotate/create/delete: egress and multicast
-            if edited is not None:
-                print(edited)
-                return
-            answer = oc.oc(model, line)
-            if answer.startswith("usage:"):  # a mistake: one error line, and the script counts it
-                raise LabError(f"oc: {answer}")
-            print(answer)
+            change = live.apply(net, model, line, runtime=self.runtime)
+            if change.mutated:
+                last["change"] = change
+            if change.output:
+                print(change.output)
+
+        def do_changes(line: str) -> None:
+            if line.strip():
+                raise LabError("usage: changes (no arguments)")
+            print(last["change"].describe())
 
         def cable_verb(up: bool):  # (Mininet's CLI cannot name a verb `link-down`: it would run `link`)
             def do_cable(line: str) -> None:
@@ -166,8 +168,17 @@ class OpenShiftTopology(Topology):
             "plug": (cable_verb(True), "plug <node>: plug it back in"),
             "trace": (do_trace, TRACE_USAGE[len("usage: "):]
                       + ": ofproto/trace on the pod's node, then on the remote node (udp default port 33434, tcp 80)"),
-            "oc": (do_oc, oc.USAGE[len("usage: "):] + "; " + ocedit.USAGE[len("usage: "):]),
+            "oc": (do_oc, occmd.usage() + ": answered from the model; a change is applied to every node as its "
+                          "difference"),
+            "changes": (do_changes, "changes: per node, the ports, flows and iptables rules the last `oc` change "
+                                    "added (+) and removed (-)"),
         }
+
+
+def _app_count(model) -> str:
+    """How many app containers the pods have: one number, or the range."""
+    counts = sorted({len(realize.pod_spec(p).containers) for p in model.pods}) or [len(docker.DEFAULT_CONTAINERS)]
+    return str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
 
 
 TOPOLOGY = OpenShiftTopology()

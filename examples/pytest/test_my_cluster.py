@@ -19,6 +19,16 @@ def test_pods_on_two_openshift_nodes_talk_over_vxlan(sdnlab):
 
 
 @pytest.mark.root
+def test_joining_two_projects_with_oc_lets_them_talk(sdnlab):
+    lab = sdnlab("openshift", plugin="multitenant", nodes=2, pods_per_node=2)  # pod1, pod3 in p1; pod2, pod4 in p2
+    lab.assert_unreachable("pod1", "pod4")
+    change = lab.oc("oc adm pod-network join-projects --to=p1 p2")
+    added, removed = change.flows("node2")  # p2's pods now carry p1's VNID
+    assert added and removed and all(f"load:{lab.model.netids['p1']}->" in f for f in added)
+    lab.assert_reachable("pod1", "pod4")
+
+
+@pytest.mark.root
 def test_flannel_host_gw_routes_via_the_other_node(sdnlab):
     lab = sdnlab("flannel", backend="host-gw")
     lab.assert_reachable("pod1", "pod3")

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import sys
 import time
-from typing import Callable, Dict, List
+from dataclasses import replace
+from typing import Callable, Dict, List, Optional, Tuple
 
-from lab import cni, docker, etcd, underlay
+from lab import cni, docker, etcd, paths, underlay
 from lab.apply import converge, state_script
-from lab.errors import LabError
-from lab.flannel.model import FlannelCluster, FlannelNode
-from lab.flannel.render import render_node, render_pod, render_router, render_underlay_host
+from lab.errors import BadInput, LabError
+from lab.flannel.model import FlannelCluster, FlannelNode, FlannelPod
+from lab.flannel.render import render_node, render_router, render_underlay_host
 from lab.net import LabNet
 from lab.paths import host_dir
 from lab.shell import run, run_scripts
@@ -90,13 +92,14 @@ def build(net: LabNet, cluster: FlannelCluster, progress: Callable[[str], None] 
                    {"name": EXT_HOST, "role": "external"}]
                   + ([{"name": ROUTER_HOST, "role": "router"}] if cluster.routed else []))
     pods_rt = docker.DockerRuntime([n.name for n in cluster.nodes]) if runtime == "docker" else None
+    net.pod_runtime = pods_rt  # join, add_pod and remove_pod at runtime follow the lab's runtime
     net.add_hosts({"name": n.name, "role": "node", "env": {**node_env(cluster), **(pods_rt.env(n.name) if pods_rt else {})}}
                   for n in cluster.nodes)
     net.ensure_mountpoint(SUBNET_ENV_DIR)
+    net.ensure_mountpoint(cni.DATA_DIR)
     sandbox = {}  # pod -> pause pid: the pod's host is a shell in the pause container's network namespace
     if pods_rt:
         progress("*** Starting a Docker daemon in every node, then every pod's pause container (no network)")
-        net.ensure_mountpoint(cni.DATA_DIR)
         pods_rt.start(net.ensure_mountpoint)
         sandbox = pods_rt.start_sandboxes(_pod_specs(cluster))
     net.add_hosts({"name": p.name, "role": "pod", **({"netns": f"/proc/{sandbox[p.name]}/ns/net"}
@@ -112,19 +115,17 @@ def build(net: LabNet, cluster: FlannelCluster, progress: Callable[[str], None] 
         script += underlay.segment_script(seg1, cluster.segments[1].bridge)
     run_scripts([(net[UNDERLAY_HOST], "underlay", script)])
 
-    # pods first: their veths must be in the nodes before cni0 takes them; etcd boots meanwhile
+    # pods are wired by the CNI plugins once subnet.env exists; etcd boots meanwhile
     etcd_start = (etcd.start_script(ETCD_NAME, cluster.etcd_ip, etcd_dir())
                   + f"etcdctl --endpoints {etcd.endpoint(cluster.etcd_ip)} put /coreos.com/network/config "
                     f"'{cfg.config_json()}' >/dev/null\n")
-    targets = [] if pods_rt else [(net[p.name], render_pod(cluster, p)) for p in cluster.pods]
-    targets += [(net[EXT_HOST], render_underlay_host(cluster, cluster.external_ip))]
+    targets = [(net[EXT_HOST], render_underlay_host(cluster, cluster.external_ip))]
     if cluster.routed:
         targets.append((net[ROUTER_HOST], render_router(cluster)))
     converge(net, targets + [(net[ETCD_HOST], render_underlay_host(cluster, cluster.etcd_ip))],
              also=[(net[ETCD_HOST], "start", etcd_start)]
-             + [(net[n.name], "mount", mount_script(n) + (cni_mount_script(n) if pods_rt else "")) for n in cluster.nodes])
-    converge(net, [(net[n.name], render_node(cluster, n) if not pods_rt else _without_cni0(render_node(cluster, n)))
-                   for n in cluster.nodes])
+             + [(net[n.name], "mount", mount_script(n) + cni_mount_script(n)) for n in cluster.nodes])
+    converge(net, [(net[n.name], node_state(cluster, n, pods_rt is not None)) for n in cluster.nodes])
     for h in net.hosts:
         if h.role in ("node", "pod", "external", "etcd"):
             ip = {"external": cluster.external_ip, "etcd": cluster.etcd_ip}.get(h.role) or (
@@ -135,11 +136,43 @@ def build(net: LabNet, cluster: FlannelCluster, progress: Callable[[str], None] 
     for node in cluster.nodes:
         start_agent(net, cluster, node)
     wait_converged(net, cluster)
+    progress("*** Wiring pods with the CNI plugins (loopback; bridge + host-local, the flannel plugin's delegate)")
+    cni_add_pods(net, cluster)
     if pods_rt:
-        progress("*** Wiring pods with the CNI plugins (loopback; bridge + host-local, the flannel plugin's delegate)")
-        cni_add_pods(net, cluster, pods_rt)
         progress("*** Starting the app containers in their pods' network and IPC namespaces")
         pods_rt.start_apps(_pod_specs(cluster))
+
+
+def node_state(cluster: FlannelCluster, node: FlannelNode, docker_pods: bool) -> NodeState:
+    """The node as the lab configures it before any pod: the pods' veths are the bridge plugin's to add;
+    with Docker pods cni0 too (as on a real node); namespace pods keep a cni0 made up front, so that a node
+    without pods (a join) still has its gateway."""
+    state = render_node(cluster, node)
+    return _without_cni0(state) if docker_pods else _without_pod_veths(state)
+
+
+def _without_pod_veths(state: NodeState) -> NodeState:
+    return NodeState(tuple(i for i in state.items if getattr(i, "master", None) != "cni0"))
+
+
+def sandbox_of(net: LabNet, pod: str) -> Tuple[str, str]:
+    """(CNI container id, network namespace path) of a pod: a Docker pod's pause container and its pid's
+    namespace, as dockershim passes them; a namespace pod's id is derived from the lab and pod names."""
+    rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)
+    if rt:
+        pause_id, pid = rt.sandboxes[pod]
+        return pause_id, f"/proc/{pid}/ns/net"
+    return hashlib.sha256(f"{paths.lab_name()}/{pod}".encode()).hexdigest(), f"/proc/{net[pod].pid}/ns/net"
+
+
+def wired_pod(pod: FlannelPod, result_path: str) -> FlannelPod:
+    """The pod as the bridge plugin made it (its result): the host-side veth's name, eth0's MAC, the address."""
+    with open(result_path) as f:
+        result = json.load(f)
+    ifaces = result.get("interfaces") or []
+    veth = next(i["name"] for i in ifaces if not i.get("sandbox") and i["name"] != cni.BRIDGE)
+    mac = next(i["mac"] for i in ifaces if i.get("sandbox"))
+    return replace(pod, ip=result["ips"][0]["address"].split("/")[0], mac=mac, veth=veth)
 
 
 def _pod_specs(cluster: FlannelCluster) -> List[docker.PodSpec]:
@@ -162,33 +195,51 @@ def _without_cni0(state: NodeState) -> NodeState:
                                                           getattr(i, "master", None) == "cni0")))
 
 
-def cni_add_pods(net: LabNet, cluster: FlannelCluster, pods_rt: docker.DockerRuntime) -> None:
+def cni_add_pods(net: LabNet, cluster: FlannelCluster) -> None:
     """Each pod as the kubelet's CNI driver wires it: loopback, then the flannel plugin's delegate (bridge
     with host-local) built from the node's subnet.env, saved under the node's /var/lib/cni/flannel/<id>.
-    Pods are added in the model's order, so host-local hands out the model's addresses."""
+    Pods are added in the model's order, so host-local hands out the model's addresses; the model then takes
+    each pod's veth name and MAC from the bridge plugin's result."""
     jobs = []
     for node in cluster.nodes:
-        with open(os.path.join(agent_dir(node.name), "subnet.env")) as f:
-            delegate = cni.conf_text(cni.flannel_delegate(f.read()))
-        saved = os.path.join(cni_dir(node.name), "flannel")
-        os.makedirs(saved, exist_ok=True)
-        loopback = os.path.join(cni_dir(node.name), "loopback.conf")
-        with open(loopback, "w") as f:
-            f.write(cni.conf_text(cni.LOOPBACK))
         script = ""
         for pod in cluster.pods_on(node.name):
-            pause_id, pid = pods_rt.sandboxes[pod.name]
-            with open(os.path.join(saved, pause_id), "w") as f:
-                f.write(delegate)
-            netns = f"/proc/{pid}/ns/net"
-            result = os.path.join(host_dir(node.name), f"cni-{pod.name}.json")
-            script += (cni.plugin_script("loopback", loopback, "ADD", pause_id, netns, pod.name) + " >/dev/null\n"
-                       + cni.plugin_script("bridge", f"{cni.DATA_DIR}/flannel/{pause_id}", "ADD", pause_id, netns,
-                                           pod.name) + f" > {result}\n"
-                       + f"grep -q '\"{pod.ip}/' {result} || {{ echo \"{pod.name}: host-local gave another address "
-                         f"than {pod.ip}:\"; cat {result}; exit 1; }}\n")
+            script += cni_add_script(node.name, pod.name, *sandbox_of(net, pod.name))
+            script += (f"grep -q '\"{pod.ip}/' {cni_result(node.name, pod.name)} || {{ echo \"{pod.name}: host-local "
+                       f"gave another address than {pod.ip}:\"; cat {cni_result(node.name, pod.name)}; exit 1; }}\n")
         jobs.append((net[node.name], "cni", script))
     run_scripts(jobs)
+    cluster.pods[:] = [wired_pod(p, cni_result(p.node, p.name)) for p in cluster.pods]
+
+
+def cni_result(node: str, pod: str) -> str:
+    return os.path.join(host_dir(node), f"cni-{pod}.json")
+
+
+def cni_add_script(node: str, pod: str, pause_id: str, netns: str) -> str:
+    """One pod's CNI ADD, as the kubelet's CNI driver runs it: loopback, then the flannel plugin's delegate
+    (bridge + host-local, from the node's subnet.env) saved first as the node's /var/lib/cni/flannel/<id>.
+    The bridge plugin's result goes to cni_result()."""
+    with open(os.path.join(agent_dir(node), "subnet.env")) as f:
+        delegate = cni.conf_text(cni.flannel_delegate(f.read()))
+    saved = os.path.join(cni_dir(node), "flannel")
+    os.makedirs(saved, exist_ok=True)
+    with open(os.path.join(saved, pause_id), "w") as f:
+        f.write(delegate)
+    loopback = os.path.join(cni_dir(node), "loopback.conf")
+    with open(loopback, "w") as f:
+        f.write(cni.conf_text(cni.LOOPBACK))
+    return (cni.plugin_script("loopback", loopback, "ADD", pause_id, netns, pod) + " >/dev/null\n"
+            + cni.plugin_script("bridge", f"{cni.DATA_DIR}/flannel/{pause_id}", "ADD", pause_id, netns, pod)
+            + f" > {cni_result(node, pod)}\n")
+
+
+def cni_del_script(node: str, pod: str, pause_id: str, netns: str) -> str:
+    """The pod's CNI DEL (the saved delegate: host-local releases the address, the veth goes), then the
+    saved delegate itself, as the flannel plugin removes it."""
+    saved = f"{cni.DATA_DIR}/flannel/{pause_id}"
+    return (cni.plugin_script("bridge", saved, "DEL", pause_id, netns, pod) + " >/dev/null\n"
+            + f"rm -f {saved} {cni_result(node, pod)}\n")
 
 
 def start_agent(net: LabNet, cluster: FlannelCluster, node: FlannelNode) -> None:
@@ -240,20 +291,75 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0, what: str = "
 
 def join(net: LabNet, cluster: FlannelCluster) -> FlannelNode:
     """A node joins at runtime: its namespace, underlay link, cni0 and agent; the others follow via etcd.
-    Its name and address are new (never a live or departed node's); its lease is one nobody holds."""
+    Its name and address are new (never a live or departed node's); its lease is one nobody holds.
+    With Docker pods the node also gets its own dockerd, and cni0 is left to the bridge plugin."""
     held = [key.rsplit("/", 1)[-1].replace("-", "/") for key in leases_in_etcd(net, cluster)]
     node = cluster.next_node(held)
     if node.name in net.nameToNode:
         raise LabError(f"join: a host named {node.name} already exists")
+    rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)
     net.ensure_mountpoint(SUBNET_ENV_DIR)
-    host = net.add_hosts([{"name": node.name, "role": "node", "env": node_env(cluster)}])[0]
+    host = net.add_hosts([{"name": node.name, "role": "node",
+                           "env": {**node_env(cluster), **(rt.env(node.name) if rt else {})}}])[0]
+    if rt:
+        rt.start_node(node.name, net.ensure_mountpoint)  # boots while the node is wired
     run(net[UNDERLAY_HOST], underlay.attach_command(host, "eth0", cluster.segments[node.segment].bridge))
-    run_scripts([(host, "configure", node_script(cluster, node))])
+    converge(net, [(host, node_state(cluster, node, rt is not None))],
+             also=[(host, "mount", mount_script(node) + cni_mount_script(node))])
     host.add_known_intf("eth0", ip=node.ip, port=0)
     cluster.nodes.append(node)
     start_agent(net, cluster, node)
     wait_converged(net, cluster)
+    if rt:
+        rt.prepare_node(node.name)
     return node
+
+
+def add_pod(net: LabNet, cluster: FlannelCluster, node_name: str, pod_name: Optional[str] = None) -> FlannelPod:
+    """A pod starts on a node at runtime, wired like at bring-up: a namespace (Docker: a pause container's),
+    CNI ADD with the node's flannel delegate (host-local picks the address, the model takes it and the
+    plugin's veth and MAC), then (Docker) its app containers."""
+    if node_name not in (n.name for n in cluster.nodes):
+        raise BadInput(f"no node named {node_name!r} (nodes: {', '.join(n.name for n in cluster.nodes)})")
+    if pod_name is None:
+        numbers = [int(p.name[3:]) for p in cluster.pods if p.name.startswith("pod") and p.name[3:].isdigit()]
+        pod_name = f"pod{max(numbers, default=0) + 1}"
+    if pod_name in net.nameToNode or any(p.name == pod_name for p in cluster.pods):
+        raise BadInput(f"a host named {pod_name} exists already")
+    rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)
+    spec = docker.PodSpec(pod_name, node_name)
+    try:
+        netns = {"netns": f"/proc/{rt.add_sandbox(spec)}/ns/net"} if rt else {}
+        host = net.add_hosts([{"name": pod_name, "role": "pod", **netns}])[0]
+        run_scripts([(net[node_name], f"cni-add-{pod_name}",
+                      cni_add_script(node_name, pod_name, *sandbox_of(net, pod_name)))])
+        pod = wired_pod(FlannelPod(pod_name, node_name, "", "", ""), cni_result(node_name, pod_name))
+    except Exception:
+        if rt:
+            rt.remove(spec)
+        if pod_name in net.nameToNode:
+            net.remove_host(net[pod_name])
+        raise
+    cluster.pods.append(pod)
+    host.add_known_intf("eth0", ip=pod.ip, port=0)
+    if rt:
+        rt.add_apps(spec)
+    return pod
+
+
+def remove_pod(net: LabNet, cluster: FlannelCluster, pod_name: str) -> None:
+    """A pod goes away: CNI DEL (the bridge plugin deletes its veth, host-local frees the address), its
+    containers are removed (Docker), then the pod's host goes."""
+    pod = next((p for p in cluster.pods if p.name == pod_name), None)
+    if pod is None:
+        raise BadInput(f"no pod named {pod_name!r}")
+    rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)
+    run_scripts([(net[pod.node], f"cni-del-{pod_name}",
+                  cni_del_script(pod.node, pod_name, *sandbox_of(net, pod_name)))])
+    cluster.pods.remove(pod)
+    if rt:
+        rt.remove(docker.PodSpec(pod_name, pod.node))
+    net.remove_host(net[pod_name])
 
 
 def leave(net: LabNet, cluster: FlannelCluster, name: str) -> None:
@@ -266,6 +372,9 @@ def leave(net: LabNet, cluster: FlannelCluster, name: str) -> None:
     if cluster.pods_on(name):
         raise LabError(f"leave: {name} still has pods ({', '.join(p.name for p in cluster.pods_on(name))}); "
                        "only empty nodes can leave")
+    rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)
+    if rt:  # its daemon stops before the node's namespace goes (its mounts with it)
+        rt.remove_node(name)
     net.remove_host(net[name])
     run(net[ETCD_HOST], f"etcdctl --endpoints {etcd.endpoint(cluster.etcd_ip)} del "
                         f"/coreos.com/network/subnets/{node.subnet.replace('/', '-')}")

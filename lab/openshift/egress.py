@@ -315,7 +315,8 @@ def patch_netnamespace(cluster: Cluster, name: str, patch: Mapping) -> Tuple[str
 def annotate_netnamespace(cluster: Cluster, name: str, key: str, value: Optional[str], overwrite: bool = False) -> None:
     """`oc annotate netnamespace NS key=value [--overwrite]`, or `key-` (value None) to remove it."""
     _netnamespace(cluster, name)
-    current = cluster.netns_annotations.setdefault(name, {})
+    current = dict(cluster.netns_annotations.get(name, {}))  # a draft shares the original's inner maps
+    cluster.netns_annotations[name] = current
     if value is None:
         current.pop(key, None)
     else:
@@ -374,7 +375,7 @@ def set_egress_network_policy(cluster: Cluster, namespace: str, name: str, egres
 
 def delete_egress_network_policy(cluster: Cluster, namespace: str, name: str) -> None:
     if not any(p.key == f"{namespace}/{name}" for p in cluster.egress_policies):
-        raise BadInput(f'egressnetworkpolicies.network.openshift.io "{name}" not found')
+        raise BadInput(f'Error from server (NotFound): egressnetworkpolicies.network.openshift.io "{name}" not found')
     cluster.egress_policies[:] = [p for p in cluster.egress_policies if p.key != f"{namespace}/{name}"]
 
 

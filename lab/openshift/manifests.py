@@ -15,7 +15,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from lab.addressing import pod_mac, veth_name
 from lab.errors import BadInput
-from lab.openshift.objects import (NODE_PORT_RANGE, PROTOCOLS, SERVICE_TYPES, ContainerPort, Namespace,
+from lab.openshift.objects import (NODE_PORT_RANGE, PROTOCOLS, SERVICE_TYPES, Container, ContainerPort, Namespace,
                                    NetworkPolicy, Pod, Service, ServicePort, allocate_cluster_ip, check_labels,
                                    check_name)
 
@@ -99,6 +99,16 @@ def _protocol(value: object, where: str) -> str:
     return value
 
 
+def _words(value: object, where: str) -> Tuple[str, ...]:
+    """command/args: a list of strings (numbers are written as YAML reads them)."""
+    if value is None:
+        return ()
+    words = value if isinstance(value, list) else [None]
+    if not all(isinstance(w, (str, int, float)) and not isinstance(w, bool) for w in words):
+        raise BadInput(f"{where} must be a list of strings, not {value!r}")
+    return tuple(str(w) for w in value)
+
+
 def check_selector(selector: object, where: str) -> dict:
     """A LabelSelector (matchLabels, matchExpressions) as the API server validates it."""
     if selector is None:
@@ -166,18 +176,25 @@ class _Builder:
         if not isinstance(containers, list) or not containers:
             raise BadInput(f"Pod {ns}/{name}: spec.containers must list at least one container")
         ports: List[ContainerPort] = []
-        images = []
+        parsed: List[Container] = []
         for i, c in enumerate(containers):
             _only(c, CONTAINER, f"spec.containers[{i}]")
-            images.append(str(c.get("image") or ""))
+            at = f"Pod {ns}/{name}: spec.containers[{i}]"
+            cname = check_name(f"{at}: container", c.get("name"), label=True)
+            if any(other.name == cname for other in parsed):
+                raise BadInput(f"{at}: container name {cname!r} is used twice in the pod")
+            own: List[ContainerPort] = []
             for j, p in enumerate(c.get("ports") or []):
-                at = f"Pod {ns}/{name}: spec.containers[{i}].ports[{j}]"
+                where = f"{at}.ports[{j}]"
                 _only(p, CONTAINER_PORT, f"spec.containers[{i}].ports[{j}]")
-                port = ContainerPort(_int(p.get("containerPort"), f"{at}.containerPort"),
-                                     _protocol(p.get("protocol"), f"{at}.protocol"), str(p.get("name") or ""))
+                port = ContainerPort(_int(p.get("containerPort"), f"{where}.containerPort"),
+                                     _protocol(p.get("protocol"), f"{where}.protocol"), str(p.get("name") or ""))
                 if any((q.port, q.protocol) == (port.port, port.protocol) for q in ports):
-                    raise BadInput(f"{at}: {port.port}/{port.protocol} is declared twice")
+                    raise BadInput(f"{where}: {port.port}/{port.protocol} is declared twice")
                 ports.append(port)
+                own.append(port)
+            parsed.append(Container(cname, str(c.get("image") or ""), tuple(own),
+                                    _words(c.get("command"), f"{at}.command"), _words(c.get("args"), f"{at}.args")))
         node = node or spec.get("nodeName")
         if node is None:  # no scheduler in the lab: the next node in order, as a Deployment spreads
             node = self.nodes[self.next_node % len(self.nodes)]
@@ -186,10 +203,10 @@ class _Builder:
             raise BadInput(f"Pod {ns}/{name}: spec.nodeName {node!r} is not a node (nodes: {', '.join(self.nodes)})")
         if any(p.name == name and p.namespace == ns for p in self.pods):
             raise BadInput(f"Pod {ns}/{name} exists already")
-        self.pods.append(self.place(name, ns, node, labels or {}, tuple(ports), images[0]))
+        self.pods.append(self.place(name, ns, node, labels or {}, tuple(ports), tuple(parsed)))
 
     def place(self, name: str, ns: str, node: str, labels: Dict[str, str], ports: Tuple[ContainerPort, ...],
-              image: str) -> Pod:
+              containers: Tuple[Container, ...]) -> Pod:
         """The next address of the node's subnet from .2 and the next ofport from 3, in creation order."""
         hs = self.cluster.hostsubnet(node)
         subnet = ipaddress.ip_network(hs.subnet)
@@ -200,7 +217,7 @@ class _Builder:
         ofports = {p.ofport for p in self.pods if p.node == node}
         ofport = next(n for n in range(3, 65280) if n not in ofports)
         return Pod(name=name, node=node, ip=ip, mac=pod_mac(ip), veth=veth_name(node, f"{ns}/{name}"), ofport=ofport,
-                   namespace=ns, labels=labels, ports=ports, image=image)
+                   namespace=ns, labels=labels, ports=ports, image=containers[0].image, containers=containers)
 
     def deployment(self, obj: dict) -> None:
         _only(obj, TOP, "Deployment")

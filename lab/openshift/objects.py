@@ -81,6 +81,17 @@ class ContainerPort:
 
 
 @dataclass(frozen=True)
+class Container:
+    """spec.containers[]: one container of a pod (its own image, command, args and ports)."""
+
+    name: str
+    image: str = ""
+    ports: Tuple[ContainerPort, ...] = ()
+    command: Tuple[str, ...] = ()  # replaces the image's entrypoint, as in Kubernetes
+    args: Tuple[str, ...] = ()  # replaces the image's CMD
+
+
+@dataclass(frozen=True)
 class Pod:
     """A running pod as its node sees it: where it runs, its address, its port on br0, its labels."""
 
@@ -93,9 +104,10 @@ class Pod:
     namespace: str = "default"
     vnid: int = 0
     labels: Dict[str, str] = field(default_factory=dict, hash=False)
-    ports: Tuple[ContainerPort, ...] = ()
-    image: str = ""
+    ports: Tuple[ContainerPort, ...] = ()  # every container's ports (a pod has one network namespace)
+    image: str = ""  # the first container's image
     host: str = ""  # the Mininet host name: the pod's name, or `name.namespace` when two namespaces share it
+    containers: Tuple[Container, ...] = ()  # as declared by a manifest; none for the lab's generated pods
 
     def __post_init__(self) -> None:
         if not self.host:

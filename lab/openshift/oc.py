@@ -35,10 +35,16 @@ def _table(header: List[str], rows: List[list], namespaces: Optional[List[str]])
     return format_table(header, rows)
 
 
+def _ready(pod) -> str:
+    """READY: every declared container runs (a pod the lab generated has one)."""
+    n = len(pod.containers) or 1
+    return f"{n}/{n}"
+
+
 def get_pods(cluster: Cluster, age: str = "1m", namespace: Optional[str] = "default", wide: bool = True) -> str:
     pods = [p for p in cluster.pods if namespace is None or p.namespace == namespace]
     header = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"] + (["IP", "NODE", "NOMINATED NODE"] if wide else [])
-    rows = [[p.name, "1/1", "Running", 0, age] + ([p.ip, p.node, "<none>"] if wide else []) for p in pods]
+    rows = [[p.name, _ready(p), "Running", 0, age] + ([p.ip, p.node, "<none>"] if wide else []) for p in pods]
     return _table(header, rows, [p.namespace for p in pods] if namespace is None else None)
 
 
@@ -122,3 +128,101 @@ def oc(cluster: Cluster, line: str) -> str:
             raise BadInput(f'oc: namespaces "{namespace}" not found')
         return get(cluster, namespace=namespace, wide=wide)
     return get(cluster)
+
+
+# --- network policies, and objects as YAML (`oc get KIND [NAME] -o yaml`) ---------------------------
+
+def format_selector(selector: Optional[dict]) -> str:
+    """metav1.FormatLabelSelector: `app=web,tier in (a,b),!x`; `<none>` for the empty selector."""
+    selector = selector or {}
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for e in selector.get("matchExpressions") or []:
+        op, values = e.get("operator"), ",".join(str(v) for v in e.get("values") or [])
+        parts.append({"In": f"{e['key']} in ({values})", "NotIn": f"{e['key']} notin ({values})",
+                      "Exists": e["key"], "DoesNotExist": f"!{e['key']}"}.get(op, e["key"]))
+    return ",".join(parts) or "<none>"
+
+
+def get_networkpolicies(cluster: Cluster, age: str = "1m", namespace: Optional[str] = "default",
+                        wide: bool = False) -> str:
+    """`oc get networkpolicy` as 3.11's oc prints it: NAME, POD-SELECTOR, AGE."""
+    pols = sorted((p for p in cluster.policies if namespace is None or p.namespace == namespace),
+                  key=lambda p: (p.namespace, p.name))
+    rows = [[p.name, format_selector((p.spec or {}).get("podSelector")), age] for p in pols]
+    return _table(["NAME", "POD-SELECTOR", "AGE"], rows, [p.namespace for p in pols] if namespace is None else None)
+
+
+def _meta(name: str, namespace: str = "", labels: Optional[dict] = None) -> dict:
+    meta: dict = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    if labels:
+        meta["labels"] = dict(labels)
+    return meta
+
+
+def pod_object(cluster: Cluster, pod) -> dict:
+    ports = [{"containerPort": cp.port, "protocol": cp.protocol, **({"name": cp.name} if cp.name else {})}
+             for cp in pod.ports]
+    container = {"name": "main", "image": pod.image or "busybox", **({"ports": ports} if ports else {})}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": _meta(pod.name, pod.namespace, pod.labels),
+            "spec": {"containers": [container], "nodeName": pod.node},
+            "status": {"phase": "Running", "podIP": pod.ip, "hostIP": cluster.hostsubnet(pod.node).host_ip}}
+
+
+def service_object(cluster: Cluster, service) -> dict:
+    ports = []
+    for sp in service.ports:
+        port = {"port": sp.port, "protocol": sp.protocol, "targetPort": sp.target}
+        if sp.name:
+            port["name"] = sp.name
+        if sp.node_port:
+            port["nodePort"] = sp.node_port
+        ports.append(port)
+    spec = {"clusterIP": service.cluster_ip, "ports": ports, "sessionAffinity": "None", "type": service.type}
+    if service.selector:
+        spec["selector"] = dict(service.selector)
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(service.name, service.namespace),
+            "spec": spec, "status": {"loadBalancer": {}}}
+
+
+def policy_object(cluster: Cluster, policy) -> dict:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": _meta(policy.name, policy.namespace), "spec": policy.spec or {"podSelector": {}}}
+
+
+def namespace_object(cluster: Cluster, ns) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(ns.name, "", ns.labels),
+            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+
+
+def netnamespace_object(cluster: Cluster, name: str) -> dict:
+    obj = {"apiVersion": "network.openshift.io/v1", "kind": "NetNamespace", "metadata": _meta(name),
+           "netid": cluster.netids[name], "netname": name}
+    if cluster.netns_annotations.get(name):
+        obj["metadata"]["annotations"] = dict(cluster.netns_annotations[name])
+    if cluster.netns_egress_ips.get(name):
+        obj["egressIPs"] = list(cluster.netns_egress_ips[name])
+    return obj
+
+
+def get_egressnetworkpolicies(cluster: Cluster, age: str = "1m", namespace: Optional[str] = "default",
+                              wide: bool = False) -> str:
+    """`oc get egressnetworkpolicy`: NAME only (3.11's printer)."""
+    pols = sorted((p for p in cluster.egress_policies if namespace is None or p.namespace == namespace),
+                  key=lambda p: (p.namespace, p.name))
+    return _table(["NAME"], [[p.name] for p in pols], [p.namespace for p in pols] if namespace is None else None)
+
+
+def egressnetworkpolicy_object(cluster: Cluster, policy) -> dict:
+    return {"apiVersion": "network.openshift.io/v1", "kind": "EgressNetworkPolicy",
+            "metadata": _meta(policy.name, policy.namespace),
+            "spec": {"egress": [{"type": t, "to": {"cidrSelector": c}} for t, c in policy.egress]}}
+
+
+def as_yaml(objects: List[dict], single: bool) -> str:
+    """One object, or a List of them, as `oc get -o yaml` prints (keys sorted)."""
+    import yaml
+    doc = objects[0] if single else {"apiVersion": "v1", "items": objects, "kind": "List",
+                                     "metadata": {"resourceVersion": "", "selfLink": ""}}
+    return yaml.safe_dump(doc, default_flow_style=False, sort_keys=True).rstrip("\n")

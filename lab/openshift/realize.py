@@ -4,7 +4,7 @@ add or remove a pod at runtime by applying only the difference it makes to its n
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import replace
+from dataclasses import fields, replace
 import os
 import sys
 from typing import Callable, Dict, Optional
@@ -40,6 +40,7 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
     # nodes first, so their Open vSwitch daemons boot while the pod namespaces are being made
     net.add_hosts([{"name": UNDERLAY_HOST, "role": "underlay", "switch": True}])
     pods_rt = docker.DockerRuntime([hs.name for hs in cluster.hostsubnets]) if runtime == "docker" else None
+    net.pod_runtime = pods_rt  # add_pod/remove_pod at runtime follow the lab's runtime
     nodes = net.add_hosts({"name": hs.name, "role": "node", "env": {**ovs.ovs_env(ovs.ovs_dir(host_dir(hs.name))),
                                                                     **(pods_rt.env(hs.name) if pods_rt else {})}}
                           for hs in cluster.hostsubnets)
@@ -100,14 +101,23 @@ def build(net: LabNet, cluster: Cluster, progress: Callable[[str], None] = print
 
 
 def _pod_specs(cluster: Cluster):
-    """Docker pods: a pod that declares TCP containerPorts gets one app container (its image) per port;
-    a pod that declares none gets the notes' classic pair (tomcat on 8080, nginx on 80)."""
-    specs = []
-    for p in cluster.pods:
-        apps = tuple(docker.AppContainer(cp.name or f"port{cp.port}", p.image or docker.APP_IMAGE, cp.port)
-                     for cp in p.ports if cp.protocol.upper() == "TCP")
-        specs.append(docker.PodSpec(p.host, p.node, p.namespace, apps or docker.DEFAULT_CONTAINERS))
-    return specs
+    return [pod_spec(p) for p in cluster.pods]
+
+
+def pod_spec(pod: Pod) -> docker.PodSpec:
+    """A Docker pod: one app container per manifest container (its name, image, command + args, TCP ports);
+    a pod with no declared containers gets the notes' classic pair (tomcat on 8080, nginx on 80)."""
+    if pod.containers:
+        apps = tuple(docker.AppContainer(c.name, c.image or docker.APP_IMAGE,
+                                         tuple(cp.port for cp in c.ports if cp.protocol.upper() == "TCP"),
+                                         c.command + c.args)
+                     for c in pod.containers)
+    elif any(cp.protocol.upper() == "TCP" for cp in pod.ports):  # a pod made in code with ports only
+        apps = (docker.AppContainer("app", pod.image or docker.APP_IMAGE,
+                                    tuple(cp.port for cp in pod.ports if cp.protocol.upper() == "TCP")),)
+    else:
+        apps = docker.DEFAULT_CONTAINERS
+    return docker.PodSpec(pod.name, pod.node, pod.namespace, apps, host=pod.host)
 
 
 def _served_ports(pod: Pod, runtime: str) -> Pod:
@@ -180,25 +190,35 @@ def new_pod(cluster: Cluster, node_name: str, pod_name: Optional[str] = None) ->
 
 def add_pod(net: LabNet, cluster: Cluster, node_name: str, pod_name: Optional[str] = None) -> StateDiff:
     """A pod starts on a node at runtime: its namespace and veth, then the node is re-rendered and only
-    the difference is applied (the port and the pod's flows in tables 20, 40 and 70). Returns that change."""
+    the difference is applied (the port and the pod's flows in tables 20, 40 and 70). Returns that change.
+    With Docker pods (the lab's runtime) the namespace is a new pause container's, and the app containers
+    start once the pod is wired, as at bring-up."""
     pod = new_pod(cluster, node_name, pod_name)
     if pod.name in net:  # the underlay, or any host the lab has beyond the model
         raise BadInput(f"a host named {pod.name} exists already")
+    rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)
     cluster.pods.append(pod)
     try:
-        net.add_hosts([{"name": pod.name, "role": "pod"}])
+        spec = {"netns": f"/proc/{rt.add_sandbox(pod_spec(pod))}/ns/net"} if rt else {}
+        net.add_hosts([{"name": pod.name, "role": "pod", **spec}])
         converge(net, [(net[pod.name], render_pod(cluster, pod.name, net.datapath))])
     except Exception:
         cluster.pods.remove(pod)
+        if rt:
+            rt.remove(pod_spec(pod))
         if pod.name in net:
             net.remove_host(net[pod.name])
         raise
     _know_pod(net, cluster, pod)
-    return _resync_node(net, cluster, node_name)
+    change = _resync_node(net, cluster, node_name)
+    if rt:
+        rt.add_apps(pod_spec(pod))
+    return change
 
 
 def remove_pod(net: LabNet, cluster: Cluster, pod_name: str) -> StateDiff:
-    """A pod goes away: the node drops its port and flows (only those), then its namespace is deleted."""
+    """A pod goes away: the node drops its port and flows (only those), then its namespace is deleted
+    (with Docker pods, its containers are removed first)."""
     try:
         pod = cluster.pod(pod_name)
     except KeyError:
@@ -206,10 +226,79 @@ def remove_pod(net: LabNet, cluster: Cluster, pod_name: str) -> StateDiff:
     cluster.pods.remove(pod)
     change = _resync_node(net, cluster, pod.node)
     _stop_server(net[pod.host])
+    rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)
+    if rt:  # kubelet's teardown: the app containers, then the sandbox; the namespace's bind holds it until below
+        rt.remove(pod_spec(pod))
     if net.nameToNode.get(pod.key) is net[pod.host]:
         del net.nameToNode[pod.key]
     net.remove_host(net[pod.host])  # the veth pair ends with the pod's namespace
     return change
+
+
+def _placement(pod: Pod) -> tuple:
+    return (pod.node, pod.ip, pod.mac, pod.veth, pod.ofport)
+
+
+def apply_cluster(net: LabNet, cluster: Cluster, new: Cluster, runtime: str = "netns") -> Dict[str, StateDiff]:
+    """The cluster changed (lab.openshift.live): new pods get their namespace and veth, the model takes the
+    new objects in place, every node is re-rendered and brought to it by its difference only, pods that went
+    away lose their port and flows, then their namespace. Returns each node's difference."""
+    before = {p.host: p for p in cluster.pods}
+    after = {p.host: p for p in new.pods}
+    moved = [h for h in after if h in before and _placement(before[h]) != _placement(after[h])]
+    if moved:
+        raise BadInput(f"pod {moved[0]} cannot move to another node or address while it runs")
+    added = [p for h, p in after.items() if h not in before]
+    gone = [p for h, p in before.items() if h not in after]
+    taken = next((p.host for p in added if p.host in net), None)
+    if taken:
+        raise BadInput(f"a host named {taken} exists already")
+    rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)  # Docker pods: pause + apps
+    if added:
+        sandboxes = []
+        try:
+            specs = []
+            for p in added:
+                spec = {"name": p.host, "role": "pod"}
+                if rt:
+                    spec["netns"] = f"/proc/{rt.add_sandbox(pod_spec(p))}/ns/net"
+                    sandboxes.append(p)
+                specs.append(spec)
+            net.add_hosts(specs)
+            converge(net, [(net[p.host], render_pod(new, p.host, net.datapath)) for p in added])
+        except Exception:
+            for p in sandboxes:
+                rt.remove(pod_spec(p))
+            for p in added:
+                if p.host in net:
+                    net.remove_host(net[p.host])
+            raise
+    for f in fields(Cluster):  # in place: the CLI, the tests and the tracer hold this object
+        setattr(cluster, f.name, getattr(new, f.name))
+    for p in added:
+        _know_pod(net, cluster, p)
+        net.nameToNode.setdefault(p.key, net[p.host])
+    states = {hs.name: render_node(cluster, hs.name, net.datapath) for hs in cluster.hostsubnets}
+    for name, state in states.items():
+        _write_expected(net[name], state)
+    changes = converge(net, [(net[name], state) for name, state in states.items()])
+    _announce_egress_ips(net, cluster, changes)
+    for p in gone:
+        _stop_server(net[p.host])
+        if rt:  # kubelet's teardown: the app containers, then the sandbox
+            rt.remove(pod_spec(p))
+        if net.nameToNode.get(p.key) is net[p.host]:
+            del net.nameToNode[p.key]
+        net.remove_host(net[p.host])
+    if rt:
+        for p in added:
+            rt.add_apps(pod_spec(p))
+        return changes
+    serving = [(net[p.host], "serve", serve_script(net[p.host].dir, p)) for p in added if p.ports]
+    if serving:
+        run_scripts(serving)
+        net.record_daemons()
+    return changes
 
 
 def _resync_node(net: LabNet, cluster: Cluster, node_name: str) -> StateDiff:

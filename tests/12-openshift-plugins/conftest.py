@@ -60,6 +60,19 @@ def apply(net, cluster: Cluster, policies: Sequence[PolicyInput] = ()) -> Dict[s
     return out
 
 
+def oc_line(net, cluster: Cluster, line: str):
+    """Run a live `oc` line; check it changed exactly the flows the render changed, and that every br0 then
+    equals its render. Returns the lab.openshift.live.Change."""
+    from lab.openshift import live
+    before = {hs.name: set(render_node_flows(cluster, hs.name)) for hs in cluster.hostsubnets}
+    change = live.apply(net, cluster, line)
+    for hs in cluster.hostsubnets:
+        after = set(render_node_flows(cluster, hs.name))
+        assert change.flows(hs.name) == (after - before[hs.name], before[hs.name] - after), (line, hs.name)
+        assert differs_from_render(net[hs.name], sorted(after)) == "", (line, hs.name)
+    return change
+
+
 @pytest.fixture(scope="module")
 def mt_lab():
     with plugin_lab("multitenant") as lab:
@@ -75,4 +88,4 @@ def np_lab():
 @pytest.fixture
 def helpers():
     """This folder's helpers (test modules cannot import a conftest by name: every folder has one)."""
-    return SimpleNamespace(apply=apply, differs_from_render=differs_from_render, flows_of=flows_of)
+    return SimpleNamespace(apply=apply, differs_from_render=differs_from_render, flows_of=flows_of, oc=oc_line)

@@ -71,7 +71,7 @@ def test_openshift_mistakes_leave_the_lab_up(tmp_path):
         ("trace pod9 pod3", "unknown pod 'pod9'"),
         ("trace pod1 nowhere", "unknown destination 'nowhere'"),
         ("trace pod1", "usage: trace"),
-        ("oc get frobs", "usage: oc get"),
+        ("oc get frobs", 'the server doesn\'t have a resource type "frobs"'),
         ("pod9 ping -c1 pod3", "unknown command or node 'pod9'"),
         ("frobnicate", "unknown command or node 'frobnicate'"),
         ("pod1", "give pod1 a command"),
@@ -116,6 +116,47 @@ def test_openshift_mistakes_leave_the_lab_up(tmp_path):
     assert " X" not in out["pingmatrix"] and out["pingmatrix"].count("ok") == 12
     assert "1 packets transmitted, 1 received" in out["up"]
     assert r.returncode == 1, r.stdout[-2000:]
+
+
+@pytest.mark.root
+def test_openshift_live_oc_session_as_the_readme_types_it(tmp_path):
+    """README "Live changes": each line as printed; refused lines are one error line and change nothing."""
+    r, out = session(tmp_path, ["openshift", "--plugin", "networkpolicy"], [
+        mark("before"), ("pod1 ping -c1 -W1 pod2", None),
+        mark("deny"), ("oc apply -f examples/live/deny-all.yaml", None),
+        mark("changes"), ("changes", None),
+        mark("denied"), ("pod1 ping -c1 -W1 pod2", None),
+        ("oc create -f examples/live/allow-from-same-namespace.yaml", None),
+        mark("same"), ("pod4 ping -c1 -W1 pod2", None),
+        mark("netpol"), ("oc get networkpolicy -n p2", None),
+        ("oc apply -f examples/live/web.yaml", None),
+        mark("curl"), ("pod3 curl -s 172.30.0.80", None),
+        ("oc label pod web -n p1 app=api --overwrite", None),
+        mark("relabel"), ("changes", None),
+        ("oc delete networkpolicy deny-all allow-from-same-namespace -n p2", None),
+        ("oc delete pod nope -n p2", 'Error from server (NotFound): pods "nope" not found'),
+        ("oc create -f examples/live/web.yaml", 'Error from server (AlreadyExists): error when creating '
+                                                 '"examples/live/web.yaml": pods "web" already exists'),
+        ("oc adm pod-network isolate-projects p1", 'using plugin: "redhat/openshift-ovs-networkpolicy", managing '
+                                                   "pod network is only supported"),
+        ("oc label pod 'no such' x=1 -n p1", 'pods "no such" not found'),
+        mark("after"), ("pod1 ping -c1 -W1 pod2", None),
+    ])
+    assert "1 received" in out["before"] and "0 received" in out["denied"] and "1 received" in out["same"]
+    assert out["deny"] == "networkpolicy.networking.k8s.io/deny-all created"
+    assert out["changes"].splitlines()[1:] == ["node1:", f"  - table=80, priority=50, reg1={_P2}, "
+                                               "actions=output:NXM_NX_REG2[]", "node2:",
+                                               f"  - table=80, priority=50, reg1={_P2}, actions=output:NXM_NX_REG2[]"]
+    assert out["netpol"].split()[:9] == ["NAME", "POD-SELECTOR", "AGE", "allow-from-same-namespace", "<none>", "1m",
+                                     "deny-all", "<none>", "1m"]
+    assert out["curl"].splitlines()[0] == "web"
+    assert "+ -t filter -A KUBE-SERVICES -d 172.30.0.80/32" in out["relabel"]
+    assert "- -t nat -N KUBE-SVC-" in out["relabel"]
+    assert "1 received" in out["after"]
+    assert r.returncode == 1, r.stdout[-2000:]
+
+
+_P2 = 6936361  # project p2's NETID in every generated lab
 
 
 @pytest.mark.root

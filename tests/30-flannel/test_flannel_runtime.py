@@ -2,7 +2,7 @@
 
 import pytest
 
-from lab import etcd
+from lab import cni, etcd
 from lab.flannel import realize
 from lab.observe.capture import Capture
 from lab.observe.ping import ping
@@ -82,3 +82,22 @@ def test_leases_survive_a_snapshot_restore(fresh_vxlan_lab):
     assert realize.leases_in_etcd(net, c) == before
     realize.wait_converged(net, c)
     assert ping(net["pod1"], c.pod("pod3").ip, count=2).ok
+
+
+def test_a_pod_added_at_runtime_is_wired_by_cni_add_and_unwired_by_cni_del(fresh_vxlan_lab):
+    net, c = fresh_vxlan_lab
+    before = run(net["node2"], "ip -o link show master cni0")
+    pod = realize.add_pod(net, c, "node2")
+    assert (pod.name, pod.ip) == ("pod5", "10.244.1.4")  # the next name; host-local's next address
+    leases = f"{cni.DATA_DIR}/networks/{cni.NETWORK}"
+    assert pod.ip in run(net["node2"], f"ls {leases}").split()
+    master = run(net["node2"], f"ip -o link show {pod.veth}")  # the bridge plugin's veth, as the model says
+    assert "master cni0" in master, master
+    assert run(net["pod5"], "cat /sys/class/net/eth0/address").strip() == pod.mac
+    assert ping(net["pod1"], pod.ip).ok  # across the tunnel
+    assert ping(net["pod3"], pod.ip).ok  # on its own cni0
+    realize.remove_pod(net, c, pod.name)
+    assert "pod5" not in net and pod.ip not in run(net["node2"], f"ls {leases}").split()
+    assert run(net["node2"], "ip -o link show master cni0") == before  # its veth went at once
+    assert not ping(net["pod1"], pod.ip, count=1, timeout=1).ok
+    assert ping(net["pod1"], c.pod("pod3").ip).ok

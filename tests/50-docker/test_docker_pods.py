@@ -62,11 +62,11 @@ def test_containers_of_a_pod_reach_each_other_over_localhost(lab):
     _net, cluster = lab
     pod = cluster.pods[0]
     _pause, (tomcat, nginx) = containers_of(cluster, pod.name)
-    # each answer names the container that served it: the other one, over 127.0.0.1
+    # each answer names the pod, then the container that served it: the other one, over 127.0.0.1
     got = tomcat.exec_run(WGET + ["http://127.0.0.1:80/"])
-    assert (got.exit_code, got.output.decode().strip()) == (0, "nginx")
+    assert (got.exit_code, got.output.decode().split()) == (0, [pod.name, "nginx"])
     got = nginx.exec_run(WGET + ["http://127.0.0.1:8080/"])
-    assert (got.exit_code, got.output.decode().strip()) == (0, "tomcat")
+    assert (got.exit_code, got.output.decode().split()) == (0, [pod.name, "tomcat"])
     # and a port nobody serves is refused there (so the answers above are not a default)
     got = nginx.exec_run(WGET + ["http://127.0.0.1:8081/"])
     assert got.exit_code != 0
@@ -102,9 +102,9 @@ def test_openshift_checks_pass_and_containers_talk_http_across_nodes(lab):
     dst = next(p for p in cluster.pods if p.node == "node2")
     _pause, (tomcat, _nginx) = containers_of(cluster, src.name)
     got = tomcat.exec_run(WGET + [f"http://{dst.ip}:8080/"])
-    assert (got.exit_code, got.output.decode().strip()) == (0, "tomcat")
+    assert (got.exit_code, got.output.decode().split()) == (0, [dst.name, "tomcat"])
     got = tomcat.exec_run(WGET + [f"http://{dst.ip}:80/"])
-    assert (got.exit_code, got.output.decode().strip()) == (0, "nginx")
+    assert (got.exit_code, got.output.decode().split()) == (0, [dst.name, "nginx"])
 
 
 def test_a_pods_veth_is_found_as_on_a_real_node(lab):

@@ -123,3 +123,19 @@ def test_the_last_lab_out_leaves_no_run_directory(run_root):
     assert os.path.exists(paths.lock_file("ut1"))
     cleanup.clean_lab("ut1")
     registry.release("ut1")
+
+
+def test_a_process_that_outlived_teardown_is_reported_although_its_record_is_gone(tmp_path, monkeypatch):
+    """Teardown deletes the records that name a lab's processes; the snapshot taken before it still
+    tells whether one of them survived."""
+    from lab.pytest_plugin import assert_nothing_left
+    monkeypatch.setattr(paths, "RUN_DIR", str(tmp_path))  # an empty run dir: no records at all
+    survivor = subprocess.Popen(["sleep", "30"])
+    try:
+        snapshot = [(survivor.pid, cleanup.start_time(survivor.pid))]
+        with pytest.raises(AssertionError, match=str(survivor.pid)):
+            assert_nothing_left("nolab", snapshot)
+    finally:
+        survivor.kill()
+        survivor.wait(5)
+    assert_nothing_left("nolab", snapshot)  # gone (and reaped): nothing left

@@ -76,3 +76,47 @@ def test_trace_takes_a_port_after_the_destination(line, request_):
 def test_trace_port_twice_is_a_mistake():
     with pytest.raises(BadInput):
         parse_trace_args("pod1 172.30.0.2:80 tcp 81")
+
+
+def pod_doc(containers, name="shop"):
+    return ("pod.yaml", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                         "spec": {"nodeName": "node1", "containers": containers}})
+
+
+def test_a_pod_keeps_each_of_its_containers_and_serves_every_port():
+    from lab.openshift.objects import Container, ContainerPort
+    c = build_cluster(2, 0)
+    manifests.apply_documents(c, [pod_doc([
+        {"name": "tomcat", "image": "kirillf/centos-tomcat", "ports": [{"containerPort": 8080, "name": "http"}]},
+        {"name": "nginx", "image": "nginx:1.14", "command": ["nginx"], "args": ["-g", "daemon off;", 1],
+         "ports": [{"containerPort": 80}]}])])
+    pod = c.pod("shop")
+    assert pod.containers == (
+        Container("tomcat", "kirillf/centos-tomcat", (ContainerPort(8080, "TCP", "http"),)),
+        Container("nginx", "nginx:1.14", (ContainerPort(80),), ("nginx",), ("-g", "daemon off;", "1")))
+    # the pod as before: all ports (one network namespace serves them), the first container's image
+    assert pod.ports == (ContainerPort(8080, "TCP", "http"), ContainerPort(80)) and pod.image == "kirillf/centos-tomcat"
+
+
+@pytest.mark.parametrize("containers, error", [
+    ([{"image": "busybox"}], "spec.containers[0]: container name None is invalid"),
+    ([{"name": "Web", "image": "busybox"}], "container name 'Web' is invalid"),
+    ([{"name": "a", "image": "x"}, {"name": "a", "image": "y"}], "spec.containers[1]: container name 'a' is used twice"),
+    ([{"name": "a", "ports": [{"containerPort": 80}]}, {"name": "b", "ports": [{"containerPort": 80}]}],
+     "spec.containers[1].ports[0]: 80/TCP is declared twice"),
+    ([{"name": "a", "command": "sleep 10"}], "spec.containers[0].command must be a list of strings"),
+    ([{"name": "a", "args": [["x"]]}], "spec.containers[0].args must be a list of strings"),
+])
+def test_bad_containers_are_refused_with_one_line(containers, error):
+    c = build_cluster(2, 0)
+    with pytest.raises(BadInput) as exc:
+        manifests.apply_documents(c, [pod_doc(containers)])
+    assert error in str(exc.value) and str(exc.value).startswith("pod.yaml: Pod default/shop:")
+    assert "\n" not in str(exc.value) and c.pods == []
+
+
+def test_oc_get_pods_counts_every_container_as_ready():
+    c = build_cluster(2, 1)
+    manifests.apply_documents(c, [pod_doc([{"name": "a", "image": "x"}, {"name": "b", "image": "y"}])])
+    rows = {line.split()[0]: line.split()[1] for line in oc.get_pods(c).splitlines()[1:]}
+    assert rows == {"pod1": "1/1", "pod2": "1/1", "shop": "2/2"}

@@ -48,10 +48,50 @@ def test_the_image_holds_busybox_its_applets_and_the_pause_script(tmp_path):
         assert b"trap 'exit 0' TERM" in tar.extractfile("pause").read()
 
 
-def test_the_app_command_serves_the_containers_name_on_its_port():
-    cmd = docker.app_command(docker.AppContainer("tomcat", "kirillf/centos-tomcat", 8080))
+def test_the_app_command_serves_the_containers_name_on_its_ports():
+    cmd = docker.app_command(docker.AppContainer("tomcat", "kirillf/centos-tomcat", (8080,)))
     assert cmd[:2] == ["sh", "-c"] and "echo tomcat > /www/index.html" in cmd[2]
     assert cmd[2].endswith("exec httpd -f -p 8080 -h /www")
+    cmd = docker.app_command(docker.AppContainer("nginx", "nginx:1.14", (80,)), "shop")
+    assert "printf '%s\\n' shop nginx > /www/index.html" in cmd[2]  # the pod's name first, as every pod server
+    cmd = docker.app_command(docker.AppContainer("web", "nginx:1.14", (80, 443)))
+    assert "httpd -p 80 -h /www && exec httpd -f -p 443 -h /www" in cmd[2]  # one in the background per port
+
+
+def test_a_containers_own_command_runs_instead_of_the_server_and_no_ports_just_waits():
+    assert docker.app_command(docker.AppContainer("c", "busybox", (80,), ("sleep", "1000"))) == ["sleep", "1000"]
+    idle = docker.app_command(docker.AppContainer("c", "busybox"))
+    assert idle[:2] == ["sh", "-c"] and "httpd" not in idle[2] and "sleep" in idle[2]
+
+
+@pytest.mark.parametrize("name, ref", [("nginx:1.14", ("nginx", "1.14")),
+                                       ("kirillf/centos-tomcat", ("kirillf/centos-tomcat", "latest")),
+                                       ("registry:5000/app", ("registry:5000/app", "latest")),
+                                       ("registry:5000/app:v2", ("registry:5000/app", "v2"))])
+def test_image_names_split_into_repository_and_tag(name, ref):
+    assert docker.image_reference(name) == ref
+
+
+def test_manifest_containers_become_app_containers_with_their_names_images_commands_and_tcp_ports():
+    from lab.openshift import manifests
+    from lab.openshift.model import build_cluster
+    from lab.openshift.realize import pod_spec
+    c = build_cluster(2, 1)
+    manifests.apply_documents(c, [("pod.yaml", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "shop", "namespace": "default"},
+        "spec": {"nodeName": "node2", "containers": [
+            {"name": "tomcat", "image": "kirillf/centos-tomcat", "ports": [{"containerPort": 8080}]},
+            {"name": "nginx", "image": "nginx:1.14",
+             "ports": [{"containerPort": 80}, {"containerPort": 53, "protocol": "UDP"}]},
+            {"name": "sidecar", "image": "busybox", "command": ["sh", "-c"], "args": ["sleep 1000"]}]}})])
+    spec = pod_spec(c.pod("shop"))
+    assert spec.containers == (docker.AppContainer("tomcat", "kirillf/centos-tomcat", (8080,)),
+                               docker.AppContainer("nginx", "nginx:1.14", (80,)),  # UDP: the lab's server in the pod
+                               docker.AppContainer("sidecar", "busybox", (), ("sh", "-c", "sleep 1000")))
+    assert (spec.name, spec.node, spec.host) == ("shop", "node2", "shop")
+    assert docker.container_name(spec, spec.containers[1]) == f"k8s_nginx_shop_default_{spec.uid}_0"
+    # pods the lab generates declare no containers: the notes' classic pair
+    assert pod_spec(c.pod("pod1")).containers == docker.DEFAULT_CONTAINERS
 
 
 def test_only_daemons_recorded_inside_the_lab_count(run_root):

@@ -164,15 +164,32 @@ def test_oc_get_shows_egress_columns():
     assert text.splitlines()[-2].split() == ["p1", str(c.netids["p1"]), "[172.16.1.100]"]
 
 
-def test_oc_edits_and_their_mistakes():
+def _refusal(fn) -> str:
+    with pytest.raises(BadInput) as exc:
+        fn()
+    return str(exc.value)
+
+
+def test_oc_edits_and_their_mistakes(tmp_path):
     c = cluster()
-    assert edit(c, "get pods") is None
+    assert edit(c, "get pods") == "No resources found."  # lab.openshift.occmd answers every oc line
     assert edit(c, "annotate netnamespace p1 netnamespace.network.openshift.io/multicast-enabled=true") \
         == "netnamespace.network.openshift.io/p1 annotated"
     assert egress.multicast_enabled(c)[c.netids["p1"]]
     edit(c, "annotate netnamespace p1 netnamespace.network.openshift.io/multicast-enabled=false --overwrite")
     edit(c, "annotate netnamespace p1 netnamespace.network.openshift.io/multicast-enabled-")
     assert c.netns_annotations == {}
+    # EgressNetworkPolicy objects through oc create / get / delete
+    enp = tmp_path / "enp.yaml"
+    enp.write_text("apiVersion: network.openshift.io/v1\nkind: EgressNetworkPolicy\nmetadata: {name: default, "
+                   "namespace: p1}\nspec:\n  egress:\n  - {type: Deny, to: {cidrSelector: 172.16.1.254/32}}\n")
+    assert edit(c, f"create -f {enp}") == "egressnetworkpolicy.network.openshift.io/default created"
+    assert edit(c, "get egressnetworkpolicy -n p1").split() == ["NAME", "default"]
+    assert "cidrSelector: 172.16.1.254/32" in edit(c, "get egressnetworkpolicy default -n p1 -o yaml")
+    assert "AlreadyExists" in _refusal(lambda: edit(c, f"create -f {enp}"))
+    assert edit(c, "delete egressnetworkpolicy default -n p1") == \
+        'egressnetworkpolicy.network.openshift.io "default" deleted'
+    assert c.egress_policies == []
     for line, words in [
         ("patch hostsubnet node9 -p '{\"egressIPs\": []}'", 'hostsubnets.network.openshift.io "node9" not found'),
         ("patch netnamespace nope -p '{\"egressIPs\": []}'", 'netnamespaces.network.openshift.io "nope" not found'),
@@ -182,6 +199,7 @@ def test_oc_edits_and_their_mistakes():
         ("patch hostsubnet node1 -p '{bad'", "not valid JSON"),
         ("patch netnamespace p1 -p '{\"netid\": 5}'", "oc adm pod-network"),
         ("patch hostsubnet node1", "usage: oc patch"),
+        ("delete egressnetworkpolicy nope -n p1", 'egressnetworkpolicies.network.openshift.io "nope" not found'),
         ("annotate netnamespace p1 novalue", "not KEY=VALUE or KEY-"),
     ]:
         with pytest.raises(BadInput, match=words.replace("(", r"\(").replace(".", r"\.")):

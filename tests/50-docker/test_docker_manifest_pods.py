@@ -1,0 +1,155 @@
+"""Docker pods from manifests (one app container per declared container: its name, image, command and
+ports) and Docker pods that start and stop at runtime (realize.add_pod / remove_pod)."""
+
+import functools
+import os
+import time
+
+import pytest
+
+from lab import docker, ovs, paths
+from lab.openshift import manifests, realize
+from lab.openshift.model import build_cluster
+from lab.pytest_plugin import built_lab
+from lab.shell import run
+
+pytestmark = pytest.mark.root
+
+WGET = ["timeout", "5", "wget", "-qO-"]  # every exec has a deadline
+SHOP = ("shop.yaml", {
+    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "shop", "labels": {"app": "shop"}},
+    "spec": {"nodeName": "node1", "containers": [
+        {"name": "tomcat", "image": "kirillf/centos-tomcat", "ports": [{"containerPort": 8080}]},
+        {"name": "nginx", "image": "nginx:1.14", "ports": [{"containerPort": 80}]},
+        # its own command instead of the lab's server: busybox httpd with another page on 9090
+        {"name": "custom", "image": "busybox", "command": ["sh", "-c"],
+         "args": ["mkdir -p /w && echo made-by-command > /w/index.html && exec httpd -f -p 9090 -h /w"],
+         "ports": [{"containerPort": 9090}]}]}})
+
+
+@pytest.fixture(scope="module")
+def lab():
+    cluster = build_cluster(nodes=2, pods_per_node=1)
+    manifests.apply_documents(cluster, [SHOP])
+    with built_lab(functools.partial(realize.build, runtime="docker"), cluster,
+                   {**ovs.PACKAGES, **docker.PACKAGES}) as built:
+        yield built
+
+
+def spec_of(cluster, name):
+    return realize.pod_spec(cluster.pod(name))
+
+
+def names_and_images(node) -> dict:
+    out = run(node, "docker ps --format '{{.Names}} {{.Image}}'")
+    return dict(line.split() for line in out.splitlines() if line.strip())
+
+
+def fetch(node, ip: str, port: int, tries: float = 10.0) -> str:
+    """HTTP GET from the node (through tun0 and br0), retried until a deadline: a container's
+    httpd may still be starting when `docker run` returns."""
+    deadline = time.monotonic() + tries
+    while True:
+        out = node.cmd(f"timeout 3 wget -qO- http://{ip}:{port}/ 2>&1").strip()
+        if out and "wget" not in out or time.monotonic() > deadline:
+            return out
+        time.sleep(0.1)
+
+
+def test_docker_ps_lists_each_manifest_container_with_its_name_and_image(lab):
+    net, cluster = lab
+    spec = spec_of(cluster, "shop")
+    listed = names_and_images(net["node1"])
+    assert listed[docker.pause_name(spec)] == docker.PAUSE_IMAGE
+    assert {name: image for name, image in listed.items() if f"_shop_default_{spec.uid}_0" in name} == {
+        docker.pause_name(spec): docker.PAUSE_IMAGE,
+        f"k8s_tomcat_shop_default_{spec.uid}_0": "kirillf/centos-tomcat",
+        f"k8s_nginx_shop_default_{spec.uid}_0": "nginx:1.14",
+        f"k8s_custom_shop_default_{spec.uid}_0": "busybox"}
+
+
+def test_every_app_container_joins_the_pause_containers_network(lab):
+    net, cluster = lab
+    spec = spec_of(cluster, "shop")
+    client = docker.NodeDaemon("node1").client
+    pause = client.containers.get(docker.pause_name(spec))
+    for app in spec.containers:
+        c = client.containers.get(docker.container_name(spec, app))
+        assert c.attrs["HostConfig"]["NetworkMode"] == f"container:{pause.id}"
+        assert c.attrs["HostConfig"]["IpcMode"] == f"container:{pause.id}"
+
+
+def test_each_containers_ports_answer_through_the_pod_ip(lab):
+    net, cluster = lab
+    pod = cluster.pod("shop")
+    for node in ("node1", "node2"):  # from its own node (tun0) and across the VXLAN
+        assert fetch(net[node], pod.ip, 8080).splitlines() == ["shop", "tomcat"]
+        assert fetch(net[node], pod.ip, 80).splitlines() == ["shop", "nginx"]
+        assert fetch(net[node], pod.ip, 9090) == "made-by-command"  # the manifest's command ran
+    # and another pod's container reaches them too
+    other = spec_of(cluster, "pod2")
+    client = docker.NodeDaemon(other.node).client
+    tomcat = client.containers.get(docker.container_name(other, other.containers[0]))
+    got = tomcat.exec_run(WGET + [f"http://{pod.ip}:80/"])
+    assert (got.exit_code, got.output.decode().split()) == (0, ["shop", "nginx"])
+
+
+def test_a_pod_added_at_runtime_is_a_pause_container_with_app_containers_and_goes_again(lab):
+    net, cluster = lab
+    change = realize.add_pod(net, cluster, "node2", "late")
+    assert change  # its port and flows on node2
+    pod = cluster.pod("late")
+    spec = spec_of(cluster, "late")
+    client = docker.NodeDaemon("node2").client
+    pause = client.containers.get(docker.pause_name(spec))
+    expected = {docker.pause_name(spec): docker.PAUSE_IMAGE,
+                **{docker.container_name(spec, a): a.image for a in spec.containers}}
+    listed = names_and_images(net["node2"])
+    assert {n: i for n, i in listed.items() if n in expected} == expected
+    # the pod's host is the pause container's network namespace, wired into br0 with the model's IP
+    assert os.stat(f"/proc/{pause.attrs['State']['Pid']}/ns/net").st_ino == os.stat(paths.netns_path("late")).st_ino
+    assert f"inet {pod.ip}/" in pause.exec_run(["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).output.decode()
+    for app in spec.containers:
+        c = client.containers.get(docker.container_name(spec, app))
+        assert c.attrs["HostConfig"]["NetworkMode"] == f"container:{pause.id}"
+    assert fetch(net["node1"], pod.ip, 8080).splitlines() == ["late", "tomcat"]  # across the VXLAN from the other node
+    assert fetch(net["node2"], pod.ip, 80).splitlines() == ["late", "nginx"]
+
+    realize.remove_pod(net, cluster, "late")
+    left = run(net["node2"], "docker ps -a --format '{{.Names}}'").split()
+    assert not [n for n in left if f"_late_default_{spec.uid}_0" in n]
+    assert not os.path.exists(paths.netns_path("late")) and "late" not in net
+    ports = run(net["node2"], "ovs-ofctl -O OpenFlow13 --no-names show br0")
+    assert f"({pod.veth})" not in ports
+    # the rest stays: the manifest pod still answers
+    assert fetch(net["node2"], cluster.pod("shop").ip, 80).splitlines() == ["shop", "nginx"]
+
+
+def test_oc_apply_of_a_pod_makes_its_containers_and_oc_delete_removes_them(lab, tmp_path):
+    """A live `oc apply -f` of a manifest pod on a Docker lab: a pause container wired into br0 and one
+    app container per declared container, as at bring-up; `oc delete pod` takes them away again."""
+    import yaml
+
+    from lab.openshift import live
+    net, cluster = lab
+    manifest = tmp_path / "cache.yaml"
+    manifest.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "cache"},
+        "spec": {"nodeName": "node2", "containers": [
+            {"name": "front", "image": "nginx:1.14", "ports": [{"containerPort": 80}]},
+            {"name": "back", "image": "kirillf/centos-tomcat", "ports": [{"containerPort": 8080}]}]}}))
+    change = live.apply(net, cluster, f"oc apply -f {manifest}")
+    assert change.pods_added == ("cache",)
+    spec = spec_of(cluster, "cache")
+    expected = {docker.pause_name(spec): docker.PAUSE_IMAGE,
+                f"k8s_front_cache_default_{spec.uid}_0": "nginx:1.14",
+                f"k8s_back_cache_default_{spec.uid}_0": "kirillf/centos-tomcat"}
+    assert {n: i for n, i in names_and_images(net["node2"]).items() if n in expected} == expected
+    ip = cluster.pod("cache").ip
+    assert fetch(net["node1"], ip, 80).splitlines() == ["cache", "front"]
+    assert fetch(net["node1"], ip, 8080).splitlines() == ["cache", "back"]
+
+    live.apply(net, cluster, "oc delete pod cache")
+    left = run(net["node2"], "docker ps -a --format '{{.Names}}'").split()
+    assert not [n for n in left if f"_cache_default_{spec.uid}_0" in n]
+    assert "cache" not in net and not os.path.exists(paths.netns_path("cache"))
