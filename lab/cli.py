@@ -128,7 +128,7 @@ import topologies  # noqa: E402
 from lab import paths  # noqa: E402
 from lab.errors import BadInput, LabError  # noqa: E402
 
-USAGE = "lab {run [TOPOLOGY] [options] | list [--running] | ps | clean [NAME] | fault ... | draw ...}"
+USAGE = "lab {run [TOPOLOGY] [options] | list [--running] | ps | clean [NAME] | fault ... | draw ... | workshop ...}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -159,7 +159,8 @@ def check_files(args) -> None:
         check_readable_file(args.script, "--script")
 
 
-def cmd_run(argv: List[str]) -> int:
+def cmd_run(argv: List[str], hooks=None) -> int:
+    """hooks (a workshop exercise): after_build(net, topology, model) once the lab is up, verbs(net) for the CLI."""
     name = topologies.DEFAULT
     if argv and not argv[0].startswith("-"):
         name, argv = argv[0], argv[1:]
@@ -198,6 +199,9 @@ def cmd_run(argv: List[str]) -> int:
             with open(args.json, "w") as f:
                 json.dump(topology.inventory(net, model), f, indent=2)
                 f.write("\n")
+        if hooks is not None:
+            hooks.after_build(net, topology, model)
+        verbs = {**topology.cli_verbs(net, model), **(hooks.verbs(net) if hooks is not None else {})}
         ok = True
         if not args.no_checks:
             print("\n*** Checks", flush=True)
@@ -205,14 +209,14 @@ def cmd_run(argv: List[str]) -> int:
                 print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}", flush=True)
                 ok = ok and check.ok
         if args.script:
-            failed_lines = run_cli(net, topology.cli_verbs(net, model), script=args.script,
+            failed_lines = run_cli(net, verbs, script=args.script,
                                    endpoints=lambda: topology.endpoints(net, model))
             if failed_lines:
                 print(f"*** {failed_lines} line(s) of {args.script} failed", flush=True)
         elif sys.stdin.isatty():
             sigs.interactive(True)
             try:
-                run_cli(net, topology.cli_verbs(net, model), endpoints=lambda: topology.endpoints(net, model))
+                run_cli(net, verbs, endpoints=lambda: topology.endpoints(net, model))
             finally:
                 sigs.interactive(False)
         return 0 if ok and not failed_lines else 1
@@ -281,12 +285,18 @@ def cmd_fault(argv: List[str]) -> int:
     return faults.main(argv)
 
 
+def cmd_workshop(argv: List[str]) -> int:
+    from lab.workshop import command
+    return command.main(argv)
+
+
 def cmd_draw(argv: List[str]) -> int:
     from lab import draw
     return draw.main(argv)
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "ps": cmd_ps, "clean": cmd_clean, "fault": cmd_fault, "draw": cmd_draw}
+COMMANDS = {"run": cmd_run, "list": cmd_list, "ps": cmd_ps, "clean": cmd_clean, "fault": cmd_fault, "draw": cmd_draw,
+            "workshop": cmd_workshop}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -301,6 +311,7 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"  ps     the labs on this machine\n"
               f"  clean  stop and remove one lab, or every lab of this project\n"
               f"  fault  list | inject [--name LAB] FAULT [ARGS] | repair [--name LAB] FAULT: break/fix a running lab\n"
+              f"  workshop  list | start EX | check [--all] | answer Q VALUE | solve EX | verify [EX...]: exercises, auto-graded\n"
               f"  draw   TOPOLOGY --what topology|pipeline -o FILE.svg|.png (no root), or --name LAB topology|pipeline NODE|path SRC DST")
         return 0 if argv else 2
     command = COMMANDS.get(argv[0])

@@ -301,7 +301,7 @@ def write(dot_text: str, out: str) -> str:
 
 # --- `lab draw` ----------------------------------------------------------------------------------------
 
-USAGE = ("lab draw TOPOLOGY [topology options] [--what topology|pipeline] [--node NODE] -o FILE.svg|.png\n"
+USAGE = ("lab draw TOPOLOGY [topology options, e.g. -f MANIFEST] [--what topology|pipeline] [--node NODE] -o FILE.svg|.png\n"
          "       lab draw --name LAB [topology | pipeline NODE | path SRC DST] -o FILE   (a running lab, root)")
 
 

@@ -292,6 +292,40 @@ def inject_route(lab: LiveLab, args: List[str]) -> Injected:
                     f"{host} has no route to {dest} ({dst_ip}): `Network is unreachable` or the wrong way out")
 
 
+VNID_LOAD = r"(load:0x[0-9a-f]+->NXM_NX_REG0\[\]|set_field:0x[0-9a-f]+->reg0)"  # as ovs-ofctl prints it
+
+
+def inject_vnid(lab: LiveLab, args: List[str]) -> Injected:
+    """The pod's table-20 flows (ARP and IP from its port) load another VNID into REG0: its packets
+    then belong to another project, and table 80 (multitenant) isolates them from their own."""
+    pods = lab.pods
+    pod, vnid = _args(args, (pods[0] if pods else "", "0x999"), FAULTS["vnid"].usage)
+    lab.need(pod, "pod")
+    try:
+        wrong = int(vnid, 0)
+    except ValueError:
+        wrong = -1
+    if not 0 <= wrong < 2 ** 24:
+        raise BadInput(f"VNID {vnid!r}: a number from 0 to 0xffffff")
+    ip = lab.ip_of(pod)
+    node = next((n for n in lab.nodes if ipaddress.ip_address(ip) in lab.addresses(n)["tun0"].network), "")
+    if not node:
+        raise LabError(f"no node holds {pod}'s subnet ({ip})")
+    dump = lab.sh(node, f"{OFCTL} --no-stats dump-flows br0 table=20")
+    flows = [ln.strip() for ln in dump.splitlines() if re.search(rf"(nw_src|arp_spa)={re.escape(ip)}\b", ln)
+             and re.search(VNID_LOAD, ln)]
+    if not flows:
+        raise LabError(f"{node}: no table-20 flow loads {pod}'s VNID (is this a multitenant or networkpolicy lab?)")
+    broken = [re.sub(VNID_LOAD, f"load:{wrong:#x}->NXM_NX_REG0[]", f) for f in flows]
+    if broken == flows:
+        raise LabError(f"{node}: {pod}'s table-20 flows already load VNID {wrong:#x}")
+    # same table, priority and match: add-flow replaces the actions, and the undo puts the old ones back
+    lab.sh(node, "\n".join(f"{OFCTL} add-flow br0 {shlex.quote(f)}" for f in broken))
+    return Injected(f"{node}: {pod}'s table-20 flows now load VNID {wrong:#x} into REG0 instead of its project's",
+                    [(node, f"{OFCTL} add-flow br0 {shlex.quote(f)}") for f in flows],
+                    f"{pod}'s packets carry another project's VNID: table 80 drops what it sends to its own project")
+
+
 FAULTS: Dict[str, Fault] = {f.name: f for f in [
     Fault("flow-90", ("openshift",), "[NODE [REMOTE]]",
           "NODE's table-90 flow for REMOTE's subnet deleted (default node1 node2)", inject_flow_90),
@@ -315,6 +349,8 @@ FAULTS: Dict[str, Fault] = {f.name: f for f in [
           "a permanent wrong neighbour in POD for the next hop to DEST (default first and last pod)", inject_stale_arp),
     Fault("route", ("openshift", "flannel"), "[HOST [DEST]]",
           "HOST's route to DEST deleted (default node1, the last pod)", inject_route),
+    Fault("vnid", ("openshift",), "[POD [VNID]]",
+          "multitenant: POD's table-20 flows load a wrong VNID (default the first pod, 0x999)", inject_vnid),
 ]}
 
 

@@ -34,8 +34,9 @@ class FlannelTopology(Topology):
 
     def model(self, args: argparse.Namespace):
         self.runtime = args.runtime
-        if args.runtime == "docker":
-            self.packages = {**etcd.PACKAGES, **docker.PACKAGES, **cni.PACKAGES}
+        # set on every call: the topology object is shared (verify builds many labs in one process)
+        self.packages = ({**etcd.PACKAGES, **docker.PACKAGES, **cni.PACKAGES} if args.runtime == "docker"
+                         else etcd.PACKAGES)
         return build_flannel_cluster(args.nodes, args.pods_per_node,
                                      FlannelConfig(network=args.network, backend=args.backend), routed=args.routed)
 

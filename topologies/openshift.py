@@ -56,8 +56,8 @@ class OpenShiftTopology(Topology):
                                  service_network=args.service_network, vxlan_port=args.vxlan_port, mtu=args.mtu,
                                  plugin=plugin_name(getattr(args, "plugin", "subnet")))
         self.runtime = args.runtime
-        if args.runtime == "docker":
-            self.packages = {**ovs.PACKAGES, **docker.PACKAGES}
+        # set on every call: the topology object is shared (verify builds many labs in one process)
+        self.packages = {**ovs.PACKAGES, **docker.PACKAGES} if args.runtime == "docker" else ovs.PACKAGES
         custom = builder.run_module(self.custom, self.custom_path) if self.custom else None
         nodes = custom.node_count if custom and custom.node_count is not None else args.nodes
         cluster = build_cluster(nodes, args.pods_per_node, network, underlay=args.underlay)

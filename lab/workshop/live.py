@@ -1,0 +1,147 @@
+"""A running workshop lab as exercises see it: the lab's hosts (lab.faults.LiveLab), its record
+(which exercise, the answers typed, the hints shown, the inventory at start) and observations."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import time
+from typing import Dict, List, Optional
+
+from lab import paths
+from lab.errors import BadInput
+from lab.faults import LiveLab
+
+RECORD = "workshop.json"
+
+
+def record_path(name: str) -> str:
+    return os.path.join(paths.run_dir(name), RECORD)
+
+
+def read_record(name: str) -> Optional[dict]:
+    try:
+        with open(record_path(name)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def write_record(name: str, record: dict) -> None:
+    tmp = record_path(name) + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(record, f, indent=1)
+    os.replace(tmp, record_path(name))
+
+
+class ExerciseLab(LiveLab):
+    """LiveLab plus what grading needs; every method observes the lab as it is now."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.record = read_record(name)
+        if self.record is None:
+            raise BadInput(f"lab {name!r} runs no workshop exercise (start one with `lab workshop start EX`)")
+
+    @property
+    def exercise_id(self) -> str:
+        return self.record["exercise"]
+
+    @property
+    def answers(self) -> Dict[str, str]:
+        return self.record.get("answers", {})
+
+    @property
+    def inventory(self) -> dict:
+        return self.record.get("inventory", {})
+
+    def save(self) -> None:
+        write_record(self.name, self.record)
+
+    # -- the lab's layout, from the inventory taken at start
+
+    def node_of(self, pod: str) -> str:
+        for p in self.inventory.get("pods", []):
+            if p["name"] == pod:
+                return p["node"]
+        raise BadInput(f"no pod {pod!r} in lab {self.name!r}")
+
+    def pods_on(self, node: str) -> List[str]:
+        return [p["name"] for p in self.inventory.get("pods", []) if p["node"] == node]
+
+    def pod(self, name: str) -> dict:
+        return next(p for p in self.inventory.get("pods", []) if p["name"] == name)
+
+    # -- observations
+
+    def ping(self, src: str, dst_ip: str, size: int = 0, tries: int = 3) -> bool:
+        """An ICMP echo answered (a few tries: the first packet of a flow may wait for ARP)."""
+        extra = f"-s {size} " if size else ""  # a big ping is fragmented by the sender where its MTU says so
+        for _ in range(tries):
+            if " 0% packet loss" in self.sh(src, f"ping -n -c1 -W1 {extra}{dst_ip} 2>&1", check=False):
+                return True
+        return False
+
+    def ofport(self, node: str, pod: str) -> str:
+        return self.sh(node, f"ovs-vsctl --bare --columns=ofport find interface external_ids:sandbox={pod}").strip()
+
+    def host_veth(self, pod: str) -> str:
+        """The node-side end of the pod's eth0: the node's link whose ifindex is the pod's iflink."""
+        iflink = self.sh(pod, "cat /sys/class/net/eth0/iflink").strip()
+        for line in self.sh(self.node_of(pod), "ip -o link show").splitlines():
+            m = re.match(r"(\d+):\s+([^:@]+)", line)
+            if m and m.group(1) == iflink:
+                return m.group(2)
+        return ""
+
+    def flows(self, node: str, table: int) -> List[str]:
+        return [ln.strip() for ln in self.sh(node, f"ovs-ofctl -O OpenFlow13 --no-names --no-stats dump-flows br0 "
+                                                   f"table={table}").splitlines() if "table=" in ln]
+
+    def hit_deltas(self, node: str, action) -> Dict[tuple, int]:
+        """(table, priority, match) -> packets each of node's flows counted while action ran."""
+        from lab.observe.flows import DUMP, parse_dump
+        before = {f.key: f.n_packets for f in parse_dump(self.sh(node, DUMP))}
+        action()
+        after = {f.key: f.n_packets for f in parse_dump(self.sh(node, DUMP))}
+        return {k: n - before.get(k, 0) for k, n in after.items() if n != before.get(k, 0)}
+
+    def trace(self, src: str, dst: str):
+        from lab.draw import live_trace
+        return live_trace(self, src, dst)
+
+    def docker(self, node: str, args: str) -> str:
+        from lab.docker import DaemonPaths
+        url = DaemonPaths(os.path.join(paths.run_dir(self.name), node, "docker")).url
+        return self.sh(node, f"DOCKER_HOST={url} docker {args}")
+
+    def etcdctl(self, args: str, check: bool = True) -> str:
+        ip = self.ip_of("etcd") if "etcd" in self.hosts else "172.16.1.2"
+        return self.sh("etcd", f"ETCDCTL_API=3 etcdctl --endpoints http://{ip}:2379 {args}", check=check)
+
+    def first_packet_source(self, listener: str, dev: str, bpf: str, send_from: str, send: str) -> str:
+        """The source address of the first packet matching bpf that listener sees on dev while
+        send_from runs send: a real capture (tcpdump), the way the notes look at NAT."""
+        m = re.search(r"IP (\d+\.\d+\.\d+\.\d+)", self.first_packet(listener, dev, bpf, send_from, send))
+        return m.group(1) if m else ""
+
+    def first_packet(self, listener: str, dev: str, bpf: str, send_from: str, send: str) -> str:
+        """tcpdump's line for the first packet matching bpf on listener's dev while send_from runs send."""
+        out = f"/tmp/sdnlab-{self.name}-{listener}-{os.getpid()}-{int(time.time() * 1000)}.cap"
+        self.sh(listener, f"(timeout 6 tcpdump -l -nni {dev} -c1 {shlex.quote(bpf)} > {out} 2>/dev/null &) ; "
+                          "sleep 0.5", check=False)
+        try:
+            deadline = time.monotonic() + 6
+            while time.monotonic() < deadline:
+                self.sh(send_from, send, check=False)
+                text = open(out).read() if os.path.exists(out) else ""
+                if text.strip():
+                    return text
+            return ""
+        finally:
+            try:
+                os.unlink(out)
+            except OSError:
+                pass
