@@ -17,7 +17,7 @@ works there, but the endpoint sees the node's tun0 address (VNID 0), not the pod
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from lab.openshift.kubeproxy import DROP_MARK, Tables
 from lab.openshift.model import NETWORKPOLICY_PLUGIN, ClusterNetwork
@@ -36,9 +36,12 @@ USERSPACE_SERVICE_SNAT = ('-A OPENSHIFT-MASQUERADE-2 -m conntrack --ctstate DNAT
                           '"sdnlab: userspace datapath: OVS cannot undo the kernel DNAT of pod-to-service" -j MASQUERADE')
 
 
-def openshift_tables(network: ClusterNetwork, userspace: bool = False) -> Tables:
+def openshift_tables(network: ClusterNetwork, userspace: bool = False, egress_nat: Sequence[str] = (),
+                     egress_allow: Sequence[str] = ()) -> Tables:
     """NodeIPTables.syncIPTableRules(): its chains, their rules and the jumps into them (userspace: the
-    datapath is OVS's userspace one, see USERSPACE_SERVICE_SNAT)."""
+    datapath is OVS's userspace one, see USERSPACE_SERVICE_SNAT); with the egress IPs the node holds
+    (AddEgressIPRules: SNAT by mark prepended to OPENSHIFT-MASQUERADE, REJECT of new inbound connections
+    appended to OPENSHIFT-FIREWALL-ALLOW; lab.openshift.egress renders both)."""
     cidr = network.cidr
     t = Tables()
     t.chains["filter"] += ["OPENSHIFT-ADMIN-OUTPUT-RULES", "OPENSHIFT-FIREWALL-ALLOW", "OPENSHIFT-FIREWALL-FORWARD"]
@@ -47,10 +50,12 @@ def openshift_tables(network: ClusterNetwork, userspace: bool = False) -> Tables
         f'-A OPENSHIFT-FIREWALL-ALLOW -p udp -m udp --dport {network.vxlan_port} -m comment --comment "VXLAN incoming" -j ACCEPT',
         '-A OPENSHIFT-FIREWALL-ALLOW -i tun0 -m comment --comment "from SDN to localhost" -j ACCEPT',
         '-A OPENSHIFT-FIREWALL-ALLOW -i docker0 -m comment --comment "from docker to localhost" -j ACCEPT',
+        *egress_allow,
         f'-A OPENSHIFT-FIREWALL-FORWARD -s {cidr} -m comment --comment "attempted resend after connection close" -m conntrack --ctstate INVALID -j DROP',
         f'-A OPENSHIFT-FIREWALL-FORWARD -d {cidr} -m comment --comment "forward traffic from SDN" -j ACCEPT',
         f'-A OPENSHIFT-FIREWALL-FORWARD -s {cidr} -m comment --comment "forward traffic to SDN" -j ACCEPT',
     ]
+    t.rules["nat"] += list(egress_nat)
     if masquerades_services(network):
         t.rules["nat"].append(f'-A OPENSHIFT-MASQUERADE -s {cidr} -m comment --comment "masquerade pod-to-service and '
                               'pod-to-external traffic" -j MASQUERADE')
@@ -124,9 +129,11 @@ def save_order(table: str, chains: List[str], rules: List[str]) -> List[str]:
     return lines + ["COMMIT"]
 
 
-def render_node_iptables(network: ClusterNetwork, kube: Optional[Tables] = None, userspace: bool = False) -> str:
-    """The node's filter and nat tables as one iptables-restore file (it owns both tables)."""
-    parts = [openshift_tables(network, userspace)] + ([node_extra_tables(), kube] if kube is not None else [])
+def render_node_iptables(network: ClusterNetwork, kube: Optional[Tables] = None, userspace: bool = False,
+                         egress: Tuple[Sequence[str], Sequence[str]] = ((), ())) -> str:
+    """The node's filter and nat tables as one iptables-restore file (it owns both tables); egress: the
+    (nat, filter) rules of the egress IPs it holds."""
+    parts = [openshift_tables(network, userspace, *egress)] + ([node_extra_tables(), kube] if kube is not None else [])
     jumps = builtin_jumps(kube is not None)
     lines: List[str] = []
     for table in ("filter", "nat"):
