@@ -83,6 +83,10 @@ def diff_script(change: StateDiff, netns: Optional[Netns] = None) -> str:
             commands += item.replace_commands(old, netns) if hasattr(item, "replace_commands") else item.commands(netns)
         else:  # known to be missing: an item may skip looking for itself first
             commands += item.add_commands(netns) if hasattr(item, "add_commands") else item.commands(netns)
+    if any(isinstance(i, Flow) for i in list(change.removed) + list(change.added) + [n for _o, n in change.replaced]):
+        # the datapath's cached flows follow a flow-table change only when the revalidators have been
+        # round: until then a packet can still take the old path (a just-isolated project still answers)
+        commands.append("ovs-appctl revalidator/wait")
     return "".join(c + "\n" for c in _batched(commands))
 
 

@@ -13,6 +13,7 @@ between the check and the signal is never hit.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import select
 import shutil
@@ -20,7 +21,8 @@ import signal
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from contextlib import contextmanager
+from typing import Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from lab import PREFIX, paths
 
@@ -87,6 +89,23 @@ def record_netns(path: str, name: str = "") -> None:
 
 def record_mountpoint(path: str, name: str = "") -> None:
     _append(_record(name, "mountpoints"), path)
+
+
+@contextmanager
+def mountpoints_lock() -> Iterator[None]:
+    """Labs share a mountpoint they made (/run/flannel, /var/lib/cni): one lab's "it exists, I use it too"
+    and another's "nobody else uses it, remove it" must not interleave (the directory would go under the
+    first lab's feet: `mount point does not exist`). Held on the labs' common run directory."""
+    try:
+        fd = os.open(paths.RUN_DIR, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:  # no run directory: no lab has recorded anything
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def record_docker(node: str, socket: str, cgroup_parent: str, name: str = "") -> None:
@@ -388,13 +407,18 @@ def clean_lab(name: str = "") -> dict:
     binds = [p for p in recorded_binds(name) if os.path.lexists(p)]
     for path in binds:
         unbind(path)
-    shared = recorded_mountpoints(but=name)
-    for path in reversed(_lines(_record(name, "mountpoints"))):
-        if path not in shared:
-            try:
-                os.rmdir(path)  # only ever empty here: the mounts on it live in the hosts' namespaces
-            except OSError:
-                pass
+    with mountpoints_lock():
+        shared = recorded_mountpoints(but=name)
+        for path in reversed(_lines(_record(name, "mountpoints"))):
+            if path not in shared:
+                try:
+                    os.rmdir(path)  # only ever empty here: the mounts on it live in the hosts' namespaces
+                except OSError:
+                    pass
+        try:  # from now on this lab holds none: a lab leaving after it must not count on it
+            os.unlink(_record(name, "mountpoints"))
+        except OSError:
+            pass
     for _ in range(3):  # a file written by a process as it died must not keep the directory
         shutil.rmtree(paths.run_dir(name), ignore_errors=True)
         if not os.path.exists(paths.run_dir(name)):

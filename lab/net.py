@@ -81,11 +81,12 @@ class LabNet(Mininet):
     def ensure_mountpoint(self, path: str) -> None:
         """A directory for a host-private bind mount (each host has its own mount namespace).
         Created only if missing, and then recorded so that cleanup removes it again."""
-        if not os.path.isdir(path):
-            cleanup.record_mountpoint(path)
-            os.makedirs(path, exist_ok=True)
-        elif path in cleanup.recorded_mountpoints():
-            cleanup.record_mountpoint(path)  # shared with another lab: the last one out removes it
+        with cleanup.mountpoints_lock():
+            if not os.path.isdir(path):
+                cleanup.record_mountpoint(path)
+                os.makedirs(path, exist_ok=True)
+            elif path in cleanup.recorded_mountpoints():
+                cleanup.record_mountpoint(path)  # shared with another lab: the last one out removes it
 
     def remove_host(self, host: LabHost) -> None:
         """Take one host away at runtime: everything in its namespace, its shell, its bind, its dir."""

@@ -154,6 +154,18 @@ class Lab:
         from lab.openshift.tracing import trace_pod
         return trace_pod(self.net, self.model, a, b, proto, dst_port)
 
+    def request(self, a: str, target: str, proto: str = "tcp", timeout: float = 2.0, count: int = 1):
+        """From lab host a to `target` ("web:80", "web.shop:80", "shop/web:80", "pod3:8080", "IP:PORT"):
+        an Answer (.pod: the pod that answered, .error: "refused" or "timeout"); with count > 1 a list."""
+        from lab.observe.request import requests
+        from lab.openshift.request import request_many, split_target
+        if hasattr(self.model, "services"):
+            answers = request_many(self.net, self.model, a, target, proto, count, timeout)
+        else:
+            host, port = split_target(target)
+            answers = requests(self.host(a), self.ip_of(host), port, proto, count, timeout)
+        return answers[0] if count == 1 else answers
+
     def hops(self, a: str, b: str) -> List[str]:
         """traceroute from a to b, each hop's address mapped back to its lab name."""
         from lab.observe.traceroute import traceroute
@@ -243,6 +255,20 @@ def assert_nothing_left(name: str = "", processes: Sequence = ()) -> None:
     left["processes"] += [p for p in processes if same_process(tuple(p)) and not is_zombie(p[0])
                           and tuple(p) not in map(tuple, left["processes"])]
     assert not any(left.values()), f"lab {name or 'of this process'} left behind: {left}"
+
+
+def machine_owns(path: str) -> bool:
+    """The directory is the machine's own: it exists and no lab made it as a mountpoint for its hosts
+    (/run/flannel, /var/lib/cni), which the last lab using it removes again."""
+    from lab.cleanup import recorded_mountpoints
+    return os.path.exists(path) and path not in recorded_mountpoints()
+
+
+def left_as_found(path: str, machine_owned: bool) -> bool:
+    """After a lab is gone: a mountpoint it made is gone too, unless another lab (a parallel test
+    worker's) holds it now; the machine's own directory stays."""
+    from lab.cleanup import recorded_mountpoints
+    return path in recorded_mountpoints() or os.path.exists(path) == machine_owned
 
 
 @contextmanager

@@ -10,10 +10,11 @@ from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
 from lab.errors import LabError
 from lab.mncli import flows_verb
 from lab.paths import host_dir, netns_name
-from lab.openshift import apistate, builder, live, manifests, oc, occmd, realize
+from lab.openshift import apistate, builder, egress, live, manifests, oc, occmd, realize
 from lab.openshift.flows import PLUGINS
 from lab.openshift.model import ClusterNetwork, build_cluster, plugin_name
 from lab.openshift.vnid import GLOBAL_VNID, allocate_netids, get_netnamespaces
+from lab.openshift.request import REQUEST_USAGE, request_command
 from lab.openshift.tracing import TRACE_USAGE, trace_command
 from lab.topology import CheckResult, Topology, reachability_checks
 from lab.validate import MIN_MTU
@@ -68,6 +69,8 @@ class OpenShiftTopology(Topology):
             manifests.apply_documents(cluster, docs)
         if cluster.netids:  # the VNID plugins: every namespace a manifest made gets its NetNamespace
             cluster.set_netids(allocate_netids([n.name for n in cluster.namespaces], existing=cluster.netids))
+        if docs:  # HostSubnet/NetNamespace fields and EgressNetworkPolicies, now that the NetNamespaces exist
+            egress.apply_documents(cluster, docs)
         return cluster
 
     def build(self, net, model, progress) -> None:
@@ -109,7 +112,8 @@ class OpenShiftTopology(Topology):
             "$ oc get clusternetwork", oc.get_clusternetwork(model), "",
             "$ oc get hostsubnets", oc.get_hostsubnets(model), "",
             *pods_lines,
-            *(["$ oc get netnamespaces", get_netnamespaces(model.netids), ""] if model.netids else []),
+            *(["$ oc get netnamespaces", get_netnamespaces(model.netids, model.netns_egress_ips), ""]
+              if model.netids else []),
             f"external host: {model.external.name} {model.external.ip} on the underlay {model.underlay}",
             f"from another shell: OVS_RUNDIR={ovs.ovs_dir(host_dir('node1'))} "
             f"ip netns exec {netns_name('node1')} ovs-ofctl -O OpenFlow13 dump-flows br0",
@@ -134,6 +138,9 @@ class OpenShiftTopology(Topology):
         def do_trace(line: str) -> None:
             print(trace_command(net, model, line))
 
+        def do_request(line: str) -> None:
+            print(request_command(net, model, line))
+
         last = {"change": live.Change("")}
 
         def do_oc(line: str) -> None:
@@ -148,10 +155,27 @@ class OpenShiftTopology(Topology):
                 raise LabError("usage: changes (no arguments)")
             print(last["change"].describe())
 
+        def cable_verb(up: bool):  # (Mininet's CLI cannot name a verb `link-down`: it would run `link`)
+            def do_cable(line: str) -> None:
+                words = line.split()
+                if len(words) != 1:
+                    raise LabError(f"usage: {'plug' if up else 'unplug'} <node|{model.external.name}>")
+                if words[0] not in net.nameToNode or words[0] == realize.UNDERLAY_HOST:
+                    raise LabError(f"unknown host {words[0]!r}: give a node or {model.external.name}")
+                realize.unplug_node(net, model, words[0], plugged=up)
+                print(f"{words[0]}: underlay cable {'plugged in' if up else 'pulled'}")
+            return do_cable
+
         return {
             **flows_verb(net),
+            "unplug": (cable_verb(False), "unplug <node>: pull the node's underlay cable (its port on the underlay "
+                                          "bridge goes down; the node keeps its addresses and flows)"),
+            "plug": (cable_verb(True), "plug <node>: plug it back in"),
             "trace": (do_trace, TRACE_USAGE[len("usage: "):]
-                      + ": ofproto/trace on the pod's node, then on the remote node (udp default port 33434, tcp 80)"),
+                      + ": ofproto/trace on the pod's node, then on the remote node (udp default port 33434, tcp 80); "
+                      "to a service's IP:PORT also kube-proxy's DNAT and every endpoint's path"),
+            "request": (do_request, REQUEST_USAGE[len("usage: "):]
+                        + ": which pod answers (HTTP on tcp, a datagram on udp), or refused/timeout; -c: a tally"),
             "oc": (do_oc, occmd.usage() + ": answered from the model; a change is applied to every node as its "
                           "difference"),
             "changes": (do_changes, "changes: per node, the ports, flows and iptables rules the last `oc` change "

@@ -3,7 +3,11 @@
 Run as root:  pytest examples/pytest   (each test builds its lab and tears it down afterwards)
 """
 
+import os
+
 import pytest
+
+SHOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shop_cluster.py")
 
 
 @pytest.mark.root
@@ -26,6 +30,15 @@ def test_joining_two_projects_with_oc_lets_them_talk(sdnlab):
     added, removed = change.flows("node2")  # p2's pods now carry p1's VNID
     assert added and removed and all(f"load:{lab.model.netids['p1']}->" in f for f in added)
     lab.assert_reachable("pod1", "pod4")
+
+
+@pytest.mark.root
+def test_a_service_spreads_requests_over_its_pods(sdnlab):
+    lab = sdnlab(SHOP, pods_per_node=0)  # a cluster module, as `lab run examples/shop_cluster.py`
+    answers = lab.request("client", "web.shop:80", count=30)  # each on a new connection
+    assert {a.pod for a in answers} == {"web-1", "web-2", "web-3"}
+    assert lab.request("client", "web.shop:53", proto="udp").pod in {"web-1", "web-2", "web-3"}
+    assert lab.request("ext", "node2:30080").ok  # the NodePort service, from the external host
 
 
 @pytest.mark.root

@@ -22,9 +22,13 @@ out = []
 for _ in range(count):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
     s.settimeout(timeout)
+    local = ""
     try:
         if proto == "tcp":
+            s.bind(("", 0))  # the source port is known before the connection, answered or not
+            local = "%s:%d" % s.getsockname()
             s.connect((ip, port))
+            local = "%s:%d" % s.getsockname()
             s.sendall(b"GET / HTTP/1.0\r\nHost: lab\r\n\r\n")
             data = b""
             while True:
@@ -35,15 +39,16 @@ for _ in range(count):
             body = data.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in data else b""
         else:
             s.connect((ip, port))
+            local = "%s:%d" % s.getsockname()
             s.send(b"who")
             body = s.recv(2048)
-        out.append({"answer": body.decode(errors="replace")})
+        out.append({"answer": body.decode(errors="replace"), "local": local})
     except ConnectionRefusedError:
-        out.append({"error": "refused"})
+        out.append({"error": "refused", "local": local})
     except socket.timeout:
-        out.append({"error": "timeout"})
+        out.append({"error": "timeout", "local": local})
     except OSError as exc:
-        out.append({"error": exc.strerror or str(exc)})
+        out.append({"error": exc.strerror or str(exc), "local": local})
     finally:
         s.close()
 print(json.dumps(out))
@@ -55,6 +60,7 @@ class Answer:
     pod: Optional[str]  # the pod that answered (first line of its answer), None if none did
     client: str = ""  # the source address the pod saw, IP:PORT (after any NAT)
     error: str = ""  # "refused", "timeout", or the socket error
+    local: str = ""  # the client's own address, IP:PORT (its source port: the connection's conntrack key)
 
     @property
     def ok(self) -> bool:
@@ -63,10 +69,10 @@ class Answer:
 
 def parse_answer(item: dict) -> Answer:
     if "error" in item:
-        return Answer(None, error=item["error"])
+        return Answer(None, error=item["error"], local=item.get("local", ""))
     lines = item["answer"].splitlines()
     client = next((line.split(" ", 1)[1] for line in lines[1:] if line.startswith("client ")), "")
-    return Answer(lines[0] if lines else None, client, "" if lines else "empty answer")
+    return Answer(lines[0] if lines else None, client, "" if lines else "empty answer", item.get("local", ""))
 
 
 def requests(host, ip: str, port: int, proto: str = "tcp", count: int = 1, timeout: float = 2.0) -> List[Answer]:

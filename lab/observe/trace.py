@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 _TABLE = re.compile(r"^\s*(\d+)\.\s+(.*?)(?:,\s*)?priority (\d+)(?:, cookie (0x[0-9a-f]+))?\s*$")
 _BRIDGE = re.compile(r'^bridge\("([^"]+)"\)')
@@ -13,6 +13,8 @@ _OUTPUT = re.compile(r"^\s+output:(\S+)")
 _PORT_IS = re.compile(r"->\s+output port is (\d+)")
 _TUN_DST = re.compile(r"set_field:([\d.]+)->tun_dst")
 _SHOW_PORT = re.compile(r"^\s*(\d+)\(([^)]+)\):", re.M)
+_REG_LOAD = re.compile(r"^load:(0x[0-9a-f]+|\d+)->NXM_NX_REG(\d)\[\]$")
+_TUN_ID_NOW = re.compile(r"NXM_NX_TUN_ID\[0\.\.31\] is now (0x[0-9a-f]+|\d+)")
 
 
 @dataclass
@@ -45,6 +47,25 @@ class Trace:
     @property
     def dropped(self) -> bool:
         return self.output_port is None
+
+    @property
+    def tun_id(self) -> Optional[int]:
+        """The tunnel id the packet left with (openshift-sdn moves reg0 into it), None if not tunnelled."""
+        if not self.tun_dst:
+            return None
+        found = [m.group(1) for m in _TUN_ID_NOW.finditer(self.raw)]
+        return int(found[-1], 0) if found else 0
+
+    def registers(self, tun_id: int = 0) -> Dict[int, int]:
+        """reg0.. as the last step left them (whole-register loads, and reg0 from the tunnel id)."""
+        regs: Dict[int, int] = {}
+        for action in (a for s in self.steps for a in s.actions):
+            m = _REG_LOAD.match(action)
+            if m:
+                regs[int(m.group(2))] = int(m.group(1), 0)
+            elif action.startswith("move:NXM_NX_TUN_ID[0..31]->NXM_NX_REG0[]"):
+                regs[0] = tun_id
+        return regs
 
     @property
     def loads(self) -> List[str]:

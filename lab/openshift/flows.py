@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Dict, List, Mapping, Optional, Sequence
 
+from lab.openshift import egress
 from lab.openshift.model import PLUGIN_IDS, RULE_VERSION, Cluster, ClusterNetwork, HostSubnet, Pod, plugin_name
 from lab.openshift.policy import NamespaceInput, PodInput, PolicyInput, namespace_flows, parse_policy
 from lab.openshift.objects import NetworkPolicy, Service
@@ -178,7 +179,8 @@ def render_node_flows(cluster: Cluster, node: str, plugin: Optional[str] = None,
                       netids: Optional[Mapping[str, int]] = None,
                       policies: Optional[Sequence[PolicyInput]] = None,
                       pods: Optional[Sequence[PodInput]] = None,
-                      namespaces: Optional[Sequence[NamespaceInput]] = None) -> List[str]:
+                      namespaces: Optional[Sequence[NamespaceInput]] = None,
+                      datapath: str = "system") -> List[str]:
     """All flows of one node's br0, in the order the node agent installs them.
 
     plugin: subnet|multitenant|networkpolicy, by default the cluster's ClusterNetwork plugin.
@@ -190,6 +192,9 @@ def render_node_flows(cluster: Cluster, node: str, plugin: Optional[str] = None,
     The per-VNID table-80 flows (multitenant EnsureVNIDRules, networkpolicy syncNamespace) are those a
     node holds once SyncVNIDRules has run: one set per VNID a local pod uses. (The node agent adds
     them when a pod or NetNamespace appears and removes unused ones at its hourly SyncVNIDRules.)
+
+    The VNID plugins also get multicast (tables 110/120), egress IPs (table 100) and EgressNetworkPolicies
+    (table 101) from lab.openshift.egress; datapath "netdev" adds the egress flow's marker MAC there.
     """
     plugin = plugin or cluster.network.plugin.rsplit("-", 1)[-1]
     if plugin not in PLUGINS:
@@ -224,6 +229,10 @@ def render_node_flows(cluster: Cluster, node: str, plugin: Optional[str] = None,
         if policies is None:
             policies = [policy_input(p) for p in cluster.policies]
         flows += render_policy_flows(cluster, vnids, local_vnids, policies, pods, namespaces)
+    if plugin in egress.VNID_PLUGINS:
+        flows += egress.render_multicast_flows(cluster, node, vnids)
+        flows += egress.render_egress_flows(cluster, node, datapath)
+        flows += egress.render_egress_policy_flows(cluster)
     return flows
 
 

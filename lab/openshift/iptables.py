@@ -3,24 +3,45 @@ NodeIPTables chains, and with kube-proxy's rules (lab.openshift.kubeproxy) also 
 the unidling userspace proxier and the hostport syncer, jumped to in the order of a fresh node
 (reference §1.4, without Docker's chains: the lab's nodes run no dockerd).
 
-The subnet plugin runs with masqueradeServices on, so OPENSHIFT-MASQUERADE masquerades the
-cluster network directly (no OPENSHIFT-MASQUERADE-2).
+The subnet and multitenant plugins run with masqueradeServices on (node.go: `!useConnTrack`), so
+OPENSHIFT-MASQUERADE masquerades everything from the cluster network, pod-to-service included. The
+networkpolicy plugin (conntrack) turns it off: OPENSHIFT-MASQUERADE jumps to OPENSHIFT-MASQUERADE-2, which
+returns for destinations inside the cluster network (a pod reaching a service keeps its own source
+address, so the endpoint's policies can see it) and masquerades the rest. 3.11 writes that chain already.
+
+That plugin undoes the DNAT of a reply in br0 (`ct(nat)`) with the entry the kernel's DNAT made; only
+the kernel datapath shares the node's conntrack table. On the userspace datapath the lab adds one rule of
+its own (USERSPACE_SERVICE_SNAT) so the reply comes back through tun0 and the kernel: pod-to-service
+works there, but the endpoint sees the node's tun0 address (VNID 0), not the pod.
 """
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from lab.openshift.kubeproxy import DROP_MARK, Tables
-from lab.openshift.model import ClusterNetwork
+from lab.openshift.model import NETWORKPOLICY_PLUGIN, ClusterNetwork
 
 BUILTIN = {"filter": ["INPUT", "FORWARD", "OUTPUT"], "nat": ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"]}
 PORTALS = '"handle ClusterIPs; NOTE: this must be before the NodePort rules"'
 NODEPORTS = '"handle service NodePorts; NOTE: this must be the last rule in the chain"'
 
 
-def openshift_tables(network: ClusterNetwork) -> Tables:
-    """NodeIPTables.syncIPTableRules(): its chains, their rules and the jumps into them."""
+def masquerades_services(network: ClusterNetwork) -> bool:
+    """newNodeIPTables(..., masqueradeServices = !useConnTrack): only the networkpolicy plugin uses conntrack."""
+    return network.plugin != NETWORKPOLICY_PLUGIN
+
+
+USERSPACE_SERVICE_SNAT = ('-A OPENSHIFT-MASQUERADE-2 -m conntrack --ctstate DNAT -m comment --comment '
+                          '"sdnlab: userspace datapath: OVS cannot undo the kernel DNAT of pod-to-service" -j MASQUERADE')
+
+
+def openshift_tables(network: ClusterNetwork, userspace: bool = False, egress_nat: Sequence[str] = (),
+                     egress_allow: Sequence[str] = ()) -> Tables:
+    """NodeIPTables.syncIPTableRules(): its chains, their rules and the jumps into them (userspace: the
+    datapath is OVS's userspace one, see USERSPACE_SERVICE_SNAT); with the egress IPs the node holds
+    (AddEgressIPRules: SNAT by mark prepended to OPENSHIFT-MASQUERADE, REJECT of new inbound connections
+    appended to OPENSHIFT-FIREWALL-ALLOW; lab.openshift.egress renders both)."""
     cidr = network.cidr
     t = Tables()
     t.chains["filter"] += ["OPENSHIFT-ADMIN-OUTPUT-RULES", "OPENSHIFT-FIREWALL-ALLOW", "OPENSHIFT-FIREWALL-FORWARD"]
@@ -29,12 +50,24 @@ def openshift_tables(network: ClusterNetwork) -> Tables:
         f'-A OPENSHIFT-FIREWALL-ALLOW -p udp -m udp --dport {network.vxlan_port} -m comment --comment "VXLAN incoming" -j ACCEPT',
         '-A OPENSHIFT-FIREWALL-ALLOW -i tun0 -m comment --comment "from SDN to localhost" -j ACCEPT',
         '-A OPENSHIFT-FIREWALL-ALLOW -i docker0 -m comment --comment "from docker to localhost" -j ACCEPT',
+        *egress_allow,
         f'-A OPENSHIFT-FIREWALL-FORWARD -s {cidr} -m comment --comment "attempted resend after connection close" -m conntrack --ctstate INVALID -j DROP',
         f'-A OPENSHIFT-FIREWALL-FORWARD -d {cidr} -m comment --comment "forward traffic from SDN" -j ACCEPT',
         f'-A OPENSHIFT-FIREWALL-FORWARD -s {cidr} -m comment --comment "forward traffic to SDN" -j ACCEPT',
     ]
-    t.rules["nat"].append(f'-A OPENSHIFT-MASQUERADE -s {cidr} -m comment --comment "masquerade pod-to-service and '
-                          'pod-to-external traffic" -j MASQUERADE')
+    t.rules["nat"] += list(egress_nat)
+    if masquerades_services(network):
+        t.rules["nat"].append(f'-A OPENSHIFT-MASQUERADE -s {cidr} -m comment --comment "masquerade pod-to-service and '
+                              'pod-to-external traffic" -j MASQUERADE')
+    else:  # no jump from a built-in chain: only OPENSHIFT-MASQUERADE's rule leads there
+        t.chains["nat"].append("OPENSHIFT-MASQUERADE-2")
+        t.rules["nat"] += [
+            f'-A OPENSHIFT-MASQUERADE -s {cidr} -m comment --comment "masquerade pod-to-external traffic" '
+            "-j OPENSHIFT-MASQUERADE-2",
+            *([USERSPACE_SERVICE_SNAT] if userspace else []),
+            f'-A OPENSHIFT-MASQUERADE-2 -d {cidr} -m comment --comment "masquerade pod-to-external traffic" -j RETURN',
+            "-A OPENSHIFT-MASQUERADE-2 -j MASQUERADE",
+        ]
     return t
 
 
@@ -96,9 +129,11 @@ def save_order(table: str, chains: List[str], rules: List[str]) -> List[str]:
     return lines + ["COMMIT"]
 
 
-def render_node_iptables(network: ClusterNetwork, kube: Optional[Tables] = None) -> str:
-    """The node's filter and nat tables as one iptables-restore file (it owns both tables)."""
-    parts = [openshift_tables(network)] + ([node_extra_tables(), kube] if kube is not None else [])
+def render_node_iptables(network: ClusterNetwork, kube: Optional[Tables] = None, userspace: bool = False,
+                         egress: Tuple[Sequence[str], Sequence[str]] = ((), ())) -> str:
+    """The node's filter and nat tables as one iptables-restore file (it owns both tables); egress: the
+    (nat, filter) rules of the egress IPs it holds."""
+    parts = [openshift_tables(network, userspace, *egress)] + ([node_extra_tables(), kube] if kube is not None else [])
     jumps = builtin_jumps(kube is not None)
     lines: List[str] = []
     for table in ("filter", "nat"):

@@ -6,12 +6,12 @@ import hashlib
 import ipaddress
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD, parse_network, pod_mac, veth_name
 from lab.errors import BadInput
 from lab.openshift.vnid import INITIAL_NAMESPACES, allocate_netids
-from lab.openshift.objects import (SYSTEM_NAMESPACES, EndpointAddress, Namespace, NetworkPolicy, Pod, Service,
+from lab.openshift.objects import (SYSTEM_NAMESPACES, EgressNetworkPolicy, EndpointAddress, Namespace, NetworkPolicy, Pod, Service,
                                    ServicePort, endpoints_of)
 from lab.validate import check_counts, check_mtu, check_networks, check_port
 
@@ -118,6 +118,8 @@ class HostSubnet:
     host_ip: str
     subnet: str
     uid: str
+    egress_ips: Tuple[str, ...] = ()  # the egress IPs this node hosts (`oc patch hostsubnet`, lab.openshift.egress)
+    egress_cidrs: Tuple[str, ...] = ()  # automatic mode's ranges: shown by `oc get hostsubnets`, not allocated
 
     @property
     def gateway(self) -> str:
@@ -149,6 +151,11 @@ class Cluster:
     namespaces: List[Namespace] = field(default_factory=lambda: [Namespace(n) for n in SYSTEM_NAMESPACES])
     services: List[Service] = field(default_factory=list)
     policies: List[NetworkPolicy] = field(default_factory=list)
+    # NetNamespace fields beyond the NETID (lab.openshift.egress): egressIPs and annotations by namespace
+    netns_egress_ips: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    netns_annotations: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    egress_policies: List[EgressNetworkPolicy] = field(default_factory=list)  # lab.openshift.egress
+    offline_nodes: Tuple[str, ...] = ()  # nodes the egress VXLAN monitor has marked offline (egress failover)
 
     def hostsubnet(self, node: str) -> HostSubnet:
         for hs in self.hostsubnets:

@@ -206,3 +206,16 @@ def allocate_cluster_ip(service_network: str, taken: List[str], name: str) -> st
         if str(addr) not in used:
             return str(addr)
     raise BadInput(f"service {name}: the service network {service_network} has no free address")
+
+
+@dataclass(frozen=True)
+class EgressNetworkPolicy:
+    """network.openshift.io/v1 EgressNetworkPolicy: rules in order, each (type Allow|Deny, cidrSelector)."""
+
+    name: str
+    namespace: str
+    egress: Tuple[Tuple[str, str], ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"

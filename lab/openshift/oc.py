@@ -22,7 +22,8 @@ def get_clusternetwork(cluster: Cluster, **_kw) -> str:
 
 def get_hostsubnets(cluster: Cluster, **_kw) -> str:
     return format_table(["NAME", "HOST", "HOST IP", "SUBNET", "EGRESS CIDRS", "EGRESS IPS"],
-                        [[hs.name, hs.name, hs.host_ip, hs.subnet, "[]", "[]"] for hs in cluster.hostsubnets])
+                        [[hs.name, hs.name, hs.host_ip, hs.subnet, f"[{', '.join(hs.egress_cidrs)}]",
+                          f"[{', '.join(hs.egress_ips)}]"] for hs in cluster.hostsubnets])
 
 
 def _table(header: List[str], rows: List[list], namespaces: Optional[List[str]]) -> str:
@@ -196,8 +197,27 @@ def namespace_object(cluster: Cluster, ns) -> dict:
 
 
 def netnamespace_object(cluster: Cluster, name: str) -> dict:
-    return {"apiVersion": "network.openshift.io/v1", "kind": "NetNamespace", "metadata": _meta(name),
-            "netid": cluster.netids[name], "netname": name}
+    obj = {"apiVersion": "network.openshift.io/v1", "kind": "NetNamespace", "metadata": _meta(name),
+           "netid": cluster.netids[name], "netname": name}
+    if cluster.netns_annotations.get(name):
+        obj["metadata"]["annotations"] = dict(cluster.netns_annotations[name])
+    if cluster.netns_egress_ips.get(name):
+        obj["egressIPs"] = list(cluster.netns_egress_ips[name])
+    return obj
+
+
+def get_egressnetworkpolicies(cluster: Cluster, age: str = "1m", namespace: Optional[str] = "default",
+                              wide: bool = False) -> str:
+    """`oc get egressnetworkpolicy`: NAME only (3.11's printer)."""
+    pols = sorted((p for p in cluster.egress_policies if namespace is None or p.namespace == namespace),
+                  key=lambda p: (p.namespace, p.name))
+    return _table(["NAME"], [[p.name] for p in pols], [p.namespace for p in pols] if namespace is None else None)
+
+
+def egressnetworkpolicy_object(cluster: Cluster, policy) -> dict:
+    return {"apiVersion": "network.openshift.io/v1", "kind": "EgressNetworkPolicy",
+            "metadata": _meta(policy.name, policy.namespace),
+            "spec": {"egress": [{"type": t, "to": {"cidrSelector": c}} for t, c in policy.egress]}}
 
 
 def as_yaml(objects: List[dict], single: bool) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from lab.errors import BadInput, Refused
-from lab.openshift import manifests, oc
+from lab.openshift import egress, manifests, oc
 from lab.openshift.model import MULTITENANT_PLUGIN, Cluster
 from lab.openshift.objects import Namespace, check_labels
 from lab.openshift.vnid import allocate_netids, get_netnamespaces, isolate_projects, join_projects, make_projects_global
@@ -195,6 +195,8 @@ KINDS = [
          namespaced=False),
     Kind("clusternetwork.network.openshift.io", "clusternetworks.network.openshift.io",
          ("clusternetwork", "clusternetworks"), namespaced=False),
+    Kind("egressnetworkpolicy.network.openshift.io", "egressnetworkpolicies.network.openshift.io",
+         ("egressnetworkpolicy", "egressnetworkpolicies")),
 ]
 
 
@@ -217,7 +219,8 @@ def _check_namespace(cluster: Cluster, name: str) -> None:
 # --- get ---------------------------------------------------------------------------------------------
 
 TABLES = {"pods": oc.get_pods, "services": oc.get_services, "endpoints": oc.get_endpoints,
-          "networkpolicies.networking.k8s.io": oc.get_networkpolicies}
+          "networkpolicies.networking.k8s.io": oc.get_networkpolicies,
+          "egressnetworkpolicies.network.openshift.io": oc.get_egressnetworkpolicies}
 
 
 def _objects(cluster: Cluster, kind: Kind, namespace: Optional[str]) -> List[Tuple[str, dict]]:
@@ -236,6 +239,9 @@ def _objects(cluster: Cluster, kind: Kind, namespace: Optional[str]) -> List[Tup
         return [(n.name, oc.namespace_object(cluster, n)) for n in sorted(cluster.namespaces, key=lambda n: n.name)]
     if kind.plural.startswith("netnamespaces"):
         return [(n, oc.netnamespace_object(cluster, n)) for n in sorted(cluster.netids)]
+    if kind.plural.startswith("egressnetworkpolicies"):
+        return [(p.name, oc.egressnetworkpolicy_object(cluster, p))
+                for p in sorted(cluster.egress_policies, key=lambda p: p.key) if here(p)]
     raise Refused(f"error: -o yaml is not offered for {kind.plural} in the lab")
 
 
@@ -266,7 +272,7 @@ def do_get(ctx: OcContext) -> None:
     if kind.plural in TABLES:
         text = TABLES[kind.plural](cluster, namespace=namespace, wide=output == "wide")
     elif kind.plural.startswith("netnamespaces"):
-        text = get_netnamespaces(cluster.netids)
+        text = get_netnamespaces(cluster.netids, cluster.netns_egress_ips)
     elif kind.plural.startswith("hostsubnets"):
         text = oc.get_hostsubnets(cluster)
     elif kind.plural.startswith("clusternetworks"):
@@ -326,6 +332,8 @@ def _exists(cluster: Cluster, kind: str, ns: str, name: str) -> bool:
         return any(p.key == f"{ns}/{name}" for p in cluster.policies)
     if kind == "Deployment":
         return bool(_replicas(cluster, ns, name))
+    if kind == "EgressNetworkPolicy":
+        return any(p.key == f"{ns}/{name}" for p in cluster.egress_policies)
     return False
 
 
@@ -336,9 +344,11 @@ def _replicas(cluster: Cluster, ns: str, name: str) -> list:
 
 RESOURCE = {"Namespace": "namespaces", "Project": "projects.project.openshift.io", "Pod": "pods",
             "Service": "services", "NetworkPolicy": "networkpolicies.networking.k8s.io",
-            "Deployment": "deployments.apps"}
+            "Deployment": "deployments.apps", "EgressNetworkPolicy": "egressnetworkpolicies.network.openshift.io"}
 CREATED = {"Namespace": "namespace", "Project": "project.project.openshift.io", "Pod": "pod", "Service": "service",
-           "NetworkPolicy": "networkpolicy.networking.k8s.io", "Deployment": "deployment.apps"}
+           "NetworkPolicy": "networkpolicy.networking.k8s.io", "Deployment": "deployment.apps",
+           "EgressNetworkPolicy": "egressnetworkpolicy.network.openshift.io",
+           "HostSubnet": "hostsubnet.network.openshift.io", "NetNamespace": "netnamespace.network.openshift.io"}
 
 
 def _namespaces_first(docs: List[manifests.Document]) -> List[manifests.Document]:
@@ -356,9 +366,11 @@ def do_create(ctx: OcContext) -> None:
                           f'{RESOURCE.get(kind, kind)} "{name}" already exists')
         seen.add((kind, ns, name))
     manifests.apply_documents(ctx.draft(), docs)
+    _network_objects(ctx, docs)
     for _src, obj in _namespaces_first(docs):
         kind, _ns, name = _identity(obj)
-        ctx.say(f'{CREATED.get(kind, kind)}/{name} created')
+        # a HostSubnet or NetNamespace exists with its node or namespace: a manifest sets its fields
+        ctx.say(f'{CREATED.get(kind, kind)}/{name} {"configured" if kind in egress.KINDS[:2] else "created"}')
 
 
 def do_apply(ctx: OcContext) -> None:
@@ -366,12 +378,25 @@ def do_apply(ctx: OcContext) -> None:
     draft = ctx.draft()
     for source, obj in _namespaces_first(docs):
         kind, ns, name = _identity(obj)
+        if kind in egress.KINDS:
+            _network_objects(ctx, [(source, obj)])
+            ctx.say(f"{CREATED.get(kind, kind)}/{name} configured")
+            continue
         if not _exists(draft, kind, ns, name):
             manifests.apply_documents(draft, [(source, obj)])
             verb = "created"
         else:
             verb = "configured" if _update(draft, kind, ns, name, source, obj) else "unchanged"
         ctx.say(f"{CREATED.get(kind, kind)}/{name} {verb}")
+
+
+def _network_objects(ctx: OcContext, docs: List[manifests.Document]) -> None:
+    """HostSubnet and NetNamespace fields, EgressNetworkPolicies (lab.openshift.egress), once the namespaces
+    made by the same line have their NetNamespaces."""
+    docs = [d for d in docs if d[1].get("kind") in egress.KINDS]
+    if docs:
+        _settle(ctx.cluster, ctx.draft())
+        egress.apply_documents(ctx.draft(), docs)
 
 
 def _scratch(draft: Cluster, source: str, obj: dict, drop: Callable[[Cluster], None]):
@@ -480,6 +505,8 @@ def do_delete(ctx: OcContext) -> None:
             if not any(p.key == key for p in draft.policies):
                 raise not_found(kind, name)
             draft.policies = [p for p in draft.policies if p.key != key]
+        elif kind.plural.startswith("egressnetworkpolicies"):
+            egress.delete_egress_network_policy(draft, ns, name)
         elif kind.plural in ("namespaces", "projects.project.openshift.io"):
             if not any(n.name == name for n in draft.namespaces):
                 raise not_found(kind, name)
@@ -492,6 +519,9 @@ def do_delete(ctx: OcContext) -> None:
             draft.services = [s for s in draft.services if s.namespace != name]
             draft.policies = [p for p in draft.policies if p.namespace != name]
             draft.netids = {k: v for k, v in draft.netids.items() if k != name}
+            draft.egress_policies = [p for p in draft.egress_policies if p.namespace != name]
+            draft.netns_egress_ips = {k: v for k, v in draft.netns_egress_ips.items() if k != name}
+            draft.netns_annotations = {k: v for k, v in draft.netns_annotations.items() if k != name}
         else:
             raise Refused(f"error: the lab does not delete {kind.plural}")
         ctx.say(f'{kind.name} "{name}" deleted')
@@ -578,7 +608,9 @@ def do_adm(ctx: OcContext) -> None:
 register("get", do_get, "oc get KIND [NAME] [-n NS | --all-namespaces] [-o wide|yaml]")
 register("create", do_create, "oc create -f FILE [-f FILE...]")
 register("apply", do_apply, "oc apply -f FILE [-f FILE...]")
-register("delete", do_delete, "oc delete pod|svc|networkpolicy|namespace NAME... [-n NS]")
+register("delete", do_delete, "oc delete pod|svc|networkpolicy|egressnetworkpolicy|namespace NAME... [-n NS]")
 register("label", do_label, "oc label pod|namespace NAME key=value... [key-] [--overwrite] [-n NS]")
 register("adm", do_adm, "oc adm pod-network join-projects --to=NS NS... | make-projects-global NS... | "
                         "isolate-projects NS...")
+
+from lab.openshift import ocedit  # noqa: E402,F401  (registers patch and annotate)

@@ -15,12 +15,13 @@ from lab.apply import converge
 from lab.errors import BadInput
 from lab.net import LabNet
 from lab.observe.flows import as_stored
+from lab.openshift import egress
 from lab.openshift.flows import flows_file_text
 from lab.openshift.model import Cluster, Pod
 from lab.openshift.render_node import BRIDGE, render_external, render_node, render_pod
 from lab.paths import host_dir
 from lab.shell import run_scripts, start_scripts, wait_scripts
-from lab.state import Iptables, NodeState, StateDiff
+from lab.state import Address, Iptables, NodeState, StateDiff
 
 UNDERLAY_HOST = "underlay"
 
@@ -281,6 +282,7 @@ def apply_cluster(net: LabNet, cluster: Cluster, new: Cluster, runtime: str = "n
     for name, state in states.items():
         _write_expected(net[name], state)
     changes = converge(net, [(net[name], state) for name, state in states.items()])
+    _announce_egress_ips(net, cluster, changes)
     for p in gone:
         _stop_server(net[p.host])
         if rt:  # kubelet's teardown: the app containers, then the sandbox
@@ -302,10 +304,41 @@ def apply_cluster(net: LabNet, cluster: Cluster, new: Cluster, runtime: str = "n
 def _resync_node(net: LabNet, cluster: Cluster, node_name: str) -> StateDiff:
     """Re-render every node (a pod can be a service's endpoint anywhere: kube-proxy's rules are on all
     nodes) and apply the differences; returns the pod's own node's change."""
+    return apply_change(net, cluster)[node_name]
+
+
+def apply_change(net: LabNet, cluster: Cluster) -> Dict[str, StateDiff]:
+    """A cluster object changed (a pod, a HostSubnet's or NetNamespace's egress IPs, an annotation, a policy):
+    re-render every node and apply only the differences, as the node agents would; returns them by node."""
     states = {hs.name: render_node(cluster, hs.name, net.datapath) for hs in cluster.hostsubnets}
     for name, state in states.items():
         _write_expected(net[name], state)
-    return converge(net, [(net[name], state) for name, state in states.items()])[node_name]
+    changes = converge(net, [(net[name], state) for name, state in states.items()])
+    _announce_egress_ips(net, cluster, changes)
+    return changes
+
+
+def _announce_egress_ips(net: LabNet, cluster: Cluster, changes: Dict[str, StateDiff]) -> None:
+    """assignEgressIP() ends with `arping -A` (and `-U` 2 s later): neighbours that cached the IP on its
+    previous node learn the new one. Once here, as a reply: the lab's underlay loses no frames."""
+    for name, change in changes.items():
+        claimed = {ip for ip in cluster.hostsubnet(name).egress_ips}
+        for item in change.of(Address).added:
+            ip = item.cidr.split("/")[0]
+            if ip in claimed:
+                net[name].cmd(f"{sys.executable} -m lab.garp {item.dev} {ip} reply")
+
+
+def unplug_node(net: LabNet, cluster: Cluster, node_name: str, plugged: bool = False) -> Dict[str, StateDiff]:
+    """Pull a node's underlay cable (plugged=True: plug it back), then apply what 3.11's egress VXLAN monitor
+    concludes after a few seconds: the node offline (online again). Only a namespace with several egress IPs
+    moves to its next one; with one egress IP nothing changes and its traffic is black-holed. Returns the
+    nodes' changes."""
+    underlay.set_link(net, node_name, plugged)
+    if node_name not in (hs.name for hs in cluster.hostsubnets):
+        return {}
+    egress.set_node_offline(cluster, node_name, not plugged)
+    return apply_change(net, cluster)
 
 
 def _stop_server(host) -> None:

@@ -11,6 +11,7 @@ import ipaddress
 from typing import List
 
 from lab import ovs
+from lab.openshift import egress
 from lab.openshift.flows import TUN0_OFPORT, VXLAN_OFPORT, render_node_flows
 from lab.openshift.iptables import render_node_iptables
 from lab.openshift.kubeproxy import render_cluster_services
@@ -53,7 +54,8 @@ def render_node(cluster: Cluster, node_name: str, datapath: str) -> NodeState:
     items.append(Link("eth0", mac="" if userspace else mac))
     items += [Link(p.veth) for p in pods]  # (ordered by rank: up before OVS opens them)
     # tun0 and br-phy are TAP devices on the userspace datapath: a kernel stack transmits into OVS there
-    items.append(Link("tun0", mtu=cn.mtu, tx_checksum=not userspace, ovs_internal=True))
+    # a stable MAC (a real tun0's is random): the egress IP flow names it (lab.openshift.egress.tun0_mac)
+    items.append(Link("tun0", mac=egress.tun0_mac(hs), mtu=cn.mtu, tx_checksum=not userspace, ovs_internal=True))
     if userspace:
         items.append(Link(ovs.UNDERLAY_BRIDGE, tx_checksum=False, ovs_internal=True))
     items += [
@@ -61,6 +63,9 @@ def render_node(cluster: Cluster, node_name: str, datapath: str) -> NodeState:
         # noprefixroute: openshift-sdn deletes the local-subnet route tun0's address would add
         Address(f"{hs.gateway}/{prefix}", "tun0", "noprefixroute"),
     ]
+    # the egress IPs this node holds: more addresses of the interface with the node IP (its prefix length)
+    local_egress = egress.local_egress_ips(cluster, node_name)
+    items += [Address(f"{ip}/{under_len}", ovs.underlay_device(datapath, "eth0")) for ip, _vnid in local_egress]
     if userspace:
         # eth0 (now an OVS port) would still answer ARP for the node IP with its own MAC, and the
         # kernel stack would swallow what is meant for the tunnel: only br-phy may answer
@@ -71,8 +76,11 @@ def render_node(cluster: Cluster, node_name: str, datapath: str) -> NodeState:
         items += [OvsTunnelNeighbour(ovs.UNDERLAY_BRIDGE, r.host_ip, ovs.underlay_mac(r.host_ip))
                   for r in cluster.remote_hostsubnets(node_name)]
     items += [Route(cn.cidr, dev="tun0", scope="link"), Route(cn.service_network, dev="tun0")]
-    items += [Flow(BRIDGE, f) for f in render_node_flows(cluster, node_name)]
-    items.append(Iptables(render_node_iptables(cn, render_cluster_services(cluster))))
+    items += [Flow(BRIDGE, f) for f in render_node_flows(cluster, node_name, datapath=datapath)]
+    items.append(Iptables(render_node_iptables(cn, render_cluster_services(cluster), userspace=userspace,
+                                               egress=egress.egress_iptables(cluster, node_name))))
+    if userspace and cluster.netids:  # the VNID plugins: pkt_mark's carrier into the kernel (lab.openshift.egress)
+        items.append(Iptables(egress.carrier_iptables(cluster, node_name), name="egress-mark"))
     return NodeState(tuple(items))
 
 

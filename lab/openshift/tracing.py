@@ -21,10 +21,13 @@ def resolve(net, cluster: Cluster, target: str) -> Tuple[str, Optional[str]]:
     for hs in cluster.hostsubnets:
         if target == hs.name:
             return hs.host_ip, None
-    try:  # a service by name (`web` in default, or `namespace/name`): its ClusterIP, reached via the gateway
-        return cluster.service(target).cluster_ip, None
-    except KeyError:
-        pass
+    # a service by name (`web` in default, `namespace/name`, or `name.namespace` as cluster DNS has it):
+    # its ClusterIP, reached via the gateway
+    for key in [target] + ([".".join(target.split(".")[::-1]).replace(".", "/")] if target.count(".") == 1 else []):
+        try:
+            return cluster.service(key).cluster_ip, None
+        except KeyError:
+            pass
     if cluster.external and target == cluster.external.name:
         return cluster.external.ip, None
     try:
@@ -40,7 +43,8 @@ def resolve(net, cluster: Cluster, target: str) -> Tuple[str, Optional[str]]:
 PROTOCOLS = ("icmp", "udp", "tcp")
 DEFAULT_DST_PORT = {"udp": 33434, "tcp": 80}  # traceroute's first UDP port; HTTP
 SRC_PORT = 40000  # an ephemeral port, as the pod's kernel would pick
-TRACE_USAGE = "usage: trace <pod> <pod|node|ext|service|IP>[:PORT] [icmp | udp [PORT] | tcp [PORT]] [-v]"
+TRACE_USAGE = ("usage: trace <pod> <pod|node|ext|service|IP>[:PORT] [icmp | udp [PORT] | tcp [PORT]] [-v] "
+               "[--request]")
 
 
 @dataclass(frozen=True)
@@ -50,13 +54,14 @@ class TraceRequest:
     proto: str = "icmp"
     dst_port: Optional[int] = None
     verbose: bool = False
+    request: bool = False  # to a service: send one request, follow the endpoint its DNAT chose (conntrack)
 
 
 def parse_trace_args(line: str) -> TraceRequest:
     """`pod1 pod3 udp 53 -v` -> TraceRequest; a mistake raises BadInput with the usage."""
     words = line.split()
-    verbose = "-v" in words
-    words = [w for w in words if w != "-v"]
+    verbose, request = "-v" in words, "--request" in words
+    words = [w for w in words if w not in ("-v", "--request")]
     if len(words) < 2 or len(words) > 4:
         raise BadInput(TRACE_USAGE)
     src, dst, rest = words[0], words[1], words[2:]
@@ -67,7 +72,7 @@ def parse_trace_args(line: str) -> TraceRequest:
         proto = rest.pop(0).lower() if rest else "tcp"
         if proto not in ("tcp", "udp"):
             raise BadInput(f"trace: a port goes with tcp or udp, not {proto!r} ({TRACE_USAGE})")
-        return TraceRequest(src, dst, proto, parse_port(dst_port), verbose)
+        return TraceRequest(src, dst, proto, parse_port(dst_port), verbose, request)
     proto = rest.pop(0).lower() if rest else "icmp"
     if proto not in PROTOCOLS:
         raise BadInput(f"trace: protocol must be icmp, udp or tcp, not {proto!r} ({TRACE_USAGE})")
@@ -78,6 +83,8 @@ def parse_trace_args(line: str) -> TraceRequest:
         port = parse_port(rest[0])
     elif proto in DEFAULT_DST_PORT:
         port = DEFAULT_DST_PORT[proto]
+    if request:
+        raise BadInput(f"trace: --request goes with a service's IP:PORT ({TRACE_USAGE})")
     return TraceRequest(src, dst, proto, port, verbose)
 
 
@@ -145,10 +152,22 @@ def trace_command(net, cluster: Cluster, line: str) -> str:
         pod = cluster.pod(req.src)
     except KeyError:
         raise LabError(f"trace: unknown pod {req.src!r} (pods: {', '.join(p.name for p in cluster.pods)})") from None
-    note = own_address_note(pod.name, pod.ip, resolve(net, cluster, req.dst)[0])
+    dst_ip = resolve(net, cluster, req.dst)[0]
+    note = own_address_note(pod.name, pod.ip, dst_ip)
     if note:
         return note
-    return format_trace(trace_pod(net, cluster, req.src, req.dst, req.proto, req.dst_port), req.verbose)
+    from lab.openshift import service_trace
+    service = service_trace.find_service(cluster, dst_ip)
+    if service is not None and req.proto in ("tcp", "udp"):  # follow it past kube-proxy's DNAT
+        trace = service_trace.trace_request if req.request else service_trace.trace_service
+        st = trace(net, cluster, pod.host, service, req.dst_port, req.proto)
+        return service_trace.format_service_trace(st, cluster, req.verbose)
+    if req.request:
+        raise BadInput(f"trace: --request follows a request to a service; {req.dst} is none")
+    hops = trace_pod(net, cluster, req.src, req.dst, req.proto, req.dst_port)
+    text = format_trace(hops, req.verbose)
+    note = service_trace.explain_drop(cluster, hops[-1][1], tun_id=pod.vnid) if hops else ""
+    return text + (f"\n  {note}" if note else "")
 
 
 def format_trace(hops: List[Tuple[str, Trace]], verbose: bool = False) -> str:

@@ -11,7 +11,7 @@ resolve as the master resolves them. Everything here is pure: maps in, new maps 
 from __future__ import annotations
 
 import hashlib
-from typing import Dict, Iterable, List, Mapping, Sequence
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 from lab.errors import BadInput
 
@@ -99,7 +99,9 @@ def _tabwriter(rows: List[List[str]]) -> str:
     return "\n".join("".join(c.ljust(w) for c, w in zip(r, width)) + r[-1] for r in rows)
 
 
-def get_netnamespaces(netids: Mapping[str, int]) -> str:
+def get_netnamespaces(netids: Mapping[str, int], egress_ips: Optional[Mapping[str, Sequence[str]]] = None) -> str:
     """`oc get netnamespaces`: NAME, NETID, EGRESS IPS, in the API server's (name) order."""
-    rows = [["NAME", "NETID", "EGRESS IPS"]] + [[ns, str(netids[ns]), "[]"] for ns in sorted(netids)]
+    egress_ips = egress_ips or {}
+    rows = [["NAME", "NETID", "EGRESS IPS"]] + [[ns, str(netids[ns]), f"[{', '.join(egress_ips.get(ns, ()))}]"]
+                                                 for ns in sorted(netids)]
     return _tabwriter(rows)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from lab.pytest_plugin import assert_nothing_left
+from lab.pytest_plugin import assert_nothing_left, left_as_found, machine_owns
 from lab.paths import lab_name, run_dir
 
 LAB = [sys.executable, "-m", "lab.cli"]
@@ -124,7 +124,7 @@ def test_run_writes_inventory_before_the_script_and_leaves_nothing(tmp_path):
                                              ("openshift", "ready"), ("flannel", 0.3), ("flannel", "ready")])
 def test_kill_9_at_any_moment_then_clean_leaves_nothing(tmp_path, topology, delay):
     before = root_namespace_state()
-    had_run_flannel = os.path.exists("/run/flannel")  # another lab on the machine may use it
+    had_run_flannel = machine_owns("/run/flannel")  # another lab on the machine may use it
     script = tmp_path / "wait.mn"
     script.write_text("sh echo SCRIPT-STARTED\nsh sleep 60\n")
     proc = subprocess.Popen(LAB + ["run", topology, "--nodes", "3", "--no-checks", "--script", str(script)],
@@ -143,7 +143,7 @@ def test_kill_9_at_any_moment_then_clean_leaves_nothing(tmp_path, topology, dela
     assert r.returncode == 0 and r.stdout.startswith(f"*** Removed lab '{lab_name()}'"), r
     time.sleep(0.2)
     assert_nothing_left()
-    assert os.path.exists("/run/flannel") == had_run_flannel
+    assert left_as_found("/run/flannel", had_run_flannel)
     assert root_namespace_state() == before
 
 
@@ -180,7 +180,7 @@ def test_datapath_choice_follows_the_kernel():
 @pytest.mark.root
 def test_flannel_session_with_join_and_leave(tmp_path):
     before = root_namespace_state()
-    had_run_flannel = os.path.exists("/run/flannel")
+    had_run_flannel = machine_owns("/run/flannel")
     out, inventory = session(tmp_path, "flannel", [
         "join",
         "node1 ip route show dev flannel.1",
@@ -199,5 +199,5 @@ def test_flannel_session_with_join_and_leave(tmp_path):
     assert [n["subnet"] for n in inv["nodes"]] == ["10.244.0.0/24", "10.244.1.0/24"]
     assert all(n["vtep_mac"] for n in inv["nodes"])
     assert_nothing_left()
-    assert os.path.exists("/run/flannel") == had_run_flannel  # the nodes' mountpoint is gone again
+    assert left_as_found("/run/flannel", had_run_flannel)  # the nodes' mountpoint is gone again
     assert root_namespace_state() == before

@@ -33,7 +33,7 @@ def test_the_example_folder_passes():
     r = run_pytest(EXAMPLES)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out
-    assert "3 passed" in out and "skipped" not in out, out
+    assert "4 passed" in out and "skipped" not in out, out
 
 
 @pytest.mark.root
@@ -57,8 +57,8 @@ def test_a_wrong_path_fails_with_a_readable_diff(tmp_path):
 def test_not_root_skips_with_the_reason_and_require_all_fails_the_run():
     r = run_pytest("-rs", EXAMPLES, user="65534")
     out = r.stdout + r.stderr
-    assert r.returncode == 0 and "3 skipped" in out, out
-    assert out.count("needs root: real network namespaces and kernel objects") == 3, out
+    assert r.returncode == 0 and "4 skipped" in out, out
+    assert out.count("needs root: real network namespaces and kernel objects") == 4, out
     r = run_pytest(EXAMPLES, user="65534", SDNLAB_REQUIRE_ALL="1")
     out = r.stdout + r.stderr
-    assert r.returncode == 1 and "SDNLAB_REQUIRE_ALL: 3 tests skipped; failing the run" in out, out
+    assert r.returncode == 1 and "SDNLAB_REQUIRE_ALL: 4 tests skipped; failing the run" in out, out

@@ -139,3 +139,21 @@ def test_a_process_that_outlived_teardown_is_reported_although_its_record_is_gon
         survivor.kill()
         survivor.wait(5)
     assert_nothing_left("nolab", snapshot)  # gone (and reaped): nothing left
+
+
+def test_a_shared_mountpoint_goes_with_the_last_lab_that_uses_it(run_root, tmp_path, monkeypatch):
+    """Two labs use one mountpoint the first one made; whichever leaves first keeps it, the last removes
+    it; and a directory the machine had is never removed."""
+    from lab.net import LabNet
+    shared, machines = str(tmp_path / "flannel"), str(tmp_path / "machines")
+    os.makedirs(machines)
+    for lab in ("one", "two"):
+        os.makedirs(run_root / lab)
+        monkeypatch.setitem(paths._current, "name", lab)  # this process is that lab for the moment
+        for path in (shared, machines):
+            LabNet.ensure_mountpoint(None, path)
+    assert cleanup.recorded_mountpoints() == {shared}  # the machine's own directory is nobody's
+    cleanup.clean_lab("one")
+    assert os.path.isdir(shared)  # "two" still uses it
+    cleanup.clean_lab("two")
+    assert not os.path.exists(shared) and os.path.isdir(machines)

@@ -2,8 +2,8 @@
 
 from lab.observe.flows import as_stored
 from lab.openshift.flows import (render_hostsubnet_flows, render_node_flows, render_vxlan_multicast_flow)
-from lab.openshift.iptables import render_node_iptables
-from lab.openshift.model import ClusterNetwork, HostSubnet, build_cluster
+from lab.openshift.iptables import USERSPACE_SERVICE_SNAT, render_node_iptables
+from lab.openshift.model import ClusterNetwork, HostSubnet, build_cluster, plugin_name
 
 # SetupOVS() for node1 of the default cluster (10.128.0.0/23, gateway .1, node IP 172.16.1.11),
 # written out by hand from ovscontroller.go with useConnTrack=false
@@ -118,3 +118,44 @@ def test_iptables_chains_of_the_subnet_plugin():
     forward = [line for line in rules.splitlines() if line.startswith("-A FORWARD")]
     assert [line.split()[-1] for line in forward] == ["OPENSHIFT-ADMIN-OUTPUT-RULES", "OPENSHIFT-FIREWALL-FORWARD"]
     assert "OPENSHIFT-MASQUERADE-2" not in rules
+
+
+def test_iptables_chains_of_the_multitenant_plugin_masquerade_services_too():
+    rules = render_node_iptables(ClusterNetwork(plugin=plugin_name("multitenant")))
+    assert '-A OPENSHIFT-MASQUERADE -s 10.128.0.0/14 -m comment --comment "masquerade pod-to-service and pod-to-external traffic" -j MASQUERADE' in rules
+    assert "OPENSHIFT-MASQUERADE-2" not in rules
+
+
+def test_iptables_chains_of_the_networkpolicy_plugin_keep_pod_sources_inside_the_cluster():
+    """iptables.go at 3.11 with masqueradeServices = !useConnTrack = false: the Go strings, as iptables-save prints them."""
+    rules = render_node_iptables(ClusterNetwork(plugin=plugin_name("networkpolicy")))
+    nat = rules[rules.index("*nat"):].splitlines()
+    assert nat == [
+        "*nat",
+        ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", ":POSTROUTING ACCEPT [0:0]",
+        ":OPENSHIFT-MASQUERADE - [0:0]", ":OPENSHIFT-MASQUERADE-2 - [0:0]",
+        '-A POSTROUTING -m comment --comment "rules for masquerading OpenShift traffic" -j OPENSHIFT-MASQUERADE',
+        '-A OPENSHIFT-MASQUERADE -s 10.128.0.0/14 -m comment --comment "masquerade pod-to-external traffic" -j OPENSHIFT-MASQUERADE-2',
+        '-A OPENSHIFT-MASQUERADE-2 -d 10.128.0.0/14 -m comment --comment "masquerade pod-to-external traffic" -j RETURN',
+        "-A OPENSHIFT-MASQUERADE-2 -j MASQUERADE",
+        "COMMIT",
+    ]
+    assert "pod-to-service" not in rules
+    # the filter table is the other plugins' (nothing in iptables.go depends on the plugin there)
+    assert rules[:rules.index("*nat")] == render_node_iptables(ClusterNetwork())[:rules.index("*nat")]
+
+
+def test_the_networkpolicy_plugin_on_the_userspace_datapath_masquerades_dnated_pod_traffic():
+    """The lab's one rule of its own, first in OPENSHIFT-MASQUERADE-2, only on the userspace datapath."""
+    network = ClusterNetwork(plugin=plugin_name("networkpolicy"))
+    rules = render_node_iptables(network, userspace=True).splitlines()
+    masq2 = [line for line in rules if line.startswith("-A OPENSHIFT-MASQUERADE-2")]
+    assert masq2 == [USERSPACE_SERVICE_SNAT,
+                     '-A OPENSHIFT-MASQUERADE-2 -d 10.128.0.0/14 -m comment --comment "masquerade pod-to-external '
+                     'traffic" -j RETURN',
+                     "-A OPENSHIFT-MASQUERADE-2 -j MASQUERADE"]
+    assert USERSPACE_SERVICE_SNAT.startswith("-A OPENSHIFT-MASQUERADE-2 -m conntrack --ctstate DNAT ")
+    assert USERSPACE_SERVICE_SNAT not in render_node_iptables(network)
+    for plugin in ("subnet", "multitenant"):  # they masquerade pod-to-service anyway
+        other = ClusterNetwork(plugin=plugin_name(plugin))
+        assert render_node_iptables(other, userspace=True) == render_node_iptables(other)

@@ -66,12 +66,16 @@ def test_lines_are_split_as_a_shell_splits_them():
 
 def test_a_verb_can_be_registered_by_another_module():
     seen = []
+    before = occmd.VERBS.get("annotate")  # lab.openshift.ocedit registers the real one
     occmd.register("annotate", lambda ctx: seen.append(ctx.args.words), "oc annotate ...")
     try:
         assert occmd.run(cluster(), "annotate netnamespace p1 'a=b c'").cluster is None
         assert seen == [["netnamespace", "p1", "a=b c"]]
     finally:
-        del occmd.VERBS["annotate"]
+        if before:
+            occmd.VERBS["annotate"] = before
+        else:
+            del occmd.VERBS["annotate"]
 
 
 def test_get_networkpolicy_columns_and_yaml(tmp_path):

@@ -51,6 +51,7 @@ def test_added_removed_and_replaced_items_are_told_apart():
         "ovs-ofctl -O OpenFlow13 --bundle add-flows br0 /dev/stdin <<'SDNLAB_EOF'",
         f"add {FLOW_B}",
         "SDNLAB_EOF",
+        "ovs-appctl revalidator/wait",  # a flow changed: the datapath's cached flows follow before we return
     ]
 
 
@@ -90,6 +91,7 @@ def test_removals_run_in_reverse_order_before_additions():
         "SDNLAB_EOF",
         "ovs-vsctl --if-exists del-port br0 veth1",
         "ip addr replace 10.0.0.1/24 dev tun0",
+        "ovs-appctl revalidator/wait",
     ]
 
 

@@ -1,0 +1,208 @@
+"""EgressIP on the multitenant plugin, on real switches and kernels: project p1 leaves the cluster with
+172.16.1.100 held by node2, whichever node its pods run on; p2 keeps its node's address. On the userspace
+datapath the mark reaches the kernel through the lab's carrier (a marker MAC turned into the mark in mangle
+PREROUTING); on the kernel datapath as pkt_mark, as on a real node."""
+
+import re
+import sys
+import time
+
+import pytest
+
+from lab import ovs
+from lab.observe.capture import Capture
+from lab.observe.probe import read_line
+from lab.openshift import egress, realize
+from lab.openshift.model import ClusterNetwork, build_cluster, plugin_name
+from lab.openshift.ocedit import oc_edit
+from lab.openshift.render_node import BRIDGE, render_node
+from lab.pytest_plugin import built_lab
+from lab.openshift.tracing import trace_pod
+from lab.shell import run
+
+pytestmark = pytest.mark.root
+
+EGRESS_IP = "172.16.1.100"
+PORT = 5000
+
+
+@pytest.fixture(scope="module")
+def eg_lab():
+    cluster = build_cluster(nodes=2, pods_per_node=2, network=ClusterNetwork(plugin=plugin_name("multitenant")))
+    with built_lab(realize.build, cluster, ovs.PACKAGES) as lab:
+        net, c = lab
+        server = net[c.external.name].popen([sys.executable, "-m", "lab.observe.probe", "serve", "tcp", str(PORT), "200"])
+        try:
+            assert read_line(server.stdout, timeout=5).strip() == b"ready"
+            yield lab
+        finally:
+            server.kill()
+            server.wait()
+
+
+def source_seen(net, c, pod: str, timeout: float = 3) -> str:
+    """The source address the external host's listener sees for a new connection from the pod ('' if none)."""
+    out = net[pod].cmd(f"{sys.executable} -m lab.observe.probe ask tcp {c.external.ip} {PORT} hi")
+    m = re.search(r"hi from ([\d.]+)", out)
+    return m.group(1) if m else ""
+
+
+def wait_source(net, c, pod: str, want: str, deadline_s: float = 10) -> str:
+    """Poll (a changed render may need a moment for neighbours/conntrack) until the listener sees `want`."""
+    end = time.monotonic() + deadline_s
+    seen = source_seen(net, c, pod)
+    while seen != want and time.monotonic() < end:
+        time.sleep(0.2)
+        seen = source_seen(net, c, pod)
+    return seen
+
+
+def assert_switches_hold_their_render(net, c, helpers):
+    for hs in c.hostsubnets:
+        flows = render_node(c, hs.name, net.datapath).flows(BRIDGE)
+        assert helpers.differs_from_render(net[hs.name], flows) == "", hs.name
+
+
+def snat_packets(node) -> int:
+    out = run(node, "iptables -t nat -nvxL OPENSHIFT-MASQUERADE")
+    line = next(line for line in out.splitlines() if f"to:{EGRESS_IP}" in line)
+    return int(line.split()[0])
+
+
+def set_egress(net, c, node_ips, ns_ips):
+    egress.patch_hostsubnet(c, "node2", {"egressIPs": node_ips})
+    egress.patch_netnamespace(c, "p1", {"egressIPs": ns_ips})
+    return realize.apply_change(net, c)
+
+
+def test_egress_ip_on_another_node_is_the_source_and_other_projects_keep_their_node_ip(eg_lab, helpers):
+    net, c = eg_lab
+    node1, node2 = c.hostsubnet("node1"), c.hostsubnet("node2")
+    assert (c.pod("pod1").namespace, c.pod("pod1").node, c.pod("pod2").namespace) == ("p1", "node1", "p2")
+    assert wait_source(net, c, "pod1", node1.host_ip) == node1.host_ip  # before: its own node's address
+    vnid = c.netids["p1"]
+    try:
+        changes = set_egress(net, c, [EGRESS_IP], [EGRESS_IP])
+        assert_switches_hold_their_render(net, c, helpers)
+        # the egress node holds the address on the interface with its node IP, and 3.11's rules
+        dev = "eth0" if net.datapath == "system" else "br-phy"
+        assert f"inet {EGRESS_IP}/24" in run(net["node2"], f"ip -4 addr show dev {dev}")
+        assert f"{EGRESS_IP}" not in run(net["node1"], "ip -4 addr")
+        mark = egress.shown(egress.mark_for_vnid(vnid))
+        dump = run(net["node2"], "ovs-ofctl -O OpenFlow13 --no-names dump-flows br0 table=100")
+        assert f"reg0={hex(vnid)}" in dump and f"set_field:{mark}->pkt_mark" in dump, dump
+        assert f"set_field:{EGRESS_IP}" not in dump
+        saved = run(net["node2"], "iptables-save")
+        assert f"-A OPENSHIFT-MASQUERADE -s {c.network.cidr} -m mark --mark {mark} -j SNAT --to-source {EGRESS_IP}" in saved
+        assert f"-A OPENSHIFT-FIREWALL-ALLOW -d {EGRESS_IP}/32 -m conntrack --ctstate NEW -j REJECT" in saved
+        assert changes["node1"], "node1 got its table-100 flow"
+
+        # the pod's node sends p1's external traffic through the tunnel to the egress node
+        hops = trace_pod(net, c, "pod1", c.external.name, "tcp", PORT)
+        assert hops[0][1].path.endswith("30 > 100"), hops[0][1].path
+        assert hops[0][1].tun_dst == node2.host_ip and hops[0][1].output_name == "vxlan0", hops[0][1].summary()
+        assert hops[1][0] == "node2" and hops[1][1].path.endswith("100 > 101"), hops[1][1].path
+
+        before = snat_packets(net["node2"])
+        with Capture(net["node2"], "eth0", f"tcp port {PORT}") as cap:
+            assert wait_source(net, c, "pod1", EGRESS_IP) == EGRESS_IP
+            assert wait_source(net, c, "pod3", EGRESS_IP) == EGRESS_IP  # p1's pod on the egress node itself
+        assert any(s.src == EGRESS_IP and s.dst == c.external.ip for s in cap.seen), [s.summary for s in cap.seen]
+        assert snat_packets(net["node2"]) > before
+        if net.datapath != "system":  # the carrier: the marker MAC became the mark before nat
+            mangle = run(net["node2"], "iptables -t mangle -nvxL PREROUTING")
+            line = next((x for x in mangle.splitlines() if egress.carrier_mac(vnid) in x.lower()), "0 " + mangle)
+            assert int(line.split()[0]) > 0 and f"MARK set {mark}" in line, mangle
+        # p2 still leaves with its own node's address
+        assert source_seen(net, c, "pod2") == node1.host_ip
+        assert source_seen(net, c, "pod4") == node2.host_ip
+        # a new connection from outside to the egress IP is refused (OPENSHIFT-FIREWALL-ALLOW)
+        refused = net[c.external.name].cmd(f"{sys.executable} -m lab.observe.probe ask tcp {EGRESS_IP} 22 x")
+        assert "refused" in refused.lower(), refused
+    finally:
+        set_egress(net, c, [], [])
+    # removing it restores normal masquerading on the next connection
+    assert_switches_hold_their_render(net, c, helpers)
+    assert wait_source(net, c, "pod1", node1.host_ip) == node1.host_ip
+    assert EGRESS_IP not in run(net["node2"], "ip -4 addr; iptables-save")
+
+
+def test_egress_node_down_drops_the_projects_external_traffic_only(eg_lab, helpers):
+    net, c = eg_lab
+    node1 = c.hostsubnet("node1")
+    try:
+        set_egress(net, c, [EGRESS_IP], [EGRESS_IP])
+        assert wait_source(net, c, "pod1", EGRESS_IP) == EGRESS_IP
+        changes = realize.unplug_node(net, c, "node2")
+        # one egress IP, its node unreachable: 3.11 keeps tunnelling to it, so p1's traffic is black-holed
+        assert not any(changes.values()), changes  # the monitor's verdict changes no flow for a single IP
+        assert source_seen(net, c, "pod1") == ""
+        assert wait_source(net, c, "pod2", node1.host_ip) == node1.host_ip  # p2 on node1: unaffected
+        assert_switches_hold_their_render(net, c, helpers)
+    finally:
+        realize.unplug_node(net, c, "node2", plugged=True)
+        set_egress(net, c, [], [])
+    assert wait_source(net, c, "pod1", node1.host_ip) == node1.host_ip
+
+
+def test_a_namespace_asking_for_an_unhosted_egress_ip_is_dropped(eg_lab, helpers):
+    net, c = eg_lab
+    node1 = c.hostsubnet("node1")
+    try:
+        set_egress(net, c, [], [EGRESS_IP])  # nobody hosts it: table 100 drops p1's external traffic
+        assert_switches_hold_their_render(net, c, helpers)
+        assert f"reg0={hex(c.netids['p1'])} actions=drop" in run(net["node1"], "ovs-ofctl -O OpenFlow13 dump-flows br0 table=100")
+        assert source_seen(net, c, "pod1") == ""
+        assert source_seen(net, c, "pod2") == node1.host_ip
+    finally:
+        set_egress(net, c, [], [])
+    assert wait_source(net, c, "pod1", node1.host_ip) == node1.host_ip
+
+
+def test_an_egress_ip_moved_to_another_node_is_announced_and_used_at_once(eg_lab, helpers):
+    """The new holder announces the address (3.11: arping -A), so the external host's cached neighbour
+    entry follows it: the next connection already returns to the right node."""
+    net, c = eg_lab
+    ext = net[c.external.name]
+    try:
+        set_egress(net, c, [EGRESS_IP], [EGRESS_IP])
+        assert wait_source(net, c, "pod1", EGRESS_IP) == EGRESS_IP  # ext now caches node2's MAC for it
+        assert ovs.underlay_mac(c.hostsubnet("node2").host_ip) in run(ext, f"ip neigh show {EGRESS_IP}")
+        egress.patch_hostsubnet(c, "node2", {"egressIPs": []})
+        egress.patch_hostsubnet(c, "node1", {"egressIPs": [EGRESS_IP]})
+        realize.apply_change(net, c)
+        assert_switches_hold_their_render(net, c, helpers)
+        assert ovs.underlay_mac(c.hostsubnet("node1").host_ip) in run(ext, f"ip neigh show {EGRESS_IP}")
+        assert source_seen(net, c, "pod3") == EGRESS_IP  # p1's pod on node2 now leaves through node1
+        assert EGRESS_IP not in run(net["node2"], "ip -4 addr")
+    finally:
+        egress.patch_hostsubnet(c, "node1", {"egressIPs": []})
+        set_egress(net, c, [], [])
+
+
+def test_automatic_mode_moves_the_ip_off_an_unplugged_node(eg_lab, helpers):
+    """egressCIDRs on both nodes: the master places p1's egress IP; with its node offline it moves it to the
+    other node, which claims and announces it; p1 keeps leaving with the same address."""
+    net, c = eg_lab
+    cidrs = '{"egressCIDRs": ["172.16.1.96/28"]}'
+    try:
+        for node in ("node1", "node2"):
+            oc_edit(net, c, f"patch hostsubnet {node} -p '{cidrs}'")
+        oc_edit(net, c, f"""patch netnamespace p1 -p '{{"egressIPs": ["{EGRESS_IP}"]}}'""")
+        holder = next(hs.name for hs in c.hostsubnets if EGRESS_IP in hs.egress_ips)
+        other = "node1" if holder == "node2" else "node2"
+        pod = next(p.host for p in c.pods if p.namespace == "p1" and p.node == other)
+        assert wait_source(net, c, pod, EGRESS_IP) == EGRESS_IP
+        realize.unplug_node(net, c, holder)
+        assert c.hostsubnet(other).egress_ips == (EGRESS_IP,) and c.hostsubnet(holder).egress_ips == ()
+        assert_switches_hold_their_render(net, c, helpers)
+        assert f"inet {EGRESS_IP}/" in run(net[other], "ip -4 addr")
+        assert wait_source(net, c, pod, EGRESS_IP) == EGRESS_IP
+    finally:
+        for node in ("node1", "node2"):
+            if node in c.offline_nodes:
+                realize.unplug_node(net, c, node, plugged=True)
+            oc_edit(net, c, f"""patch hostsubnet {node} -p '{{"egressCIDRs": [], "egressIPs": []}}'""")
+        oc_edit(net, c, """patch netnamespace p1 -p '{"egressIPs": []}'""")
+    assert_switches_hold_their_render(net, c, helpers)
+    assert all(not hs.egress_ips for hs in c.hostsubnets)
