@@ -129,7 +129,7 @@ def _mark(lab) -> str:
     for f in _flows_of(lab, "node2", "p1", 100):
         m = re.search(r"set_field:(0x[0-9a-f]+)->pkt_mark", f)
         if m:
-            return m.group(1)
+            return hex_value(m.group(1))
     return ""
 
 
