@@ -83,7 +83,7 @@ def listener_source(lab, pod: str, want: str = "", seconds: float = 8.0) -> str:
     saw for the last connection, '' when none arrived."""
     port = random.randint(20000, 29999)
     base = _run_file(lab, "listener")
-    lab.sh("ext", f"timeout 30 {PY} -m lab.observe.probe serve tcp {port} 20 > {base}.out 2>&1 & echo $! > {base}.pid")
+    lab.sh("ext", f"timeout 30 {PY} -m lab.observe.probe serve tcp {port} 500 > {base}.out 2>&1 & echo $! > {base}.pid")
     try:
         if not _wait_ready(base + ".out"):
             raise RuntimeError(f"the listener on ext did not start: {open(base + '.out').read().strip()}")
