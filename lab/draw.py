@@ -421,8 +421,19 @@ def live_trace(lab, src: str, dst: str) -> List[PathHop]:
             break
         here = next(b.ip for b in pic.of_role("node") if b.name == node)
         node = next((b.name for b in pic.of_role("node") if b.ip == trace.tun_dst), "")
-        flow = f"in_port=1,tun_src={here},tun_dst={trace.tun_dst},tun_id=0,{pkt}"
+        flow = f"in_port=1,tun_src={here},tun_dst={trace.tun_dst},tun_id={_tunnel_id(trace)},{pkt}"
     return hops
+
+
+def _tunnel_id(trace) -> str:
+    """The VNI the sending node put in the VXLAN header (table 90 moves REG0 there): the multitenant
+    receiver's table 80 compares it with the destination's VNID, so the next hop must be traced with it."""
+    for pattern in (r"NXM_NX_TUN_ID\[0\.\.31\] is now (0x[0-9a-f]+|\d+)",  # the move, as the trace reports it
+                    r"\btun_id=(0x[0-9a-f]+|\d+)", r"\bvni=(0x[0-9a-f]+|\d+)"):  # kernel / userspace actions
+        m = re.search(pattern, trace.raw)
+        if m:
+            return m.group(1)
+    return "0"
 
 
 def live_dot(name: str, what: str, args: Sequence[str]) -> str:

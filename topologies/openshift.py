@@ -10,7 +10,7 @@ from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
 from lab.errors import LabError
 from lab.mncli import flows_verb
 from lab.paths import host_dir, netns_name
-from lab.openshift import builder, egress, live, manifests, oc, occmd, realize
+from lab.openshift import apistate, builder, egress, live, manifests, oc, occmd, realize
 from lab.openshift.flows import PLUGINS
 from lab.openshift.model import ClusterNetwork, build_cluster, plugin_name
 from lab.openshift.vnid import GLOBAL_VNID, allocate_netids, get_netnamespaces
@@ -75,6 +75,7 @@ class OpenShiftTopology(Topology):
 
     def build(self, net, model, progress) -> None:
         realize.build(net, model, progress, runtime=self.runtime)
+        apistate.write(net.name, model)  # what `oc get` shows, for other shells (live changes rewrite it)
 
     def inventory(self, net, model) -> Dict:
         cn = model.network

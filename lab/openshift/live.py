@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Set, Tuple
 
-from lab.openshift import occmd, realize
+from lab.openshift import apistate, occmd, realize
 from lab.openshift.model import Cluster
 from lab.state import Flow, Iptables, OvsPort, StateDiff
 
@@ -118,6 +118,7 @@ def apply(net, cluster: Cluster, line: str, runtime: str = "netns") -> Change:
         return change
     _pods_moved(change, cluster, new)
     nodes = realize.apply_cluster(net, cluster, new, runtime=runtime)  # the model becomes `new` in place
+    apistate.write(net.name, cluster)  # the API server's view, for other shells
     change.nodes = {hs.name: nodes[hs.name] for hs in cluster.hostsubnets}
     return change
 

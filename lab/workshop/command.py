@@ -14,6 +14,7 @@ from lab.workshop import session
 from lab.workshop.exercise import LANGS, Exercise
 from lab.workshop.exercises import CATALOGUE, exercise
 from lab.workshop.grading import Grade, Result, format_grade, write_json, write_junit
+from lab.workshop.live import hold, release
 
 USAGE = ("lab workshop list [--lang en|zh] | start EX [--name LAB] [--lang en|zh] [--script FILE] "
          "| check [--name LAB | --all] [--json FILE] [--junit FILE] | answer [--name LAB] Q VALUE "
@@ -49,6 +50,7 @@ class StartHooks:
         self.ex, self.lang = ex, lang
 
     def after_build(self, net, topology, model) -> None:
+        hold(net.name, net, model, getattr(topology, "runtime", "netns"))  # the exercise's `oc` steps apply here
         session.begin(net.name, self.ex, self.lang, topology.inventory(net, model))
         print("\n" + session.task_text(self.ex, self.lang, net.name), flush=True)
 
@@ -158,6 +160,7 @@ def verify_one(ex: Exercise, name: str, lang: str = "en", reset: bool = False) -
     try:
         topology.build(net, model, progress=lambda m: None)
         net.record_daemons()
+        hold(name, net, model, getattr(topology, "runtime", "netns"))
         session.begin(name, ex, lang, topology.inventory(net, model))
         before = session.check(name, lang)
         session.solve(name)
@@ -171,6 +174,7 @@ def verify_one(ex: Exercise, name: str, lang: str = "en", reset: bool = False) -
                 after = Grade(after.lab, after.exercise, after.results
                               + [Result("reset puts the task back", False, "check passed right after reset")])
     finally:
+        release(name)
         net.stop()
     return (not before.passed and after.passed and again_ok), before, after, time.monotonic() - start
 
@@ -191,15 +195,16 @@ def cmd_verify(argv: List[str]) -> int:
     SIGS.watch_wakeups()
     SIGS.name, SIGS.seen, SIGS.tearing_down, SIGS.started = a.name, False, False, True
     total, failed = time.monotonic(), []
+    w = max(len(ex.id) for ex in chosen)  # the results line up
     try:
         for ex in chosen:
             try:
                 ok, before, after, seconds = verify_one(ex, a.name, a.lang or "en", a.reset)
             except LabError as exc:  # the lab did not come up or the setup failed: this exercise fails, the rest run
-                print(f"FAIL  {ex.id:<22} {' '.join(str(exc).split())}", flush=True)
+                print(f"FAIL  {ex.id:<{w}} {' '.join(str(exc).split())}", flush=True)
                 failed.append(ex.id)
                 continue
-            print(f"{'PASS' if ok else 'FAIL'}  {ex.id:<22} before solve {before.score}/{before.total}, "
+            print(f"{'PASS' if ok else 'FAIL'}  {ex.id:<{w}} before solve {before.score}/{before.total}, "
                   f"after {after.score}/{after.total}   {seconds:.1f} s", flush=True)
             if not ok:
                 failed.append(ex.id)

@@ -11,10 +11,22 @@ import time
 from typing import Dict, List, Optional
 
 from lab import paths
-from lab.errors import BadInput
+from lab.errors import BadInput, LabError
 from lab.faults import LiveLab
 
 RECORD = "workshop.json"
+
+# labs whose network and cluster model live in this process (the workshop CLI, verify): name -> (net, model,
+# runtime). An `oc` change needs them: the API server's model and the nodes to apply the difference to.
+_HELD: Dict[str, tuple] = {}
+
+
+def hold(name: str, net, model, runtime: str = "netns") -> None:
+    _HELD[name] = (net, model, runtime)
+
+
+def release(name: str) -> None:
+    _HELD.pop(name, None)
 
 
 def record_path(name: str) -> str:
@@ -111,6 +123,40 @@ class ExerciseLab(LiveLab):
     def trace(self, src: str, dst: str):
         from lab.draw import live_trace
         return live_trace(self, src, dst)
+
+    def oc(self, line: str):
+        """An `oc` line applied to the lab as its own CLI applies it (lab.openshift.live): only in the process
+        that runs the lab, which holds the cluster's model."""
+        held = _HELD.get(self.name)
+        if held is None:
+            raise BadInput(f"lab {self.name!r} holds its cluster model in the process that runs it: type "
+                           f"`oc {line}` in that lab's CLI")
+        from lab.openshift import live
+        net, model, runtime = held
+        return live.apply(net, model, line, runtime=runtime)
+
+    @property
+    def api(self) -> dict:
+        """What `oc get` shows now (lab.openshift.apistate, rewritten after every live change)."""
+        from lab.openshift import apistate
+        state = apistate.read(self.name)
+        if state is None:
+            raise LabError(f"lab {self.name!r} has written no API state (is it an OpenShift lab?)")
+        return state
+
+    def request(self, src: str, ip: str, port: int, proto: str = "tcp", timeout: float = 2.0):
+        """One request from src to ip:port: which pod answered, or why none did (lab.observe.request)."""
+        import sys
+        from lab.observe.request import _CLIENT, parse_answer
+        client = os.path.join(paths.run_dir(self.name), "request_client.py")
+        if not os.path.exists(client):
+            with open(client, "w") as f:
+                f.write(_CLIENT)
+        out = self.sh(src, f"{sys.executable} {client} {ip} {int(port)} {proto} 1 {timeout}", check=False)
+        try:
+            return parse_answer(json.loads(out.strip().splitlines()[-1])[0])
+        except (ValueError, IndexError):
+            raise LabError(f"{src}: request to {ip}:{port} failed: {out.strip()}") from None
 
     def docker(self, node: str, args: str) -> str:
         from lab.docker import DaemonPaths

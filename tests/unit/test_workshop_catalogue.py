@@ -224,3 +224,94 @@ def test_handouts_embed_a_picture_of_the_exercise_lab(tmp_path, capsys):
     ET.fromstring(svg.encode())
     assert all(n in svg for n in ("node1", "node2", "pod1", "pod2"))
     assert "{lab_dir}" not in (tmp_path / "etcd-restore.md").read_text()
+
+
+class ModelLab:
+    """What the live-change exercises' setup and solve touch: the API state and `oc`, on a model alone."""
+
+    name = "wsunit"
+
+    def __init__(self, cluster):
+        self.cluster, self.lines = cluster, []
+
+    @property
+    def api(self):
+        from lab.openshift import apistate
+        return apistate.snapshot(self.cluster)
+
+    def oc(self, line):
+        from lab.openshift import occmd
+        self.lines.append(line)
+        outcome = occmd.run(self.cluster, line)
+        if outcome.cluster is not None:
+            self.cluster = outcome.cluster
+
+
+def model_lab(ex_id):
+    ex = CATALOGUE[ex_id]
+    topology = topologies.load(ex.topology)
+    return ex, ModelLab(topology.model(run_parser(topology).parse_args(_run_args(ex, "wsunit")[1:])))
+
+
+@pytest.mark.parametrize("ex_id, fact", [
+    ("join-projects", lambda api: api["netnamespaces"]["p1"] == api["netnamespaces"]["p2"]),
+    ("global-project", lambda api: api["netnamespaces"]["monitoring"] == 0),
+    ("networkpolicy-one-app", lambda api: {"namespace": "shop", "name": "allow-frontend"} in api["networkpolicies"]),
+    ("service-endpoints-by-label", lambda api: next(s for s in api["services"] if s["name"] == "web")["endpoints"]
+     == ["web"]),
+])
+def test_live_change_exercises_start_solve_and_reset_with_oc_lines(ex_id, fact):
+    """At start the setup has nothing to undo; the solution is an `oc` line that makes the fact true; the
+    setup run again (reset) makes it false with `oc` lines of its own."""
+    ex, lab = model_lab(ex_id)
+    ex.setup(lab)
+    assert lab.lines == [] and not fact(lab.api)
+    ex.solve(lab)
+    assert len(lab.lines) == 1 and fact(lab.api), lab.lines
+    ex.setup(lab)
+    assert len(lab.lines) > 1 and not fact(lab.api), lab.lines
+
+
+def test_the_reference_policy_allows_frontend_only_on_8080():
+    from lab.openshift import live
+    from lab.workshop.exercises.openshift_live import ALLOW_FRONTEND
+    _ex, lab = model_lab("networkpolicy-one-app")
+    c = lab.cluster
+    change = live.preview(c, f"oc apply -f {ALLOW_FRONTEND}")
+    added, removed = change.flows("node2")
+    web, frontend, other = (c.pod(n).ip for n in ("web", "frontend", "other"))
+    assert removed == set() and len(added) == 1
+    flow = added.pop()
+    assert f"reg1={c.netids['shop']}" in flow and f"nw_src={frontend}" in flow and f"nw_dst={web}" in flow
+    assert "tp_dst=8080" in flow and other not in flow
+
+
+def test_oc_steps_need_the_process_that_holds_the_model():
+    from lab.errors import BadInput
+    from lab.workshop.live import ExerciseLab
+    lab = ExerciseLab.__new__(ExerciseLab)
+    lab.name = "nobody-holds-this"
+    with pytest.raises(BadInput, match=r"type `oc adm pod-network join-projects --to=p1 p2` in that lab's CLI"):
+        lab.oc("adm pod-network join-projects --to=p1 p2")
+
+
+@pytest.mark.parametrize("typed, stored", [("0x53cff1", "5492721"), (" 5492721 ", "5492721"), ("0", "0")])
+def test_netid_answers_in_hex_or_decimal(typed, stored):
+    from lab.workshop.exercises.openshift_live import netid
+    assert netid(typed) == netid(stored)
+
+
+def test_reset_puts_back_what_a_student_deleted_or_relabelled():
+    ex, lab = model_lab("networkpolicy-one-app")
+    lab.oc("delete networkpolicy deny-all -n shop")
+    lab.oc("label pod other app=frontend --overwrite -n shop")
+    ex.setup(lab)
+    api = lab.api
+    assert [p["name"] for p in api["networkpolicies"] if p["namespace"] == "shop"] == ["deny-all"]
+    assert next(p for p in api["pods"] if p["name"] == "other")["labels"] == {"app": "other"}
+
+    ex, lab = model_lab("service-endpoints-by-label")
+    lab.oc("delete svc web")
+    ex.setup(lab)
+    web = next(s for s in lab.api["services"] if s["name"] == "web")
+    assert (web["clusterIP"], web["selector"], web["endpoints"]) == ("172.30.0.80", {"app": "web"}, [])

@@ -1,0 +1,67 @@
+"""Exercises solved with live `oc` lines: verified with reset, and a student's session where the `oc` line is
+typed in the lab's CLI and the lab is graded from another shell (which reads the API state the lab rewrote)."""
+
+import json
+import re
+
+import pytest
+
+from lab.cleanup import leftovers
+from test_workshop import LAB, Terminal, lab, name
+
+pytestmark = pytest.mark.root
+
+LIVE = ["join-projects", "global-project", "networkpolicy-one-app", "service-endpoints-by-label"]
+
+
+def test_live_change_exercises_verify_and_reset():
+    """Each: check FAILS, the `oc` solution, check PASSES, reset (undone by `oc` lines), check FAILS."""
+    lab_name = name("loc")
+    try:
+        r = lab("workshop", "verify", "--reset", "--name", lab_name, *LIVE, timeout=600)
+    finally:
+        lab("clean", lab_name)
+    print(r.stdout)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    assert [ln.split()[1] for ln in r.stdout.splitlines() if ln.startswith("PASS ")] == LIVE
+    assert not any(leftovers(lab_name).values())
+
+
+def test_projects_joined_in_the_cli_are_graded_from_another_shell(tmp_path):
+    student = name("loj")
+    term = Terminal(LAB + ["workshop", "start", "join-projects", "--name", student])
+    try:
+        start = term.read_until("sdnlab> ", timeout=120)
+        assert "=== join-projects:" in start and "answer netid VALUE" in start
+
+        out = tmp_path / "g.json"
+        r = lab("workshop", "check", "--name", student, "--json", str(out))
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert re.search(r"FAIL\s+ofproto/trace pod1 -> pod2 no longer ends in table 80\s+.*node2: .*drop in table 80",
+                         r.stdout), r.stdout
+
+        # the model lives in the lab's process: a solve from elsewhere says where to type the line
+        r = lab("workshop", "solve", "join-projects", "--name", student)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stdout + r.stderr
+        assert "type `oc adm pod-network join-projects --to=p1 p2` in that lab's CLI" in r.stderr
+
+        assert "p2" in term.type("oc adm pod-network join-projects --to=p1 p2")
+        listed = term.type("oc get netnamespaces")
+        shared = re.search(r"^p1\s+(\d+)", listed, re.M).group(1)
+        assert re.search(rf"^p2\s+{shared}\b", listed, re.M), listed
+        r = lab("workshop", "answer", "--name", student, "netid", hex(int(shared)))  # hex counts too
+        assert r.returncode == 0, r.stdout + r.stderr
+
+        r = lab("workshop", "check", "--name", student, "--json", str(out))
+        assert r.returncode == 0 and "score 5/5" in r.stdout, r.stdout + r.stderr
+        assert json.loads(out.read_text())["labs"][0]["passed"]
+
+        assert "reset" in term.type("reset")  # isolate-projects again: the task is back
+        r = lab("workshop", "check", "--name", student)
+        assert r.returncode == 1 and re.search(r"FAIL\s+NetNamespaces p1 and p2 share one NETID", r.stdout), r.stdout
+        term.type("exit", until="*** Done in")
+        assert term.proc.wait(timeout=30) == 0
+    finally:
+        term.close()
+        lab("clean", student)
+    assert not any(leftovers(student).values())
