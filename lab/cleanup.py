@@ -376,6 +376,27 @@ def mounts_under(directory: str) -> List[str]:
     return sorted(set(found), key=lambda p: -p.count("/"))
 
 
+def mounted_in_some_namespace(path: str) -> bool:
+    """Something is mounted on `path` in some process's mount namespace (each namespace read once). The
+    kernel lets a directory that is a mountpoint only in other namespaces be removed, and detaches those
+    mounts: a host of another lab would lose its private /run/flannel under its feet."""
+    seen = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            ns = os.stat(f"/proc/{entry}/ns/mnt").st_ino
+            if ns in seen:
+                continue
+            seen.add(ns)
+            with open(f"/proc/{entry}/mountinfo") as f:
+                if any(line.split()[4].encode().decode("unicode_escape") == path for line in f):
+                    return True
+        except (OSError, IndexError):
+            continue
+    return False
+
+
 def unmount_all(directory: str) -> List[str]:
     """Detach every mount under a directory (a daemon's overlays, shm, netns binds), deepest first."""
     points = mounts_under(directory)
@@ -410,7 +431,7 @@ def clean_lab(name: str = "") -> dict:
     with mountpoints_lock():
         shared = recorded_mountpoints(but=name)
         for path in reversed(_lines(_record(name, "mountpoints"))):
-            if path not in shared:
+            if path not in shared and not mounted_in_some_namespace(path):  # also a lab of another run dir
                 try:
                     os.rmdir(path)  # only ever empty here: the mounts on it live in the hosts' namespaces
                 except OSError:

@@ -90,25 +90,36 @@ def iptables_lines(text: str) -> List[str]:
     return out
 
 
-def apply(net, cluster: Cluster, line: str, runtime: str = "netns") -> Change:
-    """Run one `oc` line against a running lab (the leading `oc` is optional). Reads answer with their text;
-    changes are applied to every node as their difference. Raises BadInput (Refused: worded as oc words it)
-    with nothing changed when the API server would refuse the line."""
+def _run(cluster: Cluster, line: str):
+    """The line read against the model (the leading `oc` is optional): its Change so far, and the cluster
+    it would make (None for a read)."""
     text = line.strip()
     if text.startswith("oc "):
         text = text[3:].strip()
     outcome = occmd.run(cluster, text)
     change = Change(text, outcome.output)
-    if outcome.cluster is None:
+    change.mutated = outcome.cluster is not None
+    return change, outcome.cluster
+
+
+def _pods_moved(change: Change, before: Cluster, after: Cluster) -> None:
+    old = {p.host for p in before.pods}
+    new = {p.host for p in after.pods}
+    change.pods_added = tuple(p.host for p in after.pods if p.host not in old)
+    change.pods_removed = tuple(sorted(old - new))
+
+
+def apply(net, cluster: Cluster, line: str, runtime: str = "netns") -> Change:
+    """Run one `oc` line against a running lab. Reads answer with their text; changes are applied to every
+    node as their difference. Raises BadInput (Refused: worded as oc words it) with nothing changed when the
+    API server would refuse the line."""
+    change, new = _run(cluster, line)
+    if new is None:
         return change
-    change.mutated = True
-    before = {p.host for p in cluster.pods}
-    after = {p.host for p in outcome.cluster.pods}
-    change.nodes = realize.apply_cluster(net, cluster, outcome.cluster, runtime=runtime)
+    _pods_moved(change, cluster, new)
+    nodes = realize.apply_cluster(net, cluster, new, runtime=runtime)  # the model becomes `new` in place
     apistate.write(net.name, cluster)  # the API server's view, for other shells
-    change.nodes = {hs.name: change.nodes[hs.name] for hs in cluster.hostsubnets}
-    change.pods_added = tuple(h for h in (p.host for p in cluster.pods) if h not in before)
-    change.pods_removed = tuple(sorted(before - after))
+    change.nodes = {hs.name: nodes[hs.name] for hs in cluster.hostsubnets}
     return change
 
 
@@ -117,13 +128,13 @@ def preview(cluster: Cluster, line: str, datapath: str = "netdev") -> Change:
     view of a change, flows added and removed per node."""
     from lab.openshift.render_node import render_node
     from lab.state import diff
-    text = line.strip()
-    if text.startswith("oc "):
-        text = text[3:].strip()
-    outcome = occmd.run(cluster, text)
-    change = Change(text, outcome.output)
-    if outcome.cluster is None:
+    change, new = _run(cluster, line)
+    if new is None:
         return change
+    _pods_moved(change, cluster, new)
+    change.nodes = {hs.name: diff(render_node(cluster, hs.name, datapath), render_node(new, hs.name, datapath))
+                    for hs in cluster.hostsubnets}
+    return change
     change.mutated = True
     new = outcome.cluster
     change.nodes = {hs.name: diff(render_node(cluster, hs.name, datapath), render_node(new, hs.name, datapath))

@@ -157,3 +157,23 @@ def test_a_shared_mountpoint_goes_with_the_last_lab_that_uses_it(run_root, tmp_p
     assert os.path.isdir(shared)  # "two" still uses it
     cleanup.clean_lab("two")
     assert not os.path.exists(shared) and os.path.isdir(machines)
+
+
+@pytest.mark.root
+def test_a_mountpoint_in_use_in_another_mount_namespace_is_seen(tmp_path):
+    """A lab of another run directory (whose records this lab cannot see) still has its hosts' mounts on
+    the shared directory: cleanup must see them before it removes the directory."""
+    point = tmp_path / "shared"
+    point.mkdir()
+    assert not cleanup.mounted_in_some_namespace(str(point))
+    holder = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                               f"mount -t tmpfs none {point} && echo ready && exec sleep 30"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        assert not cleanup.mounts_under(str(point))  # not in this namespace...
+        assert cleanup.mounted_in_some_namespace(str(point))  # ...but in the holder's
+    finally:
+        holder.kill()
+        holder.wait(5)
+    assert not cleanup.mounted_in_some_namespace(str(point))

@@ -299,3 +299,19 @@ def test_oc_steps_need_the_process_that_holds_the_model():
 def test_netid_answers_in_hex_or_decimal(typed, stored):
     from lab.workshop.exercises.openshift_live import netid
     assert netid(typed) == netid(stored)
+
+
+def test_reset_puts_back_what_a_student_deleted_or_relabelled():
+    ex, lab = model_lab("networkpolicy-one-app")
+    lab.oc("delete networkpolicy deny-all -n shop")
+    lab.oc("label pod other app=frontend --overwrite -n shop")
+    ex.setup(lab)
+    api = lab.api
+    assert [p["name"] for p in api["networkpolicies"] if p["namespace"] == "shop"] == ["deny-all"]
+    assert next(p for p in api["pods"] if p["name"] == "other")["labels"] == {"app": "other"}
+
+    ex, lab = model_lab("service-endpoints-by-label")
+    lab.oc("delete svc web")
+    ex.setup(lab)
+    web = next(s for s in lab.api["services"] if s["name"] == "web")
+    assert (web["clusterIP"], web["selector"], web["endpoints"]) == ("172.30.0.80", {"app": "web"}, [])

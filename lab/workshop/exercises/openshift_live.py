@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 
+from lab.errors import LabError
 from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
 from lab.workshop.exercises.common import reaches
 
@@ -28,16 +29,25 @@ def netid(value: str) -> str:
     return str(int(v, 0)) if re.fullmatch(r"0x[0-9a-fA-F]+|\d+", v) else v.lower()
 
 
+class _Netids(dict):
+    def __missing__(self, key):
+        raise LabError(f"`oc get netnamespaces` lists no {key}")
+
+
 def _netids(lab) -> dict:
-    return lab.api["netnamespaces"]
+    return _Netids(lab.api["netnamespaces"])
 
 
-def _api_pod(lab, name: str) -> dict:
-    return next(p for p in lab.api["pods"] if p["name"] == name)
+def _api_pod(lab, name: str):
+    """The pod as `oc get pods` shows it now, or None."""
+    return next((p for p in lab.api["pods"] if p["name"] == name), None)
 
 
 def _api_service(lab, namespace: str, name: str) -> dict:
-    return next(s for s in lab.api["services"] if (s["namespace"], s["name"]) == (namespace, name))
+    found = next((s for s in lab.api["services"] if (s["namespace"], s["name"]) == (namespace, name)), None)
+    if found is None:
+        raise LabError(f"`oc get svc -n {namespace}` lists no {name}")
+    return found
 
 
 def isolated(src: str, dst: str) -> Criterion:
@@ -159,9 +169,10 @@ def _dnat_to_web(lab) -> Outcome:
 
 
 def _web_mislabelled(lab) -> None:
-    api = lab.api
-    if _api_pod(lab, "web")["labels"] != {"run": "web"} or _api_service(lab, "default", "web")["selector"] != {
-            "app": "web"} or not any(p["name"] == "web" for p in api["pods"]):
+    """The task's start: the pod web labelled run=web, the Service selecting app=web (as the manifest says)."""
+    pod = _api_pod(lab, "web")
+    svc = next((s for s in lab.api["services"] if (s["namespace"], s["name"]) == ("default", "web")), None)
+    if pod is None or svc is None or pod["labels"] != {"run": "web"} or svc["selector"] != {"app": "web"}:
         lab.oc(f"apply -f {WEB_MISLABELLED}")
 
 
