@@ -124,16 +124,18 @@ class ExerciseLab(LiveLab):
         from lab.draw import live_trace
         return live_trace(self, src, dst)
 
-    def oc(self, line: str):
-        """An `oc` line applied to the lab as its own CLI applies it (lab.openshift.live): only in the process
-        that runs the lab, which holds the cluster's model."""
+    def oc(self, line: str) -> str:
+        """An `oc` line applied to the lab as its own CLI applies it (lab.openshift.live); its output. The
+        cluster's model lives in the process that runs the lab: used directly there, else asked for over the
+        lab's control socket (lab.control), so `solve` and `reset` work from any shell."""
         held = _HELD.get(self.name)
         if held is None:
-            raise BadInput(f"lab {self.name!r} holds its cluster model in the process that runs it: type "
-                           f"`oc {line}` in that lab's CLI")
+            from lab import control
+            return control.request(self.name, "oc", line)
         from lab.openshift import live
         net, model, runtime = held
-        return live.apply(net, model, line, runtime=runtime)
+        session = getattr(net, "oc_session", None)  # the lab's CLI keeps its last change for `changes`
+        return (session.run(line) if session is not None else live.apply(net, model, line, runtime=runtime)).output
 
     @property
     def api(self) -> dict:
