@@ -250,6 +250,20 @@ def serve_requests(net, topology, model):
         return None
 
 
+def files_from_here(argv: List[str]) -> List[str]:
+    """`-f FILE` read by the lab's process, whose working directory is not ours: the path made absolute."""
+    out, after_f = [], False
+    for word in argv:
+        if after_f:
+            word = os.path.abspath(word)
+        elif word.startswith(("-f=", "--filename=")):
+            flag, path = word.split("=", 1)
+            word = f"{flag}={os.path.abspath(path)}"
+        after_f = word in ("-f", "--filename")
+        out.append(word)
+    return out
+
+
 def cmd_oc(argv: List[str]) -> int:
     """`lab oc [--name LAB] ARGS...`: one `oc` line run by the running lab, as typed in its CLI."""
     import shlex
@@ -264,7 +278,7 @@ def cmd_oc(argv: List[str]) -> int:
     if not argv:
         raise BadInput("usage: lab oc [--name LAB] ARGS... (e.g. `lab oc get pods -o wide`)")
     from lab import control
-    out = control.request(name, "oc", shlex.join(argv))
+    out = control.request(name, "oc", shlex.join(files_from_here(argv)))
     if out:
         print(out.rstrip("\n"))
     return 0

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -104,4 +105,28 @@ def test_a_cli_command_and_requests_at_once_do_not_mix(tmp_path):
     proc.send_signal(signal.SIGTERM)
     output(proc, timeout=60)
     assert proc.returncode == 143
+    assert_gone(lab_name)
+
+
+def test_a_signal_during_a_request_still_tears_down(tmp_path):
+    """SIGTERM while `lab oc apply` creates a pod: the lab exits 143 with nothing left; the client gets the
+    answer (the request finished first) or one clear line."""
+    lab_name = name("ocg")
+    script = tmp_path / "wait.mn"
+    script.write_text("sh echo SCRIPT-STARTED\nsh sleep 30\n")
+    proc = start("run", *MULTITENANT, "--name", lab_name, "--script", str(script))
+    wait_for_line(proc, "SCRIPT-STARTED", timeout=120)
+    web = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                       "examples", "live", "web.yaml")
+    client = subprocess.Popen([sys.executable, "-m", "lab.cli", "oc", "--name", lab_name,
+                               "apply", "-f", web], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10  # signal once the lab is creating the pod (its namespace is bound)
+    while time.monotonic() < deadline and client.poll() is None and not os.path.exists(paths.netns_path("web", lab_name)):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    assert "Tearing down" in output(proc, timeout=60)
+    assert proc.returncode == 143
+    out, err = client.communicate(timeout=60)
+    assert (client.returncode == 0 and "pod/web created" in out) or err.count("\n") == 1, out + err
     assert_gone(lab_name)

@@ -196,3 +196,11 @@ def test_cli_commands_hold_the_lock_but_sh_does_not():
     cli.onecmd("probe")
     cli.onecmd("sh sleep 0")
     assert cli.seen == {"probe": False, "sh": True}
+
+
+def test_lab_oc_sends_file_paths_the_lab_can_open(monkeypatch, tmp_path):
+    from lab.cli import files_from_here
+    monkeypatch.chdir(tmp_path)
+    assert files_from_here(["apply", "-f", "web.yaml", "-n", "p1"]) == ["apply", "-f", f"{tmp_path}/web.yaml", "-n", "p1"]
+    assert files_from_here(["create", "--filename=d/x.yaml"]) == ["create", f"--filename={tmp_path}/d/x.yaml"]
+    assert files_from_here(["label", "pod", "f", "-f"]) == ["label", "pod", "f", "-f"]
