@@ -180,7 +180,6 @@ class OpenShiftTopology(Topology):
                                     "added (+) and removed (-)"),
         }
 
-
     def control_handlers(self, net, model):
         session = self.oc_session(net, model)
         return {"oc": lambda line: session.run(line).output}  # what the CLI's `oc` prints
