@@ -267,8 +267,10 @@ def machine_owns(path: str) -> bool:
 def left_as_found(path: str, machine_owned: bool) -> bool:
     """After a lab is gone: a mountpoint it made is gone too, unless another lab (a parallel test
     worker's) holds it now; the machine's own directory stays."""
-    from lab.cleanup import recorded_mountpoints
-    return path in recorded_mountpoints() or os.path.exists(path) == machine_owned
+    from lab.cleanup import mounted_in_some_namespace, recorded_mountpoints
+    if path in recorded_mountpoints() or mounted_in_some_namespace(path):  # (a lab of another run directory)
+        return True
+    return os.path.exists(path) == machine_owned
 
 
 @contextmanager

@@ -137,6 +137,17 @@ class ExerciseLab(LiveLab):
         session = getattr(net, "oc_session", None)  # the lab's CLI keeps its last change for `changes`
         return (session.run(line) if session is not None else live.apply(net, model, line, runtime=runtime)).output
 
+    def unplug(self, node: str, plugged: bool = False) -> None:
+        """The CLI's `unplug NODE` (plugged=True: `plug NODE`): the node's underlay cable, and the egress
+        monitor's verdict applied to the cluster; like `oc`, only in the process that runs the lab."""
+        held = _HELD.get(self.name)
+        if held is None:
+            raise BadInput(f"lab {self.name!r} holds its cluster model in the process that runs it: type "
+                           f"`{'plug' if plugged else 'unplug'} {node}` in that lab's CLI")
+        from lab.openshift import realize
+        net, model, _runtime = held
+        realize.unplug_node(net, model, node, plugged=plugged)
+
     @property
     def api(self) -> dict:
         """What `oc get` shows now (lab.openshift.apistate, rewritten after every live change)."""

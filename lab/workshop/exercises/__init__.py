@@ -6,10 +6,11 @@ from typing import Dict
 
 from lab.errors import BadInput
 from lab.workshop.exercise import Exercise
-from lab.workshop.exercises import openshift_faults, openshift_live, openshift_paths, overlays
+from lab.workshop.exercises import openshift_egress, openshift_faults, openshift_live, openshift_paths, overlays
 
 CATALOGUE: Dict[str, Exercise] = {e.id: e for e in (
-    openshift_paths.EXERCISES + openshift_faults.EXERCISES + openshift_live.EXERCISES + overlays.EXERCISES)}
+    openshift_paths.EXERCISES + openshift_faults.EXERCISES + openshift_live.EXERCISES + openshift_egress.EXERCISES
+    + overlays.EXERCISES)}
 
 
 def exercise(ex_id: str) -> Exercise:

@@ -1,0 +1,66 @@
+"""The egress exercises on real labs: verified with reset; a student gives a project an egress IP in the
+lab's CLI, reads the mark from node2's switch, and is graded from another shell."""
+
+import re
+
+import pytest
+
+from lab.cleanup import leftovers
+from test_workshop import LAB, Terminal, lab, name
+
+pytestmark = pytest.mark.root
+
+EGRESS = ["egress-ip", "egress-node-down", "multicast", "egress-firewall"]
+
+
+def test_egress_exercises_verify_and_reset():
+    """Each: check FAILS, the `oc` (and `unplug`) solution, check PASSES, reset, check FAILS."""
+    lab_name = name("egv")
+    try:
+        r = lab("workshop", "verify", "--reset", "--name", lab_name, *EGRESS, timeout=900)
+    finally:
+        lab("clean", lab_name)
+    print(r.stdout)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    assert [ln.split()[1] for ln in r.stdout.splitlines() if ln.startswith("PASS ")] == EGRESS
+    assert not any(leftovers(lab_name).values())
+
+
+def test_an_egress_ip_set_in_the_cli_is_graded_from_another_shell():
+    student = name("egs")
+    term = Terminal(LAB + ["workshop", "start", "egress-ip", "--name", student])
+    try:
+        start = term.read_until("sdnlab> ", timeout=120)
+        assert "=== egress-ip:" in start and "answer mark VALUE" in start
+
+        r = lab("workshop", "check", "--name", student)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert re.search(r"FAIL\s+ext's listener: pod1 \(p1, node1\) connects from 172\.16\.1\.100\s+pod1 -> ext "
+                         r"\(172\.16\.1\.254\): the listener saw 172\.16\.1\.11", r.stdout), r.stdout
+        assert re.search(r"PASS\s+ext's listener: pod2 \(p2, node1\) still connects from node1's address", r.stdout)
+
+        # the model lives in the lab's process: a solve from elsewhere says where to type the line
+        r = lab("workshop", "solve", "egress-ip", "--name", student)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "in that lab's CLI" in r.stderr, r.stdout + r.stderr
+
+        assert "patched" in term.type("""oc patch hostsubnet node2 -p '{"egressIPs": ["172.16.1.100"]}'""")
+        assert "patched" in term.type("""oc patch netnamespace p1 -p '{"egressIPs": ["172.16.1.100"]}'""")
+        vnid = int(re.search(r"^p1\s+(\d+)", term.type("oc get netnamespaces"), re.M).group(1))
+        dump = term.type("node2 ovs-ofctl -O OpenFlow13 --no-names dump-flows br0 table=100")
+        mark = re.search(rf"reg0={vnid:#x}\b.*set_field:(0x[0-9a-f]+)->pkt_mark", dump).group(1)
+        assert "recorded mark" in term.type(f"answer mark {mark}")
+
+        r = lab("workshop", "check", "--name", student)
+        assert r.returncode == 0 and "score 5/5" in r.stdout, r.stdout + r.stderr
+        assert re.search(r"PASS\s+node2's SNAT to 172\.16\.1\.100 counts pod1's connection\s+SNAT to:172\.16\.1\.100 "
+                         r"counted \d+ -> \d+ packets", r.stdout), r.stdout
+
+        assert "reset" in term.type("reset")  # the egress IPs patched away again: the task is back
+        r = lab("workshop", "check", "--name", student)
+        assert r.returncode == 1 and "score 1/5" in r.stdout, r.stdout
+        term.type("exit", until="*** Done in")
+        assert term.proc.wait(timeout=30) == 0
+    finally:
+        term.close()
+        lab("clean", student)
+    assert not any(leftovers(student).values())
