@@ -155,13 +155,7 @@ class OpenShiftTopology(Topology):
 
         def cable_verb(up: bool):  # (Mininet's CLI cannot name a verb `link-down`: it would run `link`)
             def do_cable(line: str) -> None:
-                words = line.split()
-                if len(words) != 1:
-                    raise LabError(f"usage: {'plug' if up else 'unplug'} <node|{model.external.name}>")
-                if words[0] not in net.nameToNode or words[0] == realize.UNDERLAY_HOST:
-                    raise LabError(f"unknown host {words[0]!r}: give a node or {model.external.name}")
-                realize.unplug_node(net, model, words[0], plugged=up)
-                print(f"{words[0]}: underlay cable {'plugged in' if up else 'pulled'}")
+                print(self.cable(net, model, line, up))
             return do_cable
 
         return {
@@ -182,7 +176,20 @@ class OpenShiftTopology(Topology):
 
     def control_handlers(self, net, model):
         session = self.oc_session(net, model)
-        return {"oc": lambda line: session.run(line).output}  # what the CLI's `oc` prints
+        return {"oc": lambda line: session.run(line).output,  # what the CLI's `oc` prints
+                "unplug": lambda line: self.cable(net, model, line, False),
+                "plug": lambda line: self.cable(net, model, line, True)}
+
+    @staticmethod
+    def cable(net, model, line: str, up: bool) -> str:
+        """`unplug NODE` / `plug NODE`: the node's underlay cable (lab.openshift.realize.unplug_node)."""
+        words = line.split()
+        if len(words) != 1:
+            raise LabError(f"usage: {'plug' if up else 'unplug'} <node|{model.external.name}>")
+        if words[0] not in net.nameToNode or words[0] == realize.UNDERLAY_HOST:
+            raise LabError(f"unknown host {words[0]!r}: give a node or {model.external.name}")
+        realize.unplug_node(net, model, words[0], plugged=up)
+        return f"{words[0]}: underlay cable {'plugged in' if up else 'pulled'}"
 
     def oc_session(self, net, model) -> "OcSession":
         """One per lab: the CLI's `oc` and other shells' (`lab oc`) change one model, `changes` shows the last."""
