@@ -128,7 +128,7 @@ import topologies  # noqa: E402
 from lab import paths  # noqa: E402
 from lab.errors import BadInput, LabError  # noqa: E402
 
-USAGE = "lab {run [TOPOLOGY] [options] | list [--running] | ps | clean [NAME] | fault ... | draw ... | workshop ...}"
+USAGE = "lab {run [TOPOLOGY] [options] | list [--running] | ps | clean [NAME] | oc ... | fault ... | draw ... | workshop ...}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -187,7 +187,7 @@ def cmd_run(argv: List[str], hooks=None) -> int:
     # where an exception would leave some library's half-built objects behind); from here it tears down
     sigs.name, sigs.seen, sigs.tearing_down, sigs.started = args.name, False, False, True
     start = time.monotonic()
-    net = None
+    net = server = None
     failed_lines = 0
     try:
         net = LabNet(datapath, name=args.name, topology=topology.name, progress=lambda m: print(m, flush=True))
@@ -202,6 +202,7 @@ def cmd_run(argv: List[str], hooks=None) -> int:
         if hooks is not None:
             hooks.after_build(net, topology, model)
         verbs = {**topology.cli_verbs(net, model), **(hooks.verbs(net) if hooks is not None else {})}
+        server = serve_requests(net, topology, model)
         ok = True
         if not args.no_checks:
             print("\n*** Checks", flush=True)
@@ -229,12 +230,58 @@ def cmd_run(argv: List[str], hooks=None) -> int:
         if net is not None or registry.holds(args.name):
             t = time.monotonic()
             print("*** Tearing down", flush=True)
+            if server is not None:
+                server.stop()
             if net is not None:
                 net.stop()
             else:  # interrupted while the lab was being claimed
                 cleanup.clean_lab(args.name)
                 registry.release(args.name)
             print(f"*** Done in {time.monotonic() - t:.2f} s", flush=True)
+
+
+def serve_requests(net, topology, model):
+    """The lab's control socket (lab.control), so other shells reach what this process holds (`lab oc`)."""
+    from lab import control
+    try:
+        return control.Server(net.name, topology.control_handlers(net, model), topology=topology.name).start()
+    except LabError as exc:  # the lab works without it; only other shells' requests are refused
+        print(f"*** {exc}: `lab oc` from other shells will not reach this lab", flush=True)
+        return None
+
+
+def files_from_here(argv: List[str]) -> List[str]:
+    """`-f FILE` read by the lab's process, whose working directory is not ours: the path made absolute."""
+    out, after_f = [], False
+    for word in argv:
+        if after_f:
+            word = os.path.abspath(word)
+        elif word.startswith(("-f=", "--filename=")):
+            flag, path = word.split("=", 1)
+            word = f"{flag}={os.path.abspath(path)}"
+        after_f = word in ("-f", "--filename")
+        out.append(word)
+    return out
+
+
+def cmd_oc(argv: List[str]) -> int:
+    """`lab oc [--name LAB] ARGS...`: one `oc` line run by the running lab, as typed in its CLI."""
+    import shlex
+    name = paths.lab_name()
+    if argv and argv[0] == "--name":
+        if len(argv) < 2:
+            raise BadInput("--name needs a lab name (usage: lab oc [--name LAB] ARGS...)")
+        name, argv = argv[1], argv[2:]
+    elif argv and argv[0].startswith("--name="):
+        name, argv = argv[0][len("--name="):], argv[1:]
+    paths.check_name(name)
+    if not argv:
+        raise BadInput("usage: lab oc [--name LAB] ARGS... (e.g. `lab oc get pods -o wide`)")
+    from lab import control
+    out = control.request(name, "oc", shlex.join(files_from_here(argv)))
+    if out:
+        print(out.rstrip("\n"))
+    return 0
 
 
 def cmd_list(argv: List[str]) -> int:
@@ -296,7 +343,7 @@ def cmd_draw(argv: List[str]) -> int:
 
 
 COMMANDS = {"run": cmd_run, "list": cmd_list, "ps": cmd_ps, "clean": cmd_clean, "fault": cmd_fault, "draw": cmd_draw,
-            "workshop": cmd_workshop}
+            "workshop": cmd_workshop, "oc": cmd_oc}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -310,6 +357,7 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"  list   the topologies (--running: the labs on this machine, as `lab ps`)\n"
               f"  ps     the labs on this machine\n"
               f"  clean  stop and remove one lab, or every lab of this project\n"
+              f"  oc     [--name LAB] ARGS...: an `oc` line run by the running lab, as typed in its CLI\n"
               f"  fault  list | inject [--name LAB] FAULT [ARGS] | repair [--name LAB] FAULT: break/fix a running lab\n"
               f"  workshop  list | start EX | check [--all] | answer Q VALUE | solve EX | verify [EX...]: exercises, auto-graded\n"
               f"  draw   TOPOLOGY --what topology|pipeline -o FILE.svg|.png (no root), or --name LAB topology|pipeline NODE|path SRC DST")

@@ -18,8 +18,9 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 import mininet.cli
 from mininet.cli import CLI
 from mininet.log import lg, output
+from mininet.util import quietRun
 
-from lab import paths
+from lab import control, paths
 from lab.errors import LabError
 from lab.observe.flows import dump, format_tables
 from lab.observe.ping import ping_matrix
@@ -172,7 +173,18 @@ class LabCLI(CLI):
             pass
         self.fail(f"{type(exc).__name__}: {exc}{detail}")
 
+    # run without the lab's command lock: `sh` touches no node shell (`sh sleep 30` must not hold off other
+    # shells' requests), `source` takes it for each of its lines
+    UNLOCKED = ("sh", "source")
+
     def onecmd(self, line: str):
+        verb = (line.split(None, 1) or [""])[0]
+        if verb in self.UNLOCKED:
+            return self._guarded(line)
+        with control.COMMANDS:  # requests from other shells (lab.control) wait while this command runs
+            return self._guarded(line)
+
+    def _guarded(self, line: str):
         try:
             return super().onecmd(line)
         except LabError as exc:
@@ -189,6 +201,23 @@ class LabCLI(CLI):
             self.failures += 1
         self.line_failed = False
         return stop
+
+    def run(self):
+        """Mininet's interactive loop; after Ctrl-C it stops what the CLI's nodes still run, but never a
+        command a request from another shell has under way (it holds the lab's command lock)."""
+        while True:
+            try:
+                with control.COMMANDS:
+                    for node in self.mn.values():
+                        while node.waiting:
+                            node.sendInt()
+                            node.waitOutput()
+                if self.isatty():
+                    quietRun("stty echo sane intr ^C")
+                self.cmdloop()
+                return
+            except KeyboardInterrupt:
+                output("\nInterrupt\n")
 
     # -- Mininet's commands, guarded
 

@@ -62,3 +62,8 @@ class Topology:
     def cli_verbs(self, net, model) -> Dict[str, Tuple[Callable[[str], None], str]]:
         """Extra Mininet CLI verbs: name -> (function taking the argument line, one-line help)."""
         return {}
+
+    def control_handlers(self, net, model) -> Dict[str, Callable[[str], str]]:
+        """What other shells may ask the running lab (lab.control): verb -> function(line) -> output text;
+        a LabError is the refusal. Runs in the lab's process, serialised with the CLI's commands."""
+        return {}

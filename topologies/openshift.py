@@ -141,29 +141,21 @@ class OpenShiftTopology(Topology):
         def do_request(line: str) -> None:
             print(request_command(net, model, line))
 
-        last = {"change": live.Change("")}
+        session = self.oc_session(net, model)
 
         def do_oc(line: str) -> None:
-            change = live.apply(net, model, line, runtime=self.runtime)
-            if change.mutated:
-                last["change"] = change
-            if change.output:
-                print(change.output)
+            output = session.run(line).output
+            if output:
+                print(output)
 
         def do_changes(line: str) -> None:
             if line.strip():
                 raise LabError("usage: changes (no arguments)")
-            print(last["change"].describe())
+            print(session.last.describe())
 
         def cable_verb(up: bool):  # (Mininet's CLI cannot name a verb `link-down`: it would run `link`)
             def do_cable(line: str) -> None:
-                words = line.split()
-                if len(words) != 1:
-                    raise LabError(f"usage: {'plug' if up else 'unplug'} <node|{model.external.name}>")
-                if words[0] not in net.nameToNode or words[0] == realize.UNDERLAY_HOST:
-                    raise LabError(f"unknown host {words[0]!r}: give a node or {model.external.name}")
-                realize.unplug_node(net, model, words[0], plugged=up)
-                print(f"{words[0]}: underlay cable {'plugged in' if up else 'pulled'}")
+                print(self.cable(net, model, line, up))
             return do_cable
 
         return {
@@ -181,6 +173,43 @@ class OpenShiftTopology(Topology):
             "changes": (do_changes, "changes: per node, the ports, flows and iptables rules the last `oc` change "
                                     "added (+) and removed (-)"),
         }
+
+    def control_handlers(self, net, model):
+        session = self.oc_session(net, model)
+        return {"oc": lambda line: session.run(line).output,  # what the CLI's `oc` prints
+                "unplug": lambda line: self.cable(net, model, line, False),
+                "plug": lambda line: self.cable(net, model, line, True)}
+
+    @staticmethod
+    def cable(net, model, line: str, up: bool) -> str:
+        """`unplug NODE` / `plug NODE`: the node's underlay cable (lab.openshift.realize.unplug_node)."""
+        words = line.split()
+        if len(words) != 1:
+            raise LabError(f"usage: {'plug' if up else 'unplug'} <node|{model.external.name}>")
+        if words[0] not in net.nameToNode or words[0] == realize.UNDERLAY_HOST:
+            raise LabError(f"unknown host {words[0]!r}: give a node or {model.external.name}")
+        realize.unplug_node(net, model, words[0], plugged=up)
+        return f"{words[0]}: underlay cable {'plugged in' if up else 'pulled'}"
+
+    def oc_session(self, net, model) -> "OcSession":
+        """One per lab: the CLI's `oc` and other shells' (`lab oc`) change one model, `changes` shows the last."""
+        if getattr(net, "oc_session", None) is None:
+            net.oc_session = OcSession(net, model, self.runtime)
+        return net.oc_session
+
+
+class OcSession:
+    """`oc` lines on one running lab, wherever they come from; the last change made, for `changes`."""
+
+    def __init__(self, net, model, runtime: str):
+        self.net, self.model, self.runtime = net, model, runtime
+        self.last = live.Change("")
+
+    def run(self, line: str) -> live.Change:
+        change = live.apply(self.net, self.model, line, runtime=self.runtime)
+        if change.mutated:
+            self.last = change
+        return change
 
 
 def _app_count(model) -> str:

@@ -18,7 +18,7 @@ from lab.workshop.live import hold, release
 
 USAGE = ("lab workshop list [--lang en|zh] | start EX [--name LAB] [--lang en|zh] [--script FILE] "
          "| check [--name LAB | --all] [--json FILE] [--junit FILE] | answer [--name LAB] Q VALUE "
-         "| solve EX [--name LAB] | verify [EX...] [--name LAB] [--reset] | handout [EX...] [--lang en|zh] -o DIR")
+         "| solve EX [--name LAB] | reset [--name LAB] | verify [EX...] [--name LAB] [--reset] | handout [EX...] [--lang en|zh] -o DIR")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -137,6 +137,16 @@ def cmd_solve(argv: List[str]) -> int:
     if running.id != ex.id:
         raise BadInput(f"lab {a.name!r} runs exercise {running.id}, not {ex.id}")
     print(session.solve(a.name))
+    return 0
+
+
+def cmd_reset(argv: List[str]) -> int:
+    p = _parser("reset")
+    a = p.parse_args(argv)
+    from lab.requirements import require_root
+    require_root()
+    session.opened(paths.check_name(a.name))  # one clear line when the lab runs no exercise
+    print(session.reset(a.name))
     return 0
 
 
@@ -264,7 +274,7 @@ def cmd_handout(argv: List[str]) -> int:
 
 
 VERBS = {"handout": cmd_handout, "list": cmd_list, "start": cmd_start, "check": cmd_check, "answer": cmd_answer, "solve": cmd_solve,
-         "verify": cmd_verify}
+         "reset": cmd_reset, "verify": cmd_verify}
 
 
 def main(argv: Sequence[str]) -> int:

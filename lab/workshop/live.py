@@ -125,23 +125,27 @@ class ExerciseLab(LiveLab):
         return live_trace(self, src, dst)
 
     def oc(self, line: str):
-        """An `oc` line applied to the lab as its own CLI applies it (lab.openshift.live): only in the process
-        that runs the lab, which holds the cluster's model."""
+        """An `oc` line applied to the lab as its own CLI applies it (lab.openshift.live): a Change (`.output`
+        is what the CLI prints). The cluster's model lives in the process that runs the lab: used directly there,
+        else asked for over the lab's control socket (lab.control: the Change then carries only the output), so
+        `solve` and `reset` work from any shell."""
+        from lab.openshift import live
         held = _HELD.get(self.name)
         if held is None:
-            raise BadInput(f"lab {self.name!r} holds its cluster model in the process that runs it: type "
-                           f"`oc {line}` in that lab's CLI")
-        from lab.openshift import live
+            from lab import control
+            return live.Change(line, control.request(self.name, "oc", line))
         net, model, runtime = held
-        return live.apply(net, model, line, runtime=runtime)
+        session = getattr(net, "oc_session", None)  # the lab's CLI keeps its last change for `changes`
+        return session.run(line) if session is not None else live.apply(net, model, line, runtime=runtime)
 
     def unplug(self, node: str, plugged: bool = False) -> None:
         """The CLI's `unplug NODE` (plugged=True: `plug NODE`): the node's underlay cable, and the egress
-        monitor's verdict applied to the cluster; like `oc`, only in the process that runs the lab."""
+        monitor's verdict applied to the cluster; in the process that runs the lab, else over its control socket."""
         held = _HELD.get(self.name)
         if held is None:
-            raise BadInput(f"lab {self.name!r} holds its cluster model in the process that runs it: type "
-                           f"`{'plug' if plugged else 'unplug'} {node}` in that lab's CLI")
+            from lab import control
+            control.request(self.name, "plug" if plugged else "unplug", node)
+            return
         from lab.openshift import realize
         net, model, _runtime = held
         realize.unplug_node(net, model, node, plugged=plugged)

@@ -39,10 +39,6 @@ def test_an_egress_ip_set_in_the_cli_is_graded_from_another_shell():
                          r"\(172\.16\.1\.254\): the listener saw 172\.16\.1\.11", r.stdout), r.stdout
         assert re.search(r"PASS\s+ext's listener: pod2 \(p2, node1\) still connects from node1's address", r.stdout)
 
-        # the model lives in the lab's process: a solve from elsewhere says where to type the line
-        r = lab("workshop", "solve", "egress-ip", "--name", student)
-        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "in that lab's CLI" in r.stderr, r.stdout + r.stderr
-
         assert "patched" in term.type("""oc patch hostsubnet node2 -p '{"egressIPs": ["172.16.1.100"]}'""")
         assert "patched" in term.type("""oc patch netnamespace p1 -p '{"egressIPs": ["172.16.1.100"]}'""")
         vnid = int(re.search(r"^p1\s+(\d+)", term.type("oc get netnamespaces"), re.M).group(1))
@@ -58,6 +54,31 @@ def test_an_egress_ip_set_in_the_cli_is_graded_from_another_shell():
         assert "reset" in term.type("reset")  # the egress IPs patched away again: the task is back
         r = lab("workshop", "check", "--name", student)
         assert r.returncode == 1 and "score 1/5" in r.stdout, r.stdout
+        term.type("exit", until="*** Done in")
+        assert term.proc.wait(timeout=30) == 0
+    finally:
+        term.close()
+        lab("clean", student)
+    assert not any(leftovers(student).values())
+
+
+def test_a_teacher_solves_and_resets_egress_node_down_from_another_shell():
+    """Its reset pulls node2's cable again and re-patches egress IPs: `unplug`, `plug` and `oc` over the lab's
+    control socket while the student's CLI waits at its prompt."""
+    student = name("egt")
+    term = Terminal(LAB + ["workshop", "start", "egress-node-down", "--name", student])
+    try:
+        term.read_until("sdnlab> ", timeout=120)
+        r = lab("workshop", "check", "--name", student)
+        assert r.returncode == 1, r.stdout + r.stderr
+        r = lab("workshop", "solve", "egress-node-down", "--name", student)
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = lab("workshop", "check", "--name", student)
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = lab("workshop", "reset", "--name", student)
+        assert r.returncode == 0 and "reset" in r.stdout, r.stdout + r.stderr
+        r = lab("workshop", "check", "--name", student)
+        assert r.returncode == 1, r.stdout + r.stderr
         term.type("exit", until="*** Done in")
         assert term.proc.wait(timeout=30) == 0
     finally:

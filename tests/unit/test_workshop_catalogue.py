@@ -286,12 +286,14 @@ def test_the_reference_policy_allows_frontend_only_on_8080():
     assert "tp_dst=8080" in flow and other not in flow
 
 
-def test_oc_steps_need_the_process_that_holds_the_model():
+def test_oc_steps_outside_the_lab_process_ask_its_control_socket(tmp_path, monkeypatch):
+    from lab import paths
     from lab.errors import BadInput
     from lab.workshop.live import ExerciseLab
+    monkeypatch.setattr(paths, "RUN_DIR", str(tmp_path))
     lab = ExerciseLab.__new__(ExerciseLab)
-    lab.name = "nobody-holds-this"
-    with pytest.raises(BadInput, match=r"type `oc adm pod-network join-projects --to=p1 p2` in that lab's CLI"):
+    lab.name = "nobodyruns"
+    with pytest.raises(BadInput, match=r"^lab 'nobodyruns' is not running \(`lab ps` lists the labs\)$"):
         lab.oc("adm pod-network join-projects --to=p1 p2")
 
 

@@ -114,9 +114,11 @@ def test_mark_answers_in_hex_with_or_without_0x(typed, stored):
     assert eg.hex_value(typed) == eg.hex_value(stored)
 
 
-def test_unplug_needs_the_process_that_holds_the_model():
+def test_unplug_outside_the_lab_process_asks_its_control_socket(tmp_path, monkeypatch):
+    from lab import paths
     from lab.workshop.live import ExerciseLab
+    monkeypatch.setattr(paths, "RUN_DIR", str(tmp_path))
     lab = ExerciseLab.__new__(ExerciseLab)
-    lab.name = "nobody-holds-this"
-    with pytest.raises(BadInput, match=r"type `unplug node2` in that lab's CLI"):
+    lab.name = "nobodyruns"
+    with pytest.raises(BadInput, match=r"^lab 'nobodyruns' is not running"):
         lab.unplug("node2")
