@@ -27,13 +27,13 @@ class _Signals:
     watcher thread sends the signal again to the main thread until the main thread has taken it."""
 
     RETRY_S = 0.5
-    NUDGE_S = 0.1
+    NUDGE_S = (0.1, 0.4)  # after a signal: when the main thread gets its wake-up signals
+    NUDGE = signal.SIGUSR2  # its handler does nothing: it only interrupts what the main thread blocks in
 
     def __init__(self):
         self.name = ""
         self.started = self.seen = self.tearing_down = False
         self._watching = False
-        self.runs = 0  # how often a handler of ours has run (the wakeup watcher compares)
         self._wakeup = None
         for s in SIGNALS:
             signal.signal(s, self._handle)
@@ -42,11 +42,14 @@ class _Signals:
         """A signal can set Python's "handler pending" flag without interrupting the main thread: when it
         arrives just before the main thread blocks in a C call (readline's select() right after it printed
         the prompt: seen in CI, SIGTERM then waited for the next keystroke), or when the kernel hands it to
-        another thread. Python writes each signal's number to the wakeup fd; a watcher thread reads it
-        and, when no handler has run shortly after, signals the main thread itself: that interrupts the
-        call (EINTR) and the handler runs. Called from the main thread (set_wakeup_fd requires it)."""
+        another thread. Python writes each signal's number to the wakeup fd; a watcher thread reads it and
+        then sends the main thread SIGUSR2, whose handler does nothing: the blocking call returns EINTR and
+        Python runs the pending handlers. The nudge never runs a handler of ours a second time (a second
+        SIGTERM would cut the teardown short), so it needs no guess whether the first one ran. Called from
+        the main thread (set_wakeup_fd requires it)."""
         if self._wakeup is not None:
             return
+        signal.signal(self.NUDGE, lambda _s, _f: None)
         r, w = os.pipe()
         os.set_blocking(w, False)
         signal.set_wakeup_fd(w, warn_on_full_buffer=False)
@@ -61,9 +64,7 @@ class _Signals:
 
     def _watch_wakeups(self, r: int) -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)  # the kernel then prefers the main thread
-        echoes = {s: 0 for s in SIGNALS}  # bytes our own nudges will write
         while True:
-            before = self.runs
             try:
                 data = os.read(r, 256)
             except OSError:
@@ -71,23 +72,13 @@ class _Signals:
             if not data:  # the write end was closed (unwatch_wakeups)
                 os.close(r)
                 return
-            arrived = []
-            for s in data:
-                if echoes.get(s):
-                    echoes[s] -= 1
-                elif s in echoes:
-                    arrived.append(s)
-            if not arrived:
+            if not any(s in SIGNALS for s in data):  # our own nudges' bytes, or another handler's
                 continue
-            while True:
-                time.sleep(self.NUDGE_S)
-                if self.runs != before:
-                    break
-                echoes[arrived[-1]] += 1
-                signal.pthread_kill(threading.main_thread().ident, arrived[-1])
+            for delay in self.NUDGE_S:
+                time.sleep(delay)
+                signal.pthread_kill(threading.main_thread().ident, self.NUDGE)
 
     def _handle(self, signum, _frame):
-        self.runs += 1
         if not self.started:  # no lab exists yet: leaving at once is the orderly exit
             os._exit(128 + signum)
         if self.tearing_down:
@@ -108,11 +99,7 @@ class _Signals:
 
     def interactive(self, on: bool) -> None:
         """At the interactive prompt Ctrl-C interrupts the running command, as in Mininet."""
-        signal.signal(signal.SIGINT, self._keyboard_interrupt if on else self._handle)
-
-    def _keyboard_interrupt(self, _signum, _frame):
-        self.runs += 1
-        raise KeyboardInterrupt
+        signal.signal(signal.SIGINT, signal.default_int_handler if on else self._handle)
 
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

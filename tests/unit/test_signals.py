@@ -78,3 +78,17 @@ def test_a_signal_that_did_not_interrupt_the_main_thread_still_reaches_it(armed)
         armed.unwatch_wakeups()
         os.close(r)
         os.close(w)
+
+
+def test_the_wakeup_nudges_never_run_a_taken_handler_again(armed):
+    """The watcher nudges the main thread after every signal, also when the handler has run at once: the
+    nudge must not deliver the signal a second time (during teardown a second SIGTERM cuts it short)."""
+    armed.watch_wakeups()
+    try:
+        with pytest.raises(cli.Interrupted):
+            os.kill(os.getpid(), signal.SIGTERM)  # the main thread takes it at once
+            time.sleep(1)
+        armed.seen = True
+        time.sleep(sum(armed.NUDGE_S) + 0.3)  # both nudges arrive here: no second Interrupted
+    finally:
+        armed.unwatch_wakeups()
