@@ -278,11 +278,7 @@ def apply_cluster(net: LabNet, cluster: Cluster, new: Cluster, runtime: str = "n
     for p in added:
         _know_pod(net, cluster, p)
         net.nameToNode.setdefault(p.key, net[p.host])
-    states = {hs.name: render_node(cluster, hs.name, net.datapath) for hs in cluster.hostsubnets}
-    for name, state in states.items():
-        _write_expected(net[name], state)
-    changes = converge(net, [(net[name], state) for name, state in states.items()])
-    _announce_egress_ips(net, cluster, changes)
+    changes = apply_change(net, cluster)
     for p in gone:
         _stop_server(net[p.host])
         if rt:  # kubelet's teardown: the app containers, then the sandbox
