@@ -9,7 +9,7 @@ each way:
 
 A topology registers handlers (verb -> function(line) -> output text; a LabError is the refusal).
 Mininet's node shells are not thread-safe, so every request runs under COMMANDS, the lock the lab's
-CLI takes around each of its commands (lab.mncli); a request that waits longer than BUSY_S for it is
+CLI takes around each of its commands (lab.front.mncli); a request that waits longer than BUSY_S for it is
 answered "the lab is busy". Signals stay with the main thread: teardown stops the server without
 waiting for it longer than STOP_WAIT_S.
 """

@@ -8,17 +8,17 @@ from typing import Dict
 from lab.errors import BadInput
 
 MODULES: Dict[str, str] = {
-    "openshift": "topologies.openshift",
-    "flannel": "topologies.flannel",
-    "vxlan-p2p": "topologies.vxlan_p2p",
-    "docker-vxlan": "topologies.docker_vxlan",
+    "openshift": "lab.planes.openshift.topology",
+    "flannel": "lab.planes.flannel.topology",
+    "vxlan-p2p": "lab.planes.rawvxlan.p2p",
+    "docker-vxlan": "lab.planes.rawvxlan.docker_bridges",
 }
 DEFAULT = "openshift"
 
 
 def load(name: str):
     if name.endswith(".py"):  # a user's cluster module, as Mininet's --custom
-        from topologies.openshift import custom_topology
+        from lab.planes.openshift.topology import custom_topology
         return custom_topology(name)
     if name not in MODULES:
         raise BadInput(f"unknown topology {name!r} (known: {', '.join(sorted(MODULES))}; see `lab list`)")

@@ -1,6 +1,6 @@
 """Ask a service or a pod from a lab host and say which pod answered (HTTP over TCP, or a UDP datagram).
 
-The lab's pods answer with their name on the first line (lab/openshift/podserver.py). Every request
+The lab's pods answer with their name on the first line (lab/planes/openshift/podserver.py). Every request
 has a timeout; a refusal (TCP RST or ICMP port unreachable, e.g. kube-proxy's REJECT) is reported as such.
 """
 

@@ -72,7 +72,7 @@ def cmd_start(argv: List[str]) -> int:
     a = p.parse_args(argv)
     ex = exercise(a.exercise)
     paths.check_name(a.name)
-    from lab.cli import cmd_run
+    from lab.front.cli import cmd_run
     return cmd_run(_run_args(ex, a.name) + (["--script", a.script] if a.script else []),
                    hooks=StartHooks(ex, a.lang or "en"))
 
@@ -154,7 +154,7 @@ def verify_one(ex: Exercise, name: str, lang: str = "en", reset: bool = False) -
     """Start the exercise's lab without a terminal, check (must fail: the task needs action), solve,
     check (must pass), [reset, check (must fail again)], stop. Returns (ok, before, after, seconds)."""
     import topologies
-    from lab.cli import run_parser
+    from lab.front.cli import run_parser
     from lab.net import LabNet
     from lab.requirements import require_packages
     start = time.monotonic()
@@ -164,7 +164,7 @@ def verify_one(ex: Exercise, name: str, lang: str = "en", reset: bool = False) -
     require_packages(topology.packages)
     datapath = None
     if topology.uses_ovs:
-        from lab.ovs import choose_datapath
+        from lab.daemons.ovs import choose_datapath
         datapath = choose_datapath(args.datapath)
     net = LabNet(datapath, name=name, topology=topology.name, progress=lambda m: None)
     try:
@@ -201,7 +201,7 @@ def cmd_verify(argv: List[str]) -> int:
     from lab import registry
     if any(lab["name"] == a.name and lab["state"] == "running" for lab in registry.labs()):
         raise BadInput(f"lab {a.name!r} is running; verify builds its own labs: give another --name")
-    from lab.cli import SIGS, Interrupted
+    from lab.front.cli import SIGS, Interrupted
     SIGS.watch_wakeups()
     SIGS.name, SIGS.seen, SIGS.tearing_down, SIGS.started = a.name, False, False, True
     total, failed = time.monotonic(), []
@@ -259,8 +259,8 @@ def cmd_handout(argv: List[str]) -> int:
     a = p.parse_args(argv)
     chosen = [exercise(e) for e in a.exercises] if a.exercises else list(CATALOGUE.values())
     import topologies
-    from lab import draw
-    from lab.cli import run_parser
+    from lab.front import draw
+    from lab.front.cli import run_parser
     os.makedirs(a.output, exist_ok=True)
     for ex in chosen:
         topology = topologies.load(ex.topology)

@@ -1,4 +1,4 @@
-"""A running workshop lab as exercises see it: the lab's hosts (lab.faults.LiveLab), its record
+"""A running workshop lab as exercises see it: the lab's hosts (lab.front.faults.LiveLab), its record
 (which exercise, the answers typed, the hints shown, the inventory at start) and observations."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Dict, List, Optional
 
 from lab import paths
 from lab.errors import BadInput, LabError
-from lab.faults import LiveLab
+from lab.front.faults import LiveLab
 
 RECORD = "workshop.json"
 
@@ -121,15 +121,15 @@ class ExerciseLab(LiveLab):
         return {k: n - before.get(k, 0) for k, n in after.items() if n != before.get(k, 0)}
 
     def trace(self, src: str, dst: str):
-        from lab.draw import live_trace
+        from lab.front.draw import live_trace
         return live_trace(self, src, dst)
 
     def oc(self, line: str):
-        """An `oc` line applied to the lab as its own CLI applies it (lab.openshift.live): a Change (`.output`
+        """An `oc` line applied to the lab as its own CLI applies it (lab.planes.openshift.live): a Change (`.output`
         is what the CLI prints). The cluster's model lives in the process that runs the lab: used directly there,
         else asked for over the lab's control socket (lab.control: the Change then carries only the output), so
         `solve` and `reset` work from any shell."""
-        from lab.openshift import live
+        from lab.planes.openshift import live
         held = _HELD.get(self.name)
         if held is None:
             from lab import control
@@ -146,14 +146,14 @@ class ExerciseLab(LiveLab):
             from lab import control
             control.request(self.name, "plug" if plugged else "unplug", node)
             return
-        from lab.openshift import realize
+        from lab.planes.openshift import realize
         net, model, _runtime = held
         realize.unplug_node(net, model, node, plugged=plugged)
 
     @property
     def api(self) -> dict:
-        """What `oc get` shows now (lab.openshift.apistate, rewritten after every live change)."""
-        from lab.openshift import apistate
+        """What `oc get` shows now (lab.planes.openshift.api.apistate, rewritten after every live change)."""
+        from lab.planes.openshift.api import apistate
         state = apistate.read(self.name)
         if state is None:
             raise LabError(f"lab {self.name!r} has written no API state (is it an OpenShift lab?)")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from typing import Dict, Tuple
 
-from lab import faults, paths
+from lab.front import faults
+from lab import paths
 from lab.errors import BadInput, LabError
 from lab.workshop.exercise import LANGS, Exercise
 from lab.workshop.exercises import exercise

@@ -2,10 +2,10 @@
 
 import pytest
 
-from lab import ovs
-from lab.openshift import realize
-from lab.openshift.model import build_cluster
-from lab.pytest_plugin import built_lab
+from lab.daemons import ovs
+from lab.planes.openshift import realize
+from lab.planes.openshift.model import build_cluster
+from lab.front.pytest_plugin import built_lab
 
 
 @pytest.fixture(scope="module")

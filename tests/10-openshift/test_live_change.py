@@ -9,7 +9,7 @@ import pytest
 
 from lab.apply import converge, reapply
 from lab.observe.ping import ping
-from lab.openshift import realize
+from lab.planes.openshift import realize
 from lab.shell import run
 
 pytestmark = pytest.mark.root

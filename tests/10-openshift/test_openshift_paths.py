@@ -11,7 +11,7 @@ from lab.observe.ping import ping
 from lab.observe.probe import read_line
 from lab.observe.trace import ofproto_trace
 from lab.observe.traceroute import traceroute
-from lab.openshift.tracing import trace_pod
+from lab.planes.openshift.observe.trace import trace_pod
 from lab.shell import run
 
 pytestmark = pytest.mark.root

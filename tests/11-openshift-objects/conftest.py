@@ -6,10 +6,11 @@ import os
 
 import pytest
 
-from lab import ovs
-from lab.openshift import manifests, realize
-from lab.openshift.model import build_cluster
-from lab.pytest_plugin import built_lab, topology_args
+from lab.daemons import ovs
+from lab.planes.openshift.api import manifests
+from lab.planes.openshift import realize
+from lab.planes.openshift.model import build_cluster
+from lab.front.pytest_plugin import built_lab, topology_args
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLUGINS = ("subnet", "multitenant", "networkpolicy")

@@ -39,7 +39,7 @@ def test_bad_manifest_is_one_line_and_exit_2(tmp_path, case):
     path = tmp_path / f"{case}.yaml"
     path.write_text(textwrap.dedent(text))
     env = dict(os.environ, PYTHONPATH=ROOT, SDNLAB_NAME=os.environ.get("SDNLAB_NAME", "badmanifest"))
-    proc = subprocess.run([sys.executable, "-m", "lab.cli", "run", "openshift", "-f", str(path), "--pods-per-node", "0"],
+    proc = subprocess.run([sys.executable, "-m", "lab", "run", "openshift", "-f", str(path), "--pods-per-node", "0"],
                           capture_output=True, text=True, timeout=60, env=env, cwd=ROOT)
     assert proc.returncode == 2, proc
     lines = proc.stderr.strip().splitlines()

@@ -33,7 +33,7 @@ trace client web.shop:80 --request
 def test_a_python_cluster_module_builds_serves_and_answers_oc(tmp_path):
     script, inventory = tmp_path / "s.mn", tmp_path / "inv.json"
     script.write_text(SCRIPT)
-    proc = subprocess.run([sys.executable, "-m", "lab.cli", "run", "examples/shop_cluster.py", "--pods-per-node", "0",
+    proc = subprocess.run([sys.executable, "-m", "lab", "run", "examples/shop_cluster.py", "--pods-per-node", "0",
                            "--no-checks", "--script", str(script), "--json", str(inventory)],
                           capture_output=True, text=True, timeout=300, cwd=ROOT,
                           env=dict(os.environ, PYTHONPATH=ROOT))

@@ -16,8 +16,8 @@ def _nat(node) -> set:
 
 
 def test_removing_an_endpoint_pod_updates_every_node(lab):
-    from lab.openshift import realize
-    from lab.openshift.kubeproxy import sep_chain
+    from lab.planes.openshift import realize
+    from lab.planes.openshift.node.kubeproxy import sep_chain
     net, c = lab
     web = c.service("shop/web")
     gone = c.pod("web-3")

@@ -10,8 +10,8 @@ import pytest
 
 from lab.errors import BadInput, Refused
 from lab.observe.request import requests
-from lab.openshift import live
-from lab.openshift.flows import render_node_flows, render_service_flows
+from lab.planes.openshift import live
+from lab.planes.openshift.node.flows import render_node_flows, render_service_flows
 from lab.shell import run
 
 pytestmark = pytest.mark.root

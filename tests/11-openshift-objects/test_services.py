@@ -7,11 +7,11 @@ import re
 import pytest
 
 from lab.observe.request import request, requests
-from lab.openshift.conntrack import find_connection
-from lab.openshift.flows import TUN0_OFPORT
-from lab.openshift.render_node import render_node
-from lab.openshift.service_trace import trace_request, trace_service
-from lab.openshift.tracing import trace_command, trace_pod
+from lab.observe.conntrack import find_connection
+from lab.planes.openshift.node.flows import TUN0_OFPORT
+from lab.planes.openshift.node.render import render_node
+from lab.planes.openshift.observe.service_trace import trace_request, trace_service
+from lab.planes.openshift.observe.trace import trace_command, trace_pod
 from lab.shell import run
 
 pytestmark = pytest.mark.root

@@ -9,14 +9,14 @@ from typing import Dict, List, Sequence, Tuple
 
 import pytest
 
-from lab import ovs
+from lab.daemons import ovs
 from lab.apply import converge
 from lab.observe.flows import as_stored
-from lab.openshift.flows import flows_file_text, render_node_flows
-from lab.openshift.model import Cluster, ClusterNetwork, build_cluster, plugin_name
-from lab.openshift.policy import PolicyInput
-from lab.openshift.render_node import BRIDGE, render_node
-from lab.pytest_plugin import built_lab
+from lab.planes.openshift.node.flows import flows_file_text, render_node_flows
+from lab.planes.openshift.model import Cluster, ClusterNetwork, build_cluster, plugin_name
+from lab.planes.openshift.node.policy import PolicyInput
+from lab.planes.openshift.node.render import BRIDGE, render_node
+from lab.front.pytest_plugin import built_lab
 from lab.shell import run
 from lab.state import Flow, NodeState
 
@@ -24,7 +24,7 @@ DUMP = "ovs-ofctl -O OpenFlow13 --no-names --no-stats dump-flows br0"
 
 
 def plugin_lab(plugin: str):
-    from lab.openshift import realize
+    from lab.planes.openshift import realize
     cluster = build_cluster(nodes=2, pods_per_node=2, network=ClusterNetwork(plugin=plugin_name(plugin)))
     return built_lab(realize.build, cluster, ovs.PACKAGES)
 
@@ -62,8 +62,8 @@ def apply(net, cluster: Cluster, policies: Sequence[PolicyInput] = ()) -> Dict[s
 
 def oc_line(net, cluster: Cluster, line: str):
     """Run a live `oc` line; check it changed exactly the flows the render changed, and that every br0 then
-    equals its render. Returns the lab.openshift.live.Change."""
-    from lab.openshift import live
+    equals its render. Returns the lab.planes.openshift.live.Change."""
+    from lab.planes.openshift import live
     before = {hs.name: set(render_node_flows(cluster, hs.name)) for hs in cluster.hostsubnets}
     change = live.apply(net, cluster, line)
     for hs in cluster.hostsubnets:

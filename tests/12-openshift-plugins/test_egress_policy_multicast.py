@@ -5,16 +5,17 @@ import sys
 
 import pytest
 
-from lab import ovs
+from lab.daemons import ovs
 from lab.observe.capture import Capture
 from lab.observe.ping import ping
 from lab.observe.probe import read_line
-from lab.openshift import egress, realize
-from lab.openshift.model import ClusterNetwork, build_cluster, plugin_name
-from lab.openshift.ocedit import oc_edit
-from lab.openshift.render_node import BRIDGE, render_node
-from lab.openshift.tracing import trace_pod
-from lab.pytest_plugin import built_lab
+from lab.planes.openshift.node import egress
+from lab.planes.openshift import realize
+from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
+from lab.planes.openshift.oc.edit import oc_edit
+from lab.planes.openshift.node.render import BRIDGE, render_node
+from lab.planes.openshift.observe.trace import trace_pod
+from lab.front.pytest_plugin import built_lab
 from lab.shell import run
 
 pytestmark = pytest.mark.root

@@ -4,7 +4,7 @@ every br0 equals its render, the line changed exactly the flows the render chang
 import pytest
 
 from lab.observe.ping import ping
-from lab.openshift.tracing import trace_pod
+from lab.planes.openshift.observe.trace import trace_pod
 
 pytestmark = pytest.mark.root
 

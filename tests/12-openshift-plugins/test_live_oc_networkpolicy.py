@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 from lab.observe.ping import ping
-from lab.openshift import live
+from lab.planes.openshift import live
 
 pytestmark = pytest.mark.root
 

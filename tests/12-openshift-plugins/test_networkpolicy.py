@@ -5,8 +5,8 @@ import pytest
 
 from lab.observe.flows import hit_deltas
 from lab.observe.ping import ping
-from lab.openshift.flows import render_node_flows
-from lab.openshift.policy import PolicyInput
+from lab.planes.openshift.node.flows import render_node_flows
+from lab.planes.openshift.node.policy import PolicyInput
 
 pytestmark = pytest.mark.root
 
@@ -80,7 +80,7 @@ def test_policies_change_exactly_their_table_80_flows_and_what_passes(np_lab, he
         assert reach(net, c, "pod4", "pod2") and not reach(net, c, "pod1", "pod2")
 
         # namespaceSelector needs the namespace's labels: the lab's namespaces carry none, so give p1 one
-        from lab.openshift.policy import NamespaceInput
+        from lab.planes.openshift.node.policy import NamespaceInput
         namespaces = [NamespaceInput(n, {"name": n}) for n in c.netids]
         flows = {hs.name: render_node_flows(c, hs.name, policies=[deny, same, from_p1_port], namespaces=namespaces)
                  for hs in c.hostsubnets}
@@ -97,7 +97,7 @@ def test_policies_change_exactly_their_table_80_flows_and_what_passes(np_lab, he
 
 def _apply_flows(net, c, flows):
     from lab.apply import converge
-    from lab.openshift.render_node import BRIDGE, render_node
+    from lab.planes.openshift.node.render import BRIDGE, render_node
     from lab.state import Flow, NodeState
     targets = []
     for hs in c.hostsubnets:

@@ -127,7 +127,7 @@ def run_watched(command, tmp_path):
 @pytest.mark.parametrize("args, words", CASES, ids=[" ".join(a) for a, _ in CASES])
 def test_bad_input_is_one_line_exit_2_and_creates_nothing(args, words, tmp_path):
     # PATH without the lab's tools: a run that slipped past validation stops at the package check, builds nothing
-    r, created = run_watched(["env", "PATH=/nonexistent", sys.executable, "-m", "lab.cli", "run", *args], tmp_path)
+    r, created = run_watched(["env", "PATH=/nonexistent", sys.executable, "-m", "lab", "run", *args], tmp_path)
     assert r.returncode == 2, r
     lines = r.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("lab: error: "), r.stderr

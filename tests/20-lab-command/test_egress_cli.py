@@ -9,7 +9,7 @@ import pytest
 
 pytestmark = pytest.mark.root
 
-LAB = [sys.executable, "-m", "lab.cli"]
+LAB = [sys.executable, "-m", "lab"]
 WALK = [
     """oc patch hostsubnet node2 -p '{"egressIPs": ["172.16.1.100"]}'""",
     """oc patch netnamespace p1 -p '{"egressIPs": ["172.16.1.100"]}'""",

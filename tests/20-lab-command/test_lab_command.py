@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from lab.pytest_plugin import assert_nothing_left, left_as_found, machine_owns
+from lab.front.pytest_plugin import assert_nothing_left, left_as_found, machine_owns
 from lab.paths import lab_name, run_dir
 
-LAB = [sys.executable, "-m", "lab.cli"]
+LAB = [sys.executable, "-m", "lab"]
 
 
 def lab(*args, env=None, timeout=120, **kw):
@@ -167,7 +167,7 @@ def test_a_second_lab_is_refused_while_one_runs(tmp_path):
 
 @pytest.mark.root
 def test_datapath_choice_follows_the_kernel():
-    from lab.ovs import detect_datapath
+    from lab.daemons.ovs import detect_datapath
     if detect_datapath() == "system":
         r = lab("run", "--datapath", "netdev", "--no-checks", "--nodes", "1", "--pods-per-node", "1")
         assert r.returncode == 0 and "userspace datapath (netdev)" in r.stdout, r.stdout + r.stderr

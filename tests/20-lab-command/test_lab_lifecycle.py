@@ -15,7 +15,7 @@ import pytest
 from lab import paths
 from lab.cleanup import leftovers, start_time
 
-LAB = [sys.executable, "-m", "lab.cli"]
+LAB = [sys.executable, "-m", "lab"]
 pytestmark = pytest.mark.root
 
 
@@ -56,7 +56,7 @@ def output(proc, timeout: float = 60) -> str:
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGUSR1)  # lab.cli's faulthandler prints every thread's stack
+        proc.send_signal(signal.SIGUSR1)  # lab.front.cli's faulthandler prints every thread's stack
         time.sleep(1)
         proc.kill()
         proc.wait()
@@ -323,7 +323,7 @@ def test_interactive_cli_ctrl_c_interrupts_the_command_and_sigterm_tears_down():
         try:
             read_until("*** Done in", timeout=30)
         except AssertionError as exc:
-            if proc.poll() is None:  # stuck: where (lab.cli's faulthandler prints every thread's stack)
+            if proc.poll() is None:  # stuck: where (lab.front.cli's faulthandler prints every thread's stack)
                 os.kill(proc.pid, signal.SIGUSR1)
                 time.sleep(1)
                 stacks = os.read(master, 65536).decode(errors="replace") if select.select([master], [], [], 1)[0] else ""

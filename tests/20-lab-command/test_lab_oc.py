@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from lab import control, ovs, paths
+from lab import control, paths
+from lab.daemons import ovs
 from test_lab_lifecycle import assert_gone, lab, name, no_lab_survives_a_test, output, start, wait_for_line  # noqa: F401
 
 pytestmark = pytest.mark.root
@@ -118,7 +119,7 @@ def test_a_signal_during_a_request_still_tears_down(tmp_path):
     wait_for_line(proc, "SCRIPT-STARTED", timeout=120)
     web = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                        "examples", "live", "web.yaml")
-    client = subprocess.Popen([sys.executable, "-m", "lab.cli", "oc", "--name", lab_name,
+    client = subprocess.Popen([sys.executable, "-m", "lab", "oc", "--name", lab_name,
                                "apply", "-f", web], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 10  # signal once the lab is creating the pod (its namespace is bound)

@@ -2,13 +2,13 @@
 
 import pytest
 
-from lab import cni, etcd
-from lab.pytest_plugin import built_lab
+from lab.daemons import cni, etcd
+from lab.front.pytest_plugin import built_lab
 
 
 def flannel_lab(backend="vxlan", routed=False, nodes=2, pods_per_node=2):
-    from lab.flannel import realize
-    from lab.flannel.model import FlannelConfig, build_flannel_cluster
+    from lab.planes.flannel import realize
+    from lab.planes.flannel.model import FlannelConfig, build_flannel_cluster
     cluster = build_flannel_cluster(nodes, pods_per_node, FlannelConfig(backend=backend), routed=routed)
     return built_lab(realize.build, cluster, {**etcd.PACKAGES, **cni.PACKAGES})
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from lab.flannel import realize
+from lab.planes.flannel import realize
 from lab.observe.capture import Capture
 from lab.observe.ping import ping
 from lab.shell import run

@@ -2,8 +2,8 @@
 
 import pytest
 
-from lab import cni, etcd
-from lab.flannel import realize
+from lab.daemons import cni, etcd
+from lab.planes.flannel import realize
 from lab.observe.capture import Capture
 from lab.observe.ping import ping
 from lab.shell import run

@@ -7,7 +7,7 @@ import pytest
 from scapy.layers.inet import IP
 from scapy.layers.vxlan import VXLAN
 
-from lab.flannel.render import Lease, expected_vxlan_state
+from lab.planes.flannel.render import Lease, expected_vxlan_state
 from lab.observe.capture import Capture
 from lab.observe.mtu import frag_needed, link_mtu, raised_mtu
 from lab.observe.ping import ping

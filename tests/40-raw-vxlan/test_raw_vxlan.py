@@ -2,7 +2,7 @@
 
 import pytest
 
-from lab import rawvxlan
+from lab.planes.rawvxlan import realize as rawvxlan
 from lab.cleanup import leftovers
 from lab.net import running
 from lab.observe.capture import Capture

@@ -11,8 +11,8 @@ from lab.cleanup import leftovers
 def lab():
     from lab import docker
     from lab.net import running
-    from lab.openshift import realize
-    from lab.openshift.model import build_cluster
+    from lab.planes.openshift import realize
+    from lab.planes.openshift.model import build_cluster
     from lab.requirements import require_packages
 
     require_packages(docker.PACKAGES)

@@ -12,10 +12,11 @@ import time
 
 import pytest
 
-from lab import cleanup, cni, docker, paths
-from lab.pytest_plugin import left_as_found, machine_owns
+from lab import cleanup, docker, paths
+from lab.daemons import cni
+from lab.front.pytest_plugin import left_as_found, machine_owns
 
-LAB = [sys.executable, "-m", "lab.cli"]
+LAB = [sys.executable, "-m", "lab"]
 pytestmark = pytest.mark.root
 
 

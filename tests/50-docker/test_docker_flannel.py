@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from lab import cni, docker
+from lab.daemons import cni
+from lab import docker
 from lab.addressing import veth_name
 from lab.cleanup import leftovers
 from lab.shell import run
@@ -18,8 +19,8 @@ WGET = ["timeout", "5", "wget", "-qO-"]
 
 @pytest.fixture(scope="module")
 def lab():
-    from lab.flannel import realize
-    from lab.flannel.model import build_flannel_cluster
+    from lab.planes.flannel import realize
+    from lab.planes.flannel.model import build_flannel_cluster
     from lab.net import running
     from lab.requirements import require_packages
 
@@ -45,7 +46,7 @@ def test_checks_pass_and_containers_talk_http_across_nodes(lab):
 
 def test_cni0_and_the_pod_veths_are_the_bridge_plugins(lab):
     net, cluster = lab
-    from lab.flannel.realize import cni_dir
+    from lab.planes.flannel.realize import cni_dir
     for node in cluster.nodes:
         cni0 = json.loads(run(net[node.name], "ip -j -d addr show dev cni0"))[0]
         assert [a["local"] for a in cni0["addr_info"] if a["family"] == "inet"] == [node.gateway]
@@ -79,7 +80,7 @@ def test_each_pod_got_the_flannel_delegates_address_and_routes(lab):
 
 
 def test_a_node_joining_at_runtime_gets_its_own_dockerd_and_its_pods_are_containers(lab):
-    from lab.flannel import realize
+    from lab.planes.flannel import realize
     from lab.observe.ping import ping
     net, cluster = lab
     node = realize.join(net, cluster)

@@ -7,10 +7,12 @@ import time
 
 import pytest
 
-from lab import docker, ovs, paths
-from lab.openshift import manifests, realize
-from lab.openshift.model import build_cluster
-from lab.pytest_plugin import built_lab
+from lab import docker, paths
+from lab.daemons import ovs
+from lab.planes.openshift.api import manifests
+from lab.planes.openshift import realize
+from lab.planes.openshift.model import build_cluster
+from lab.front.pytest_plugin import built_lab
 from lab.shell import run
 
 pytestmark = pytest.mark.root
@@ -130,7 +132,7 @@ def test_oc_apply_of_a_pod_makes_its_containers_and_oc_delete_removes_them(lab, 
     app container per declared container, as at bring-up; `oc delete pod` takes them away again."""
     import yaml
 
-    from lab.openshift import live
+    from lab.planes.openshift import live
     net, cluster = lab
     manifest = tmp_path / "cache.yaml"
     manifest.write_text(yaml.safe_dump({

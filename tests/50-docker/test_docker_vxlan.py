@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from lab import docker, rawvxlan
+from lab import docker
+from lab.planes.rawvxlan import realize as rawvxlan
 from lab.cleanup import leftovers
 from lab.net import running
 from lab.observe.capture import Capture

@@ -5,7 +5,8 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
-from lab import draw, faults, paths
+from lab.front import draw, faults
+from lab import paths
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SVG = "{http://www.w3.org/2000/svg}"
@@ -48,7 +49,7 @@ def test_draw_verb_in_a_scripted_lab(tmp_path):
     pic = tmp_path / "lab.png"
     script.write_text(f"draw topology -o {pic}\ndraw path pod1 ext -o {tmp_path / 'ext.svg'}\n")
     name = paths.lab_name()[:11] + "z"
-    r = subprocess.run([sys.executable, "-m", "lab.cli", "run", "flannel", "--name", name, "--no-checks",
+    r = subprocess.run([sys.executable, "-m", "lab", "run", "flannel", "--name", name, "--no-checks",
                         "--script", str(script)], capture_output=True, text=True, timeout=120,
                        env=dict(os.environ, PYTHONPATH=REPO))
     out = r.stdout + r.stderr

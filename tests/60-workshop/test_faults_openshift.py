@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from faultcheck import udp_answer
-from lab import faults
+from lab.front import faults
 from lab.observe.flows import hit_deltas
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -45,12 +45,12 @@ def test_missing_tun_src_drops_in_table_10_and_the_counter_moves(lab):
 def test_missing_masquerade_from_another_shell(lab):
     env = dict(os.environ, PYTHONPATH=REPO)
     lab.assert_reachable("pod1", "ext")
-    r = subprocess.run([sys.executable, "-m", "lab.cli", "fault", "inject", "--name", lab.name, "masquerade", "node1"],
+    r = subprocess.run([sys.executable, "-m", "lab", "fault", "inject", "--name", lab.name, "masquerade", "node1"],
                        capture_output=True, text=True, timeout=60, env=env)
     assert r.returncode == 0 and "OPENSHIFT-MASQUERADE" in r.stdout, r.stdout + r.stderr
     assert not lab.ping("pod1", "ext").ok
     lab.assert_reachable("pod3", "ext")  # node2 still masquerades
-    r = subprocess.run([sys.executable, "-m", "lab.cli", "fault", "repair", "--name", lab.name, "masquerade"],
+    r = subprocess.run([sys.executable, "-m", "lab", "fault", "repair", "--name", lab.name, "masquerade"],
                        capture_output=True, text=True, timeout=60, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     lab.assert_reachable("pod1", "ext")
@@ -114,7 +114,7 @@ def test_the_cli_verb_breaks_and_repairs_its_own_lab(tmp_path):
     script.write_text("fault inject flow-90 node1 node2\npod1 ping -c1 -W1 pod3\nfault status\n"
                       "fault repair flow-90\npod1 ping -c1 -W2 pod3\n")
     name = paths.lab_name()[:11] + "y"
-    r = subprocess.run([sys.executable, "-m", "lab.cli", "run", "--name", name, "--no-checks", "--script", str(script)],
+    r = subprocess.run([sys.executable, "-m", "lab", "run", "--name", name, "--no-checks", "--script", str(script)],
                        capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHONPATH=REPO))
     out = r.stdout + r.stderr
     assert r.returncode == 0, out

@@ -21,7 +21,7 @@ def run_pytest(*args: str, timeout: float = 300, user: str = "", **extra_env: st
     for var in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_ADDOPTS", "SDNLAB_REQUIRE_ALL"):
         env.pop(var, None)
     installed = any(ep.name == "sdnlab" for ep in metadata.entry_points(group="pytest11"))
-    plugin = [] if installed else ["-p", "lab.pytest_plugin"]  # a checkout not yet reinstalled
+    plugin = [] if installed else ["-p", "lab.front.pytest_plugin"]  # a checkout not yet reinstalled
     env.update(extra_env)
     who = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] if user else []
     return subprocess.run([*who, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", EXAMPLES,

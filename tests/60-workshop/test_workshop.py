@@ -16,7 +16,7 @@ from lab import paths
 from lab.cleanup import leftovers
 from lab.workshop.exercises import CATALOGUE
 
-LAB = [sys.executable, "-m", "lab.cli"]
+LAB = [sys.executable, "-m", "lab"]
 pytestmark = pytest.mark.root
 
 

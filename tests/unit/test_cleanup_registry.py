@@ -128,7 +128,7 @@ def test_the_last_lab_out_leaves_no_run_directory(run_root):
 def test_a_process_that_outlived_teardown_is_reported_although_its_record_is_gone(tmp_path, monkeypatch):
     """Teardown deletes the records that name a lab's processes; the snapshot taken before it still
     tells whether one of them survived."""
-    from lab.pytest_plugin import assert_nothing_left
+    from lab.front.pytest_plugin import assert_nothing_left
     monkeypatch.setattr(paths, "RUN_DIR", str(tmp_path))  # an empty run dir: no records at all
     survivor = subprocess.Popen(["sleep", "30"])
     try:

@@ -3,10 +3,11 @@
 import pytest
 
 from lab.errors import BadInput
-from lab.openshift import manifests, oc
-from lab.openshift.builder import ClusterBuilder, container_ports, load_module, run_module
-from lab.openshift.model import build_cluster
-from lab.openshift.tracing import TraceRequest, parse_trace_args
+from lab.planes.openshift.api import manifests
+from lab.planes.openshift.oc import printers as oc
+from lab.planes.openshift.api.builder import ClusterBuilder, container_ports, load_module, run_module
+from lab.planes.openshift.model import build_cluster
+from lab.planes.openshift.observe.trace import TraceRequest, parse_trace_args
 
 
 def shop(nodes=3):
@@ -84,7 +85,7 @@ def pod_doc(containers, name="shop"):
 
 
 def test_a_pod_keeps_each_of_its_containers_and_serves_every_port():
-    from lab.openshift.objects import Container, ContainerPort
+    from lab.planes.openshift.api.objects import Container, ContainerPort
     c = build_cluster(2, 0)
     manifests.apply_documents(c, [pod_doc([
         {"name": "tomcat", "image": "kirillf/centos-tomcat", "ports": [{"containerPort": 8080, "name": "http"}]},

@@ -2,7 +2,7 @@
 
 import pytest
 
-from lab import cni
+from lab.daemons import cni
 
 SUBNET_ENV = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n"
 

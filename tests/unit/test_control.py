@@ -145,7 +145,7 @@ def test_a_lab_that_is_not_running_is_one_line(run_dir):
 
 
 def test_lab_oc_command_line(run_dir, capsys):
-    from lab.cli import main
+    from lab.front.cli import main
     assert main(["oc", "--name", "ctl"]) == 2
     assert "usage: lab oc [--name LAB] ARGS..." in capsys.readouterr().err
     assert main(["oc", "--name", "ctl", "get", "pods"]) == 2
@@ -162,7 +162,7 @@ def test_lab_oc_command_line(run_dir, capsys):
 
 
 def test_cli_commands_hold_the_lock_but_sh_does_not():
-    from lab.mncli import LabCLI
+    from lab.front.mncli import LabCLI
 
     def others_can_take_it() -> bool:
         got = []
@@ -199,7 +199,7 @@ def test_cli_commands_hold_the_lock_but_sh_does_not():
 
 
 def test_lab_oc_sends_file_paths_the_lab_can_open(monkeypatch, tmp_path):
-    from lab.cli import files_from_here
+    from lab.front.cli import files_from_here
     monkeypatch.chdir(tmp_path)
     assert files_from_here(["apply", "-f", "web.yaml", "-n", "p1"]) == ["apply", "-f", f"{tmp_path}/web.yaml", "-n", "p1"]
     assert files_from_here(["create", "--filename=d/x.yaml"]) == ["create", f"--filename={tmp_path}/d/x.yaml"]

@@ -4,9 +4,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from lab import cli, draw
-from lab.openshift.flows import render_node_flows
-from lab.openshift.model import build_cluster
+from lab.front import cli, draw
+from lab.planes.openshift.node.flows import render_node_flows
+from lab.planes.openshift.model import build_cluster
 
 SVG = "{http://www.w3.org/2000/svg}"
 

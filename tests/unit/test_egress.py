@@ -4,13 +4,14 @@
 import pytest
 
 from lab.errors import BadInput
-from lab.openshift import egress, manifests
-from lab.openshift.flows import render_node_flows
-from lab.openshift.model import ClusterNetwork, build_cluster, plugin_name
-from lab.openshift.oc import get_hostsubnets
-from lab.openshift.ocedit import edit
-from lab.openshift.render_node import render_node
-from lab.openshift.vnid import get_netnamespaces
+from lab.planes.openshift.node import egress
+from lab.planes.openshift.api import manifests
+from lab.planes.openshift.node.flows import render_node_flows
+from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
+from lab.planes.openshift.oc.printers import get_hostsubnets
+from lab.planes.openshift.oc.edit import edit
+from lab.planes.openshift.node.render import render_node
+from lab.planes.openshift.master.vnid import get_netnamespaces
 from lab.state import Address, Iptables
 
 IP = "172.16.1.100"
@@ -172,7 +173,7 @@ def _refusal(fn) -> str:
 
 def test_oc_edits_and_their_mistakes(tmp_path):
     c = cluster()
-    assert edit(c, "get pods") == "No resources found."  # lab.openshift.occmd answers every oc line
+    assert edit(c, "get pods") == "No resources found."  # lab.planes.openshift.oc.command answers every oc line
     assert edit(c, "annotate netnamespace p1 netnamespace.network.openshift.io/multicast-enabled=true") \
         == "netnamespace.network.openshift.io/p1 annotated"
     assert egress.multicast_enabled(c)[c.netids["p1"]]
@@ -230,7 +231,7 @@ def test_manifests_carry_hostsubnet_netnamespace_and_egress_network_policy():
 def test_lab_run_manifests_set_egress_fields_after_the_netnamespaces_exist(tmp_path):
     import argparse
 
-    from topologies.openshift import TOPOLOGY
+    from lab.planes.openshift.topology import TOPOLOGY
     f = tmp_path / "egress.yaml"
     f.write_text("""
 apiVersion: v1
@@ -270,7 +271,7 @@ spec:
 
 
 def test_gratuitous_arp_frame_as_arping_sends_it():
-    from lab.garp import frame
+    from lab.daemons.garp import frame
     mac = bytes.fromhex("0200ac10010c")
     f = frame(mac, IP, 2)
     assert len(f) == 42 and f[:6] == b"\xff" * 6 and f[6:12] == mac and f[12:14] == b"\x08\x06"

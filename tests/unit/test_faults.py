@@ -1,6 +1,6 @@
 """`lab fault` without a lab: the catalogue and mistakes (one error line, exit code 2, nothing touched)."""
 
-from lab import cli, faults
+from lab.front import cli, faults
 
 
 def test_at_least_eight_faults_over_both_data_planes(capsys):

@@ -10,8 +10,8 @@ import dataclasses
 from typing import Dict, List, Set, Tuple
 
 from lab.addressing import pod_mac, veth_name
-from lab.openshift.flows import render_node_flows
-from lab.openshift.model import Cluster, Pod, build_cluster
+from lab.planes.openshift.node.flows import render_node_flows
+from lab.planes.openshift.model import Cluster, Pod, build_cluster
 
 
 def changes(before: Cluster, after: Cluster, node: str) -> Tuple[Set[str], Set[str]]:

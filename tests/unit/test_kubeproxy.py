@@ -6,12 +6,12 @@ import re
 import pytest
 
 from lab.errors import BadInput
-from lab.openshift import manifests
-from lab.openshift.flows import render_service_flows
-from lab.openshift.iptables import render_node_iptables
-from lab.openshift.kubeproxy import port_proto_hash, probability, render_kube_proxy, sep_chain, svc_chain
-from lab.openshift.model import ClusterNetwork, build_cluster
-from lab.openshift.objects import EndpointAddress, Service, ServicePort
+from lab.planes.openshift.api import manifests
+from lab.planes.openshift.node.flows import render_service_flows
+from lab.planes.openshift.node.iptables import render_node_iptables
+from lab.planes.openshift.node.kubeproxy import port_proto_hash, probability, render_kube_proxy, sep_chain, svc_chain
+from lab.planes.openshift.model import ClusterNetwork, build_cluster
+from lab.planes.openshift.api.objects import EndpointAddress, Service, ServicePort
 
 WEB = Service("web", "default", "172.30.45.67", (ServicePort(8080),), {"app": "tomcat"})
 PORT = WEB.ports[0]

@@ -3,7 +3,7 @@
 import pytest
 
 from lab.errors import BadInput
-from lab.openshift.model import ClusterNetwork, allocate_host_subnets, build_cluster, pod_mac
+from lab.planes.openshift.model import ClusterNetwork, allocate_host_subnets, build_cluster, pod_mac
 
 
 def test_hostsubnets_follow_openshift_allocator_order():

@@ -7,9 +7,10 @@ import textwrap
 import pytest
 
 from lab.errors import BadInput, Refused
-from lab.openshift import live, occmd
-from lab.openshift.flows import render_node_flows
-from lab.openshift.model import ClusterNetwork, build_cluster, plugin_name
+from lab.planes.openshift import live
+from lab.planes.openshift.oc import command as occmd
+from lab.planes.openshift.node.flows import render_node_flows
+from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
 
 OUT = "actions=output:NXM_NX_REG2[]"
 
@@ -66,7 +67,7 @@ def test_lines_are_split_as_a_shell_splits_them():
 
 def test_a_verb_can_be_registered_by_another_module():
     seen = []
-    before = occmd.VERBS.get("annotate")  # lab.openshift.ocedit registers the real one
+    before = occmd.VERBS.get("annotate")  # lab.planes.openshift.oc.edit registers the real one
     occmd.register("annotate", lambda ctx: seen.append(ctx.args.words), "oc annotate ...")
     try:
         assert occmd.run(cluster(), "annotate netnamespace p1 'a=b c'").cluster is None

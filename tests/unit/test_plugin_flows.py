@@ -7,10 +7,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, Set, Tuple
 
-from lab.openshift.flows import render_node_flows
-from lab.openshift.model import (MULTITENANT_PLUGIN, NETWORKPOLICY_PLUGIN, Cluster, ClusterNetwork, build_cluster)
-from lab.openshift.policy import NamespaceInput, PodInput, PolicyInput
-from lab.openshift.vnid import isolate_projects, join_projects, make_projects_global
+from lab.planes.openshift.node.flows import render_node_flows
+from lab.planes.openshift.model import (MULTITENANT_PLUGIN, NETWORKPOLICY_PLUGIN, Cluster, ClusterNetwork, build_cluster)
+from lab.planes.openshift.node.policy import NamespaceInput, PodInput, PolicyInput
+from lab.planes.openshift.master.vnid import isolate_projects, join_projects, make_projects_global
 from lab.state import Flow
 
 OUT = "actions=output:NXM_NX_REG2[]"
@@ -220,7 +220,7 @@ def test_policies_only_matter_on_nodes_that_run_pods_of_their_namespace():
 def test_lab_run_openshift_plugin_option_picks_the_clusternetwork_plugin():
     import argparse
 
-    from topologies.openshift import TOPOLOGY
+    from lab.planes.openshift.topology import TOPOLOGY
     parser = argparse.ArgumentParser()
     TOPOLOGY.add_arguments(parser)
     default = TOPOLOGY.model(parser.parse_args([]))
@@ -233,7 +233,7 @@ def test_lab_run_openshift_plugin_option_picks_the_clusternetwork_plugin():
 
 def test_every_plugin_render_is_one_flow_per_openflow_identity():
     """No two rendered flows share table, priority and match (one would silently replace the other)."""
-    from lab.openshift.render_node import render_node
+    from lab.planes.openshift.node.render import render_node
     for plugin in (MULTITENANT_PLUGIN, NETWORKPOLICY_PLUGIN):
         c = cluster(plugin)
         for node in ("node1", "node2"):
@@ -245,7 +245,7 @@ def test_every_plugin_render_is_one_flow_per_openflow_identity():
 def test_the_clusters_own_network_policies_pods_and_namespace_labels_feed_the_render():
     """NetworkPolicy objects (from manifests) and the pods' and namespaces' labels reach the plugin
     without being passed in: the same flows as the reference policy given as PolicyInput."""
-    from lab.openshift.objects import Namespace, NetworkPolicy
+    from lab.planes.openshift.api.objects import Namespace, NetworkPolicy
     c = cluster(NETWORKPOLICY_PLUGIN)
     c = dataclasses.replace(c, pods=[dataclasses.replace(p, namespace="p1", labels={"app": "db"}) if p.name == "pod2"
                                      else p for p in c.pods],

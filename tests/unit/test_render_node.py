@@ -4,10 +4,10 @@ import pytest
 
 from lab.apply import diff_script
 from lab.errors import BadInput
-from lab.openshift import realize
-from lab.openshift.flows import render_node_flows
-from lab.openshift.model import build_cluster
-from lab.openshift.render_node import render_node, render_pod
+from lab.planes.openshift import realize
+from lab.planes.openshift.node.flows import render_node_flows
+from lab.planes.openshift.model import build_cluster
+from lab.planes.openshift.node.render import render_node, render_pod
 from lab.state import Address, Flow, Iptables, Link, OvsBridge, OvsPort, OvsTunnelNeighbour, Route, Sysctl, diff
 
 
@@ -97,7 +97,7 @@ def test_a_new_pod_takes_the_first_free_address_and_ofport(cluster):
 
 
 def test_flannel_lease_entries_and_their_change():
-    from lab.flannel.render import Lease, lease_state
+    from lab.planes.flannel.render import Lease, lease_state
     from lab.state import FdbEntry, Neighbour
     lease = Lease("10.244.1.0/24", "172.16.1.12", "vxlan", "aa:bb:cc:00:00:01")
     s = lease_state(lease)
@@ -120,8 +120,8 @@ def test_flannel_lease_entries_and_their_change():
 
 
 def test_flannel_node_state():
-    from lab.flannel.model import build_flannel_cluster
-    from lab.flannel.render import render_node as flannel_node
+    from lab.planes.flannel.model import build_flannel_cluster
+    from lab.planes.flannel.render import render_node as flannel_node
     c = build_flannel_cluster(nodes=2, pods_per_node=2, routed=True)
     s = flannel_node(c, c.node("node2"))
     links = {link.name: link for link in s.of(Link)}
@@ -132,7 +132,7 @@ def test_flannel_node_state():
 
 
 def test_docker_vxlan_connect_adds_only_the_vxlan_port():
-    from lab import rawvxlan
+    from lab.planes.rawvxlan import realize as rawvxlan
     lab = rawvxlan.RawVxlan("docker")
     change = diff(rawvxlan.render_host(lab, "host1"), rawvxlan.render_host(lab, "host1", connected=True))
     assert change.added == (Link("vxlan100", kind="vxlan", master="br0",

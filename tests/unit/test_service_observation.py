@@ -5,13 +5,13 @@ import pytest
 
 from lab.errors import BadInput, LabError
 from lab.observe.trace import parse_trace
-from lab.openshift import manifests
-from lab.openshift.model import ClusterNetwork, build_cluster, plugin_name
-from lab.openshift.objects import EndpointAddress
-from lab.openshift.request import RequestLine, parse_request_args, resolve_host, split_target
-from lab.openshift.conntrack import parse_conntrack
-from lab.openshift.service_trace import explain_drop, source_after_nat
-from lab.openshift.tracing import TraceRequest, parse_trace_args
+from lab.planes.openshift.api import manifests
+from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
+from lab.planes.openshift.api.objects import EndpointAddress
+from lab.planes.openshift.observe.request import RequestLine, parse_request_args, resolve_host, split_target
+from lab.observe.conntrack import parse_conntrack
+from lab.planes.openshift.observe.service_trace import explain_drop, source_after_nat
+from lab.planes.openshift.observe.trace import TraceRequest, parse_trace_args
 
 CLUSTER_YAML = "tests/11-openshift-objects/cluster.yaml"
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from lab import cli
+from lab.front import cli
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 
 from lab import validate
 from lab.errors import BadInput
-from lab.flannel.model import FlannelConfig, build_flannel_cluster
-from lab.openshift.model import ClusterNetwork, build_cluster
+from lab.planes.flannel.model import FlannelConfig, build_flannel_cluster
+from lab.planes.openshift.model import ClusterNetwork, build_cluster
 from lab.validate import (check_counts, check_mtu, check_networks, check_port, check_readable_file, check_vni,
                           check_writable_file)
 
@@ -368,7 +368,7 @@ def test_flannel_second_segment_only_matters_when_routed():
     assert FlannelConfig(backend="host-gw").mtu == 1500 and FlannelConfig().mtu == 1450
 
 
-@pytest.mark.parametrize("module", ["topologies.vxlan_p2p", "topologies.docker_vxlan"])
+@pytest.mark.parametrize("module", ["lab.planes.rawvxlan.p2p", "lab.planes.rawvxlan.docker_bridges"])
 def test_raw_lab_models_pass_their_own_checks(module):
     import importlib
     topology = importlib.import_module(module).TOPOLOGY
@@ -376,8 +376,8 @@ def test_raw_lab_models_pass_their_own_checks(module):
 
 
 def test_raw_lab_model_refuses_an_overlapping_docker_network(monkeypatch):
-    import topologies.docker_vxlan as docker
-    from lab import rawvxlan
+    import lab.planes.rawvxlan.docker_bridges as docker
+    from lab.planes.rawvxlan import realize as rawvxlan
     # the fixed subnets go through the same checks an option would
     monkeypatch.setattr(rawvxlan, "UNDERLAY", "172.20.5.0/24")
     refused(lambda: docker.TOPOLOGY.model(SimpleNamespace(connected=False)),

@@ -3,9 +3,9 @@
 import pytest
 
 from lab.errors import BadInput
-from lab.openshift import vnid
-from lab.openshift.model import MULTITENANT_PLUGIN, SUBNET_PLUGIN, ClusterNetwork, build_cluster
-from lab.openshift.vnid import (allocate_netids, get_netnamespaces, isolate_projects, join_projects,
+from lab.planes.openshift.master import vnid
+from lab.planes.openshift.model import MULTITENANT_PLUGIN, SUBNET_PLUGIN, ClusterNetwork, build_cluster
+from lab.planes.openshift.master.vnid import (allocate_netids, get_netnamespaces, isolate_projects, join_projects,
                                 make_projects_global)
 
 NAMESPACES = ("default", "kube-system", "kube-public", "openshift", "openshift-infra", "p1", "p2")

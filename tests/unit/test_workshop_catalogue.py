@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import topologies
-from lab import cli
-from lab.cli import run_parser
+from lab.front import cli
+from lab.front.cli import run_parser
 from lab.workshop import session
 from lab.workshop.command import _run_args
 from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
@@ -54,7 +54,7 @@ def test_every_exercise_lab_is_a_valid_small_lab(ex):
 
 
 def test_every_break_fix_exercise_uses_known_faults():
-    from lab import faults
+    from lab.front import faults
     assert "vnid" in faults.FAULTS and faults.FAULTS["vnid"].topologies == ("openshift",)
     assert len({f for f in faults.FAULTS}) >= 10
 
@@ -203,7 +203,7 @@ def test_draw_a_topology_with_manifests_without_root(tmp_path):
     import shutil
     if not shutil.which("dot"):
         pytest.skip("graphviz (dot) is not installed")
-    web = os.path.join(os.path.dirname(session.__file__), "manifests", "web.yaml")
+    from lab.planes.openshift.exercises.paths import WEB as web
     out = tmp_path / "web.svg"
     assert cli.main(["draw", "openshift", "-f", web, "--pods-per-node", "1", "-o", str(out)]) == 0
     svg = out.read_text()
@@ -236,11 +236,11 @@ class ModelLab:
 
     @property
     def api(self):
-        from lab.openshift import apistate
+        from lab.planes.openshift.api import apistate
         return apistate.snapshot(self.cluster)
 
     def oc(self, line):
-        from lab.openshift import occmd
+        from lab.planes.openshift.oc import command as occmd
         self.lines.append(line)
         outcome = occmd.run(self.cluster, line)
         if outcome.cluster is not None:
@@ -273,8 +273,8 @@ def test_live_change_exercises_start_solve_and_reset_with_oc_lines(ex_id, fact):
 
 
 def test_the_reference_policy_allows_frontend_only_on_8080():
-    from lab.openshift import live
-    from lab.workshop.exercises.openshift_live import ALLOW_FRONTEND
+    from lab.planes.openshift import live
+    from lab.planes.openshift.exercises.live import ALLOW_FRONTEND
     _ex, lab = model_lab("networkpolicy-one-app")
     c = lab.cluster
     change = live.preview(c, f"oc apply -f {ALLOW_FRONTEND}")
@@ -299,7 +299,7 @@ def test_oc_steps_outside_the_lab_process_ask_its_control_socket(tmp_path, monke
 
 @pytest.mark.parametrize("typed, stored", [("0x53cff1", "5492721"), (" 5492721 ", "5492721"), ("0", "0")])
 def test_netid_answers_in_hex_or_decimal(typed, stored):
-    from lab.workshop.exercises.openshift_live import netid
+    from lab.planes.openshift.exercises.live import netid
     assert netid(typed) == netid(stored)
 
 

@@ -6,13 +6,14 @@ import re
 import pytest
 
 import topologies
-from lab.cli import run_parser
+from lab.front.cli import run_parser
 from lab.errors import BadInput
-from lab.openshift import egress, occmd
-from lab.openshift.render_node import BRIDGE, render_node
+from lab.planes.openshift.node import egress
+from lab.planes.openshift.oc import command as occmd
+from lab.planes.openshift.node.render import BRIDGE, render_node
 from lab.workshop.command import _run_args
 from lab.workshop.exercises import CATALOGUE
-from lab.workshop.exercises import openshift_egress as eg
+from lab.planes.openshift.exercises import egress as eg
 
 
 class ModelLab:

@@ -6,7 +6,8 @@ from typing import Dict
 
 from lab.errors import BadInput
 from lab.workshop.exercise import Exercise
-from lab.workshop.exercises import openshift_egress, openshift_faults, openshift_live, openshift_paths, overlays
+from lab.planes.openshift.exercises import egress as openshift_egress, faults as openshift_faults, live as openshift_live, paths as openshift_paths
+from lab.planes.flannel import exercises as overlays
 
 CATALOGUE: Dict[str, Exercise] = {e.id: e for e in (
     openshift_paths.EXERCISES + openshift_faults.EXERCISES + openshift_live.EXERCISES + openshift_egress.EXERCISES

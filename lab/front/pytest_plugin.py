@@ -1,0 +1,307 @@
+"""The sdnlab pytest plugin: labs inside a user's own tests.
+
+Installing the project registers it (entry point `pytest11: sdnlab`). It brings
+- the `root` marker: root tests skip with a reason when not run as root;
+- SDNLAB_REQUIRE_ALL=1: a skipped test fails the run (CI: every test must run);
+- a lab name per test process: each pytest-xdist worker works under its own name (w0, w1, ...);
+- the fixture `sdnlab`, a factory: `lab = sdnlab("openshift", nodes=2, pods_per_node=2)` returns a
+  running lab (built through the topology objects), torn down after the test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import pytest
+
+
+def worker_lab_name(worker: str, base: str = "") -> str:
+    """With pytest-xdist (`-n 2`) every worker runs its labs under its own name, so they run side by
+    side: w0, w1, ... or, under a $SDNLAB_NAME of one's own, <name>w0 (two people's workers never meet)."""
+    return f"{base[:12 - 1 - len(worker[2:])]}w{worker[2:]}"
+
+
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER.startswith("gw"):
+    os.environ["SDNLAB_NAME"] = worker_lab_name(_WORKER, os.environ.get("SDNLAB_NAME", ""))
+    from lab import paths as _paths
+    _paths.set_lab_name(os.environ["SDNLAB_NAME"])
+
+ROOT_SKIP_REASON = "needs root: real network namespaces and kernel objects"
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "root: needs root, real namespaces and kernel objects "
+                                       "(skips with a reason when not root)")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if os.geteuid() == 0:
+        return
+    skip = pytest.mark.skip(reason=ROOT_SKIP_REASON)
+    for item in items:
+        if "root" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """In CI (SDNLAB_REQUIRE_ALL=1) a skipped test fails the run: it is a test that did not run."""
+    if not os.environ.get("SDNLAB_REQUIRE_ALL"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reporter.write_line(f"SDNLAB_REQUIRE_ALL: {len(skipped)} tests skipped; failing the run", red=True)
+        session.exitstatus = 1
+
+
+def topology_args(topology, **options) -> argparse.Namespace:
+    """The topology's `lab run` defaults, overridden by keyword options (pods_per_node=2, backend=...).
+    An option the topology does not know is a mistake in the test, said at once."""
+    parser = argparse.ArgumentParser(prog=f"sdnlab({topology.name!r})", add_help=False)
+    topology.add_arguments(parser)
+    args = parser.parse_args([])
+    known = set(vars(args)) | ({"datapath"} if topology.uses_ovs else set())
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"sdnlab({topology.name!r}): unknown option(s) {', '.join(unknown)} "
+                        f"(known: {', '.join(sorted(known))})")
+    for key, value in options.items():
+        setattr(args, key, value)
+    return args
+
+
+def path_diff(expected: Sequence[str], seen: Sequence[str]) -> str:
+    """Two lists side by side, the first difference marked: what an assertion prints."""
+    lines = [f"  {'expected':<24} seen"]
+    for i in range(max(len(expected), len(seen))):
+        e = expected[i] if i < len(expected) else "-"
+        s = seen[i] if i < len(seen) else "-"
+        lines.append(f"{'>' if e != s else ' '} {e:<24} {s}")
+    return "\n".join(lines)
+
+
+class Lab:
+    """A running lab as a test sees it: the Mininet network (`net`), the model, and helpers that
+    observe the data plane (ping, ofproto/trace, traceroute) with assertions that explain a failure."""
+
+    def __init__(self, topology, net, model):
+        self.topology, self.net, self.model = topology, net, model
+
+    @property
+    def name(self) -> str:
+        return self.net.name
+
+    def host(self, name: str):
+        if name not in self.net:
+            raise KeyError(f"no host {name!r} in lab {self.name} (hosts: {', '.join(sorted(self.net.keys()))})")
+        return self.net[name]
+
+    def ip_of(self, target: str) -> str:
+        """A lab name (pod, node, external host) or an address -> the address a packet is sent to."""
+        for p in getattr(self.model, "pods", []):
+            if p.name == target:
+                return p.ip
+        for n in self._nodes():
+            if n[0] == target:
+                return n[1]
+        ext = self._external()
+        if ext and ext[0] == target:
+            return ext[1]
+        return target
+
+    def name_of(self, ip: str) -> str:
+        """An address back to the lab name that holds it (pods, node underlay IPs and gateways, external)."""
+        for p in getattr(self.model, "pods", []):
+            if p.ip == ip:
+                return p.name
+        for name, host_ip, gateway in self._nodes():
+            if ip in (host_ip, gateway):
+                return name
+        ext = self._external()
+        if ext and ext[1] == ip:
+            return ext[0]
+        return ip
+
+    def _nodes(self) -> List[tuple]:
+        if hasattr(self.model, "hostsubnets"):  # OpenShift
+            return [(hs.name, hs.host_ip, hs.gateway) for hs in self.model.hostsubnets]
+        return [(n.name, n.ip, getattr(n, "gateway", "")) for n in getattr(self.model, "nodes", [])]
+
+    def _external(self) -> Optional[tuple]:
+        ext = getattr(self.model, "external", None)
+        if ext is not None and hasattr(ext, "ip"):
+            return ext.name, ext.ip
+        if getattr(self.model, "external_ip", None):  # Flannel
+            return "ext", self.model.external_ip
+        return None
+
+    def cmd(self, host: str, command: str) -> str:
+        """A shell command in a lab host's namespace; its output."""
+        return self.host(host).cmd(command)
+
+    def ping(self, a: str, b: str, count: int = 1, timeout: float = 2):
+        from lab.observe.ping import ping
+        return ping(self.host(a), self.ip_of(b), count=count, timeout=timeout, dst_name=b)
+
+    def trace(self, a: str, b: str, proto: str = "icmp", dst_port: Optional[int] = None):
+        """[(node, Trace)]: ofproto/trace on the source pod's node, then on the remote node (OpenShift)."""
+        if not hasattr(self.model, "hostsubnets"):
+            raise TypeError(f"lab.trace is for OpenShift labs (Open vSwitch); this is {self.topology.name}")
+        from lab.planes.openshift.observe.trace import trace_pod
+        return trace_pod(self.net, self.model, a, b, proto, dst_port)
+
+    def request(self, a: str, target: str, proto: str = "tcp", timeout: float = 2.0, count: int = 1):
+        """From lab host a to `target` ("web:80", "web.shop:80", "shop/web:80", "pod3:8080", "IP:PORT"):
+        an Answer (.pod: the pod that answered, .error: "refused" or "timeout"); with count > 1 a list."""
+        from lab.observe.request import requests
+        from lab.planes.openshift.observe.request import request_many, split_target
+        if hasattr(self.model, "services"):
+            answers = request_many(self.net, self.model, a, target, proto, count, timeout)
+        else:
+            host, port = split_target(target)
+            answers = requests(self.host(a), self.ip_of(host), port, proto, count, timeout)
+        return answers[0] if count == 1 else answers
+
+    def hops(self, a: str, b: str) -> List[str]:
+        """traceroute from a to b, each hop's address mapped back to its lab name."""
+        from lab.observe.traceroute import traceroute
+        return [h.name or h.ip or "*" for h in traceroute(self.host(a), self.ip_of(b), resolve=self._resolve)]
+
+    def _resolve(self, ip: str) -> Optional[str]:
+        name = self.name_of(ip)
+        return None if name == ip else name
+
+    def assert_reachable(self, a: str, b: str, count: int = 1) -> None:
+        r = self.ping(a, b, count=count)
+        assert r.ok, (f"{a} -> {b} ({self.ip_of(b)}) unreachable: {r.received}/{r.sent} answered\n"
+                      + self._trace_note(a, b))
+
+    def assert_unreachable(self, a: str, b: str) -> None:
+        r = self.ping(a, b)
+        assert not r.ok, f"{a} -> {b} ({self.ip_of(b)}) answered ({r.received}/{r.sent}), expected no answer"
+
+    def _trace_note(self, a: str, b: str) -> str:
+        if not hasattr(self.model, "hostsubnets"):
+            return ""
+        try:
+            return "the switch's view:\n" + "\n".join(f"  {n}: {t.summary()}" for n, t in self.trace(a, b))
+        except Exception as exc:  # a note for a person: never hide the assertion behind it
+            return f"(no trace: {exc})"
+
+    def assert_path(self, a: str, b: str, tables: Sequence, proto: str = "icmp") -> None:
+        """The OpenFlow tables a packet visits from a to b, over every node it crosses, in order."""
+        hops = self.trace(a, b, proto)
+        seen = [str(t) for _node, tr in hops for t in tr.tables]
+        expected = [str(t) for t in tables]
+        assert seen == expected, (f"path {a} -> {b} differs (tables):\n{path_diff(expected, seen)}\n"
+                                  + "\n".join(f"  {n}: {t.summary()}" for n, t in hops))
+
+    def oc(self, line: str):
+        """An `oc` line on an OpenShift lab (get, apply, create, delete, label, adm pod-network): returns the
+        lab.planes.openshift.live.Change (its output, and per node the flows and rules added and removed)."""
+        from lab.planes.openshift import live
+        change = live.apply(self.net, self.model, line, runtime=getattr(self.topology, "runtime", "netns"))
+        if change.mutated:
+            self.last_change = change
+        return change
+
+    def assert_hops(self, a: str, b: str, names: Sequence[str]) -> None:
+        """The traceroute hops from a to b, by lab name (pods, nodes, external host)."""
+        seen = self.hops(a, b)
+        assert seen == list(names), f"hops {a} -> {b} differ:\n{path_diff(list(names), seen)}"
+
+
+def start_lab(topology_name: str, **options) -> Lab:
+    """Build a lab through its topology object, under this process's lab name."""
+    import topologies
+    from lab.net import LabNet
+    topology = topologies.load(topology_name)
+    datapath = options.pop("datapath", "auto") if topology.uses_ovs else None
+    args = topology_args(topology, **options)
+    model = topology.model(args)  # BadInput before anything exists
+    from lab.requirements import require_packages, require_root
+    require_root()
+    require_packages(topology.packages)
+    if topology.uses_ovs:
+        from lab.daemons.ovs import choose_datapath
+        datapath = choose_datapath(datapath)
+    net = LabNet(datapath, topology=topology.name, progress=lambda m: None)
+    try:
+        topology.build(net, model, progress=lambda m: None)
+        net.record_daemons()
+    except BaseException:
+        net.stop()
+        raise
+    return Lab(topology, net, model)
+
+
+def lab_process_snapshot(name: str = "") -> list:
+    """The lab's live processes as (pid, start time), taken before teardown: the records that name them
+    go with the lab's run directory, so only a snapshot can tell afterwards whether they all ended."""
+    from lab.cleanup import lab_processes
+    procs = lab_processes(name)
+    return procs["shells"] + procs["others"]
+
+
+def assert_nothing_left(name: str = "", processes: Sequence = ()) -> None:
+    """Nothing of the lab is left: no namespace bind, no run directory, no recorded or in-namespace
+    process, and none of `processes` (a snapshot taken before teardown) still running."""
+    from lab.cleanup import is_zombie, leftovers, same_process
+    left = leftovers(name)
+    left["processes"] += [p for p in processes if same_process(tuple(p)) and not is_zombie(p[0])
+                          and tuple(p) not in map(tuple, left["processes"])]
+    assert not any(left.values()), f"lab {name or 'of this process'} left behind: {left}"
+
+
+def machine_owns(path: str) -> bool:
+    """The directory is the machine's own: it exists and no lab made it as a mountpoint for its hosts
+    (/run/flannel, /var/lib/cni), which the last lab using it removes again."""
+    from lab.cleanup import recorded_mountpoints
+    return os.path.exists(path) and path not in recorded_mountpoints()
+
+
+def left_as_found(path: str, machine_owned: bool) -> bool:
+    """After a lab is gone: a mountpoint it made is gone too, unless another lab (a parallel test
+    worker's) holds it now; the machine's own directory stays."""
+    from lab.cleanup import mounted_in_some_namespace, recorded_mountpoints
+    if path in recorded_mountpoints() or mounted_in_some_namespace(path):  # (a lab of another run directory)
+        return True
+    return os.path.exists(path) == machine_owned
+
+
+@contextmanager
+def built_lab(build: Callable, model, packages: Optional[Dict[str, str]] = None) -> Iterator[Tuple[object, object]]:
+    """`with built_lab(realize.build, cluster, ovs.PACKAGES) as (net, cluster):` a lab built straight from
+    a data plane's model, under this process's lab name, torn down after the block; fails if anything of
+    it is left behind."""
+    from lab.net import running
+    from lab.requirements import require_packages
+    require_packages(packages)
+    with running(build, model) as net:
+        yield net, model
+        before = lab_process_snapshot()
+    assert_nothing_left(processes=before)
+
+
+@pytest.fixture
+def sdnlab() -> Callable[..., Lab]:
+    """Factory: `lab = sdnlab("openshift", nodes=2, pods_per_node=2)`; one lab at a time per test,
+    torn down after the test however it ends."""
+    labs: List[Lab] = []
+
+    def factory(topology: str = "openshift", **options) -> Lab:
+        if labs:
+            labs.pop().net.stop()  # one lab per process: a second call replaces the first
+        lab = start_lab(topology, **options)
+        labs.append(lab)
+        return lab
+
+    yield factory
+    for lab in labs:
+        before = lab_process_snapshot(lab.name)
+        lab.net.stop()
+        assert_nothing_left(lab.name, before)

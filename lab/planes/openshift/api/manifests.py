@@ -1,0 +1,384 @@
+"""Kubernetes/OpenShift YAML manifests -> the lab cluster's objects (pure, apart from reading the files).
+
+What the API server would refuse (an unknown kind or field, a pod on an unknown node, a duplicate name,
+a clusterIP outside the service network or taken, an invalid selector) is one BadInput naming the file;
+the cluster is changed only when every document is valid.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import os
+from dataclasses import replace
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from lab.addressing import pod_mac, veth_name
+from lab.errors import BadInput
+from lab.planes.openshift.api.objects import (NODE_PORT_RANGE, PROTOCOLS, SERVICE_TYPES, Container, ContainerPort, Namespace,
+                                   NetworkPolicy, Pod, Service, ServicePort, allocate_cluster_ip, check_labels,
+                                   check_name)
+
+Document = Tuple[str, dict]  # (the file it came from, the parsed object)
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+# the fields the lab understands, per place in an object; anything else is refused, as `oc create` would
+TOP = {"apiVersion", "kind", "metadata", "spec"}
+METADATA = {"name", "namespace", "labels", "annotations"}
+POD_SPEC = {"containers", "nodeName", "restartPolicy", "terminationGracePeriodSeconds"}
+CONTAINER = {"name", "image", "ports", "command", "args", "imagePullPolicy"}
+CONTAINER_PORT = {"containerPort", "protocol", "name"}
+DEPLOYMENT_SPEC = {"replicas", "selector", "template"}
+TEMPLATE = {"metadata", "spec"}
+SERVICE_SPEC = {"selector", "ports", "clusterIP", "type", "sessionAffinity"}
+SERVICE_PORT = {"name", "port", "targetPort", "protocol", "nodePort"}
+POLICY_SPEC = {"podSelector", "ingress", "egress", "policyTypes"}
+SELECTOR = {"matchLabels", "matchExpressions"}
+OPERATORS = {"In", "NotIn", "Exists", "DoesNotExist"}
+KINDS = ("Namespace", "Project", "Pod", "Deployment", "Service", "NetworkPolicy", "List")
+EGRESS_KINDS = ("HostSubnet", "NetNamespace", "EgressNetworkPolicy")  # lab.planes.openshift.node.egress.apply_documents
+
+
+def load_paths(paths: Sequence[str]) -> List[Document]:
+    """Every document of every file (a directory: its *.yaml, *.yml, *.json files in name order)."""
+    import yaml  # PyYAML; JSON is YAML too
+    docs: List[Document] = []
+    for path in paths:
+        if os.path.isdir(path):
+            files = sorted(os.path.join(path, f) for f in os.listdir(path) if f.endswith(MANIFEST_SUFFIXES))
+            if not files:
+                raise BadInput(f"{path}: no *.yaml, *.yml or *.json files in this directory")
+        else:
+            files = [path]
+        for name in files:
+            try:
+                with open(name) as f:
+                    parsed = list(yaml.safe_load_all(f))
+            except OSError as exc:
+                raise BadInput(f"{name}: cannot read: {exc.strerror}") from None
+            except yaml.YAMLError as exc:
+                raise BadInput(f"{name}: not valid YAML: {' '.join(str(exc).split())}") from None
+            for obj in parsed:
+                if obj is None:  # an empty document (`---` at the end)
+                    continue
+                if not isinstance(obj, dict):
+                    raise BadInput(f"{name}: a document must be an object with apiVersion and kind, not {obj!r}")
+                docs += [(name, item) for item in _flatten(name, obj)]
+    return docs
+
+
+def _flatten(source: str, obj: dict) -> List[dict]:
+    if obj.get("kind") != "List":
+        return [obj]
+    items = obj.get("items")
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise BadInput(f"{source}: a List needs items, a list of objects")
+    return items
+
+
+def _only(obj: object, allowed: set, where: str) -> dict:
+    if not isinstance(obj, dict):
+        raise BadInput(f"{where} must be an object, not {obj!r}")
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        raise BadInput(f"unknown field {where}.{unknown[0]} (the lab knows: {', '.join(sorted(allowed))})")
+    return obj
+
+
+def _int(value: object, where: str, low: int = 1, high: int = 65535) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise BadInput(f"{where} must be an integer {low}..{high}, not {value!r}")
+    return value
+
+
+def _protocol(value: object, where: str) -> str:
+    if value is None:
+        return "TCP"
+    if value not in PROTOCOLS:
+        raise BadInput(f"{where} must be TCP or UDP, not {value!r}")
+    return value
+
+
+def _words(value: object, where: str) -> Tuple[str, ...]:
+    """command/args: a list of strings (numbers are written as YAML reads them)."""
+    if value is None:
+        return ()
+    words = value if isinstance(value, list) else [None]
+    if not all(isinstance(w, (str, int, float)) and not isinstance(w, bool) for w in words):
+        raise BadInput(f"{where} must be a list of strings, not {value!r}")
+    return tuple(str(w) for w in value)
+
+
+def check_selector(selector: object, where: str) -> dict:
+    """A LabelSelector (matchLabels, matchExpressions) as the API server validates it."""
+    if selector is None:
+        return {}
+    _only(selector, SELECTOR, where)
+    check_labels(selector.get("matchLabels"), f"{where}.matchLabels")
+    exprs = selector.get("matchExpressions") or []
+    if not isinstance(exprs, list):
+        raise BadInput(f"{where}.matchExpressions must be a list")
+    for i, e in enumerate(exprs):
+        at = f"{where}.matchExpressions[{i}]"
+        _only(e, {"key", "operator", "values"}, at)
+        check_labels({e.get("key"): ""}, at)
+        if e.get("operator") not in OPERATORS:
+            raise BadInput(f"{at}.operator must be one of {', '.join(sorted(OPERATORS))}, not {e.get('operator')!r}")
+        values = e.get("values") or []
+        if e["operator"] in ("In", "NotIn") and not values:
+            raise BadInput(f"{at}: operator {e['operator']} needs values")
+        if e["operator"] in ("Exists", "DoesNotExist") and values:
+            raise BadInput(f"{at}: operator {e['operator']} takes no values")
+        check_labels({e["key"]: v for v in values}, f"{at}.values")
+    return selector
+
+
+class _Builder:
+    """Applies documents to a copy of the cluster's object lists; the caller keeps them only if all pass."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.namespaces = list(cluster.namespaces)
+        self.pods = list(cluster.pods)
+        self.services = list(cluster.services)
+        self.policies = list(cluster.policies)
+        self.nodes = [hs.name for hs in cluster.hostsubnets]
+        self.next_node = 0  # Deployments spread their replicas over the nodes in order
+
+    # --- metadata -------------------------------------------------------------------------------
+    def meta(self, obj: dict, kind: str, namespaced: bool = True) -> Tuple[str, str, Dict[str, str]]:
+        m = _only(obj.get("metadata"), METADATA, "metadata") if obj.get("metadata") is not None else {}
+        name = check_name(kind, m.get("name"), label=kind in ("Namespace", "Project", "Service"))
+        labels = check_labels(m.get("labels"), f"{kind} {name}: metadata.labels")
+        ns = ""
+        if namespaced:
+            ns = m.get("namespace") or "default"
+            if ns not in (n.name for n in self.namespaces):
+                raise BadInput(f"{kind} {name}: namespace {ns!r} does not exist (namespaces: "
+                               f"{', '.join(n.name for n in self.namespaces)})")
+        return name, ns, labels
+
+    # --- kinds ----------------------------------------------------------------------------------
+    def namespace(self, obj: dict, kind: str) -> None:
+        _only(obj, TOP, kind)
+        name, _, labels = self.meta(obj, kind, namespaced=False)
+        if any(n.name == name for n in self.namespaces):
+            raise BadInput(f"{kind} {name} exists already")
+        self.namespaces.append(Namespace(name, labels))
+
+    def pod(self, obj: dict, name: Optional[str] = None, ns: str = "", labels: Optional[dict] = None,
+            node: Optional[str] = None) -> None:
+        if name is None:
+            _only(obj, TOP, "Pod")
+            name, ns, labels = self.meta(obj, "Pod")
+        spec = _only(obj.get("spec"), POD_SPEC, "spec")
+        containers = spec.get("containers")
+        if not isinstance(containers, list) or not containers:
+            raise BadInput(f"Pod {ns}/{name}: spec.containers must list at least one container")
+        ports: List[ContainerPort] = []
+        parsed: List[Container] = []
+        for i, c in enumerate(containers):
+            _only(c, CONTAINER, f"spec.containers[{i}]")
+            at = f"Pod {ns}/{name}: spec.containers[{i}]"
+            cname = check_name(f"{at}: container", c.get("name"), label=True)
+            if any(other.name == cname for other in parsed):
+                raise BadInput(f"{at}: container name {cname!r} is used twice in the pod")
+            own: List[ContainerPort] = []
+            for j, p in enumerate(c.get("ports") or []):
+                where = f"{at}.ports[{j}]"
+                _only(p, CONTAINER_PORT, f"spec.containers[{i}].ports[{j}]")
+                port = ContainerPort(_int(p.get("containerPort"), f"{where}.containerPort"),
+                                     _protocol(p.get("protocol"), f"{where}.protocol"), str(p.get("name") or ""))
+                if any((q.port, q.protocol) == (port.port, port.protocol) for q in ports):
+                    raise BadInput(f"{where}: {port.port}/{port.protocol} is declared twice")
+                ports.append(port)
+                own.append(port)
+            parsed.append(Container(cname, str(c.get("image") or ""), tuple(own),
+                                    _words(c.get("command"), f"{at}.command"), _words(c.get("args"), f"{at}.args")))
+        node = node or spec.get("nodeName")
+        if node is None:  # no scheduler in the lab: the next node in order, as a Deployment spreads
+            node = self.nodes[self.next_node % len(self.nodes)]
+            self.next_node += 1
+        if node not in self.nodes:
+            raise BadInput(f"Pod {ns}/{name}: spec.nodeName {node!r} is not a node (nodes: {', '.join(self.nodes)})")
+        if any(p.name == name and p.namespace == ns for p in self.pods):
+            raise BadInput(f"Pod {ns}/{name} exists already")
+        self.pods.append(self.place(name, ns, node, labels or {}, tuple(ports), tuple(parsed)))
+
+    def place(self, name: str, ns: str, node: str, labels: Dict[str, str], ports: Tuple[ContainerPort, ...],
+              containers: Tuple[Container, ...]) -> Pod:
+        """The next address of the node's subnet from .2 and the next ofport from 3, in creation order."""
+        hs = self.cluster.hostsubnet(node)
+        subnet = ipaddress.ip_network(hs.subnet)
+        used = {p.ip for p in self.pods}
+        ip = next((str(a) for a in list(subnet.hosts())[1:] if str(a) not in used), None)
+        if ip is None:
+            raise BadInput(f"Pod {ns}/{name}: node {node}'s subnet {hs.subnet} has no free address")
+        ofports = {p.ofport for p in self.pods if p.node == node}
+        ofport = next(n for n in range(3, 65280) if n not in ofports)
+        return Pod(name=name, node=node, ip=ip, mac=pod_mac(ip), veth=veth_name(node, f"{ns}/{name}"), ofport=ofport,
+                   namespace=ns, labels=labels, ports=ports, image=containers[0].image, containers=containers)
+
+    def deployment(self, obj: dict) -> None:
+        _only(obj, TOP, "Deployment")
+        name, ns, _labels = self.meta(obj, "Deployment")
+        spec = _only(obj.get("spec"), DEPLOYMENT_SPEC, "spec")
+        replicas = _int(spec.get("replicas", 1), f"Deployment {ns}/{name}: spec.replicas", 0, 1000)
+        selector = check_selector(spec.get("selector"), f"Deployment {ns}/{name}: spec.selector")
+        template = _only(spec.get("template"), TEMPLATE, "spec.template")
+        tmeta = _only(template.get("metadata") or {}, {"labels", "annotations", "name"}, "spec.template.metadata")
+        labels = check_labels(tmeta.get("labels"), f"Deployment {ns}/{name}: spec.template.metadata.labels")
+        wanted = selector.get("matchLabels") or {}
+        if not labels or any(labels.get(k) != str(v) for k, v in wanted.items()):
+            raise BadInput(f"Deployment {ns}/{name}: spec.selector does not match spec.template.metadata.labels")
+        pinned = (template.get("spec") or {}).get("nodeName")
+        for i in range(replicas):
+            # replica names are `<deployment>-<n>` (a real cluster adds a template hash and a random suffix)
+            node = pinned or self.nodes[self.next_node % len(self.nodes)]
+            if not pinned:
+                self.next_node += 1
+            self.pod(template, f"{name}-{i + 1}", ns, labels, node)
+
+    def service(self, obj: dict) -> None:
+        _only(obj, TOP, "Service")
+        name, ns, _labels = self.meta(obj, "Service")
+        at = f"Service {ns}/{name}"
+        spec = _only(obj.get("spec"), SERVICE_SPEC, "spec")
+        selector = check_labels(spec.get("selector"), f"{at}: spec.selector")
+        stype = spec.get("type", "ClusterIP")
+        if stype not in SERVICE_TYPES:
+            raise BadInput(f"{at}: spec.type must be one of {', '.join(SERVICE_TYPES)}, not {stype!r}")
+        raw_ports = spec.get("ports")
+        if not isinstance(raw_ports, list) or not raw_ports:
+            raise BadInput(f"{at}: spec.ports must list at least one port")
+        ports: List[ServicePort] = []
+        for i, p in enumerate(raw_ports):
+            where = f"{at}: spec.ports[{i}]"
+            _only(p, SERVICE_PORT, f"spec.ports[{i}]")
+            target = p.get("targetPort", 0)
+            if isinstance(target, str) and not target.isdigit():
+                check_name("targetPort", target, label=True)
+            elif target != 0:
+                target = _int(int(target), f"{where}.targetPort")
+            node_port = 0
+            if "nodePort" in p:
+                if stype != "NodePort":
+                    raise BadInput(f"{where}.nodePort is only for type NodePort")
+                node_port = _int(p["nodePort"], f"{where}.nodePort", *NODE_PORT_RANGE)
+            ports.append(ServicePort(_int(p.get("port"), f"{where}.port"), _protocol(p.get("protocol"), f"{where}.protocol"),
+                                     str(p.get("name") or ""), target, node_port))
+        if len(ports) > 1 and any(not sp.name for sp in ports):
+            raise BadInput(f"{at}: with more than one port every port needs a name")
+        if len({(sp.port, sp.protocol) for sp in ports}) != len(ports):
+            raise BadInput(f"{at}: a port and protocol are listed twice")
+        if any(s.name == name and s.namespace == ns for s in self.services):
+            raise BadInput(f"{at} exists already")
+        cluster_ip = spec.get("clusterIP") or ""
+        if cluster_ip:
+            net = ipaddress.ip_network(self.cluster.network.service_network)
+            try:
+                addr = ipaddress.ip_address(cluster_ip)
+            except ValueError:
+                raise BadInput(f"{at}: spec.clusterIP {cluster_ip!r} is not an IPv4 address") from None
+            if addr not in net or addr in (net.network_address, net.broadcast_address):
+                raise BadInput(f"{at}: spec.clusterIP {cluster_ip} is not in the service network {net}")
+            owner = next((s for s in self.services if s.cluster_ip == cluster_ip), None)
+            if owner is not None:
+                raise BadInput(f"{at}: spec.clusterIP {cluster_ip} is already allocated to {owner.key}")
+        self.services.append(Service(name, ns, str(cluster_ip), tuple(ports), selector, stype))
+
+    def policy(self, obj: dict) -> None:
+        _only(obj, TOP, "NetworkPolicy")
+        name, ns, _labels = self.meta(obj, "NetworkPolicy")
+        at = f"NetworkPolicy {ns}/{name}"
+        spec = _only(obj.get("spec"), POLICY_SPEC, "spec")
+        if "podSelector" not in spec:
+            raise BadInput(f"{at}: spec.podSelector is required (an empty one, {{}}, selects every pod)")
+        check_selector(spec["podSelector"], f"{at}: spec.podSelector")
+        for direction in ("ingress", "egress"):
+            for i, rule in enumerate(spec.get(direction) or []):
+                peers = (rule or {}).get("from" if direction == "ingress" else "to") or []
+                for j, peer in enumerate(peers):
+                    for sel in ("podSelector", "namespaceSelector"):
+                        if sel in (peer or {}):
+                            check_selector(peer[sel], f"{at}: spec.{direction}[{i}].{sel}")
+        if any(p.name == name and p.namespace == ns for p in self.policies):
+            raise BadInput(f"{at} exists already")
+        self.policies.append(NetworkPolicy(name, ns, copy.deepcopy(spec)))
+
+    def finish(self) -> None:
+        """ClusterIPs for services that gave none (after every given one is reserved); host names."""
+        taken = [s.cluster_ip for s in self.services if s.cluster_ip]
+        for i, s in enumerate(self.services):
+            if not s.cluster_ip:
+                ip = allocate_cluster_ip(self.cluster.network.service_network, taken, s.key)
+                taken.append(ip)
+                self.services[i] = replace(s, cluster_ip=ip)
+        used = [sp.node_port for s in self.services for sp in s.ports if sp.node_port]
+        if len(set(used)) != len(used):
+            dup = next(n for n in used if used.count(n) > 1)
+            raise BadInput(f"nodePort {dup} is allocated to two services")
+        for i, s in enumerate(self.services):
+            if s.type == "NodePort" and any(not sp.node_port for sp in s.ports):
+                ports = []
+                for sp in s.ports:  # the real allocator picks at random; the lab takes the first free one
+                    if not sp.node_port:
+                        free = next((n for n in range(NODE_PORT_RANGE[0], NODE_PORT_RANGE[1] + 1) if n not in used), None)
+                        if free is None:
+                            raise BadInput(f"Service {s.key}: no free nodePort")
+                        used.append(free)
+                        sp = replace(sp, node_port=free)
+                    ports.append(sp)
+                self.services[i] = replace(s, ports=tuple(ports))
+        self.pods = assign_host_names(self.pods)
+        others = {hs.name for hs in self.cluster.hostsubnets} | {self.cluster.external.name, "underlay"}
+        seen = set()
+        for p in self.pods:
+            if p.host in others or p.host in seen:
+                raise BadInput(f"Pod {p.key}: its lab host name {p.host!r} is taken by another host")
+            seen.add(p.host)
+
+
+def assign_host_names(pods: List[Pod]) -> List[Pod]:
+    """A pod's Mininet host is its name; where two namespaces use one name, `name.namespace` for each
+    (the CLI also knows every pod as `namespace/name`)."""
+    count: Dict[str, int] = {}
+    for p in pods:
+        count[p.name] = count.get(p.name, 0) + 1
+    return [replace(p, host=p.name if count[p.name] == 1 else f"{p.name}.{p.namespace}") for p in pods]
+
+
+def apply_documents(cluster, docs: Iterable[Document]) -> None:
+    """Create the documents' objects in the cluster: namespaces first, then the rest in file order.
+    All or nothing: a bad document raises BadInput("FILE: ...") and the cluster is unchanged."""
+    docs = list(docs)
+    builder = _Builder(cluster)
+    ordered = [d for d in docs if d[1].get("kind") in ("Namespace", "Project")] + \
+              [d for d in docs if d[1].get("kind") not in ("Namespace", "Project")]
+    for source, obj in ordered:
+        kind = obj.get("kind")
+        if kind in EGRESS_KINDS:  # fields of the network objects: lab.planes.openshift.node.egress, once NetNamespaces exist
+            continue
+        try:
+            if kind not in KINDS or kind == "List":
+                raise BadInput(f"unknown kind {kind!r} (the lab knows: {', '.join(k for k in KINDS if k != 'List')})")
+            if kind in ("Namespace", "Project"):
+                builder.namespace(obj, kind)
+            elif kind == "Pod":
+                builder.pod(obj)
+            elif kind == "Deployment":
+                builder.deployment(obj)
+            elif kind == "Service":
+                builder.service(obj)
+            else:
+                builder.policy(obj)
+        except BadInput as exc:
+            raise BadInput(f"{source}: {exc}") from None
+    try:
+        builder.finish()
+    except BadInput as exc:
+        raise BadInput(f"{docs[-1][0] if docs else 'manifests'}: {exc}") from None
+    cluster.namespaces[:] = builder.namespaces
+    cluster.pods[:] = builder.pods
+    cluster.services[:] = builder.services
+    cluster.policies[:] = builder.policies

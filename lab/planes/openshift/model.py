@@ -1,0 +1,280 @@
+"""The cluster as OpenShift's API objects describe it (pure data, deterministic allocation)."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Dict, List, Optional, Tuple
+
+from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD, parse_network, pod_mac, veth_name
+from lab.errors import BadInput
+from lab.planes.openshift.master.vnid import INITIAL_NAMESPACES, allocate_netids
+from lab.planes.openshift.api.objects import (SYSTEM_NAMESPACES, EgressNetworkPolicy, EndpointAddress, Namespace, NetworkPolicy, Pod, Service,
+                                   ServicePort, endpoints_of)
+from lab.validate import check_counts, check_mtu, check_networks, check_port
+
+SUBNET_PLUGIN = "redhat/openshift-ovs-subnet"
+MULTITENANT_PLUGIN = "redhat/openshift-ovs-multitenant"
+NETWORKPOLICY_PLUGIN = "redhat/openshift-ovs-networkpolicy"
+# pluginId 0/1/2 (the table-253 note's first byte); ruleVersion 7 in openshift-sdn 3.11
+PLUGIN_IDS = {SUBNET_PLUGIN: 0, MULTITENANT_PLUGIN: 1, NETWORKPOLICY_PLUGIN: 2}
+RULE_VERSION = 7
+# what each network is called in messages: the domain name and the `lab run` option that sets it
+CLUSTER_NETWORK = "cluster network (--cluster-cidr)"
+SERVICE_NETWORK = "service network (--service-network)"
+UNDERLAY = "underlay (--underlay)"
+
+
+def plugin_name(short: str) -> str:
+    """subnet|multitenant|networkpolicy -> the ClusterNetwork pluginName."""
+    return f"redhat/openshift-ovs-{short}"
+
+
+@dataclass(frozen=True)
+class ClusterNetwork:
+    """The `default` ClusterNetwork object (OpenShift 3.11 defaults)."""
+
+    cidr: str = "10.128.0.0/14"
+    host_subnet_length: int = 9
+    service_network: str = "172.30.0.0/16"
+    vxlan_port: int = 4789
+    mtu: int = 1450
+    plugin: str = SUBNET_PLUGIN
+
+    def __post_init__(self) -> None:
+        net = parse_network(self.cidr, "cluster network CIDR (--cluster-cidr)")
+        service = parse_network(self.service_network, "service network CIDR (--service-network)")
+        check_networks({CLUSTER_NETWORK: net, SERVICE_NETWORK: service})
+        host_bits = self.host_subnet_length
+        if isinstance(host_bits, bool) or not isinstance(host_bits, int) or host_bits < 2:
+            raise BadInput(f"--host-subnet-length {host_bits!r} is invalid: it must be an integer of at least 2")
+        if host_bits > 32 - net.prefixlen:
+            raise BadInput(
+                f"--host-subnet-length {host_bits} does not fit cluster network {self.cidr}: "
+                f"at most {32 - net.prefixlen} host bits are available"
+            )
+        check_port(self.vxlan_port, "--vxlan-port")
+        check_mtu(self.mtu, UNDERLAY_MTU, VXLAN_OVERHEAD, "--mtu")
+        if self.plugin not in PLUGIN_IDS:
+            raise BadInput(f"network plugin {self.plugin!r} is not supported (known: {', '.join(PLUGIN_IDS)})")
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.ip_network(self.cidr)
+
+    @property
+    def plugin_id(self) -> int:
+        return PLUGIN_IDS[self.plugin]
+
+    @property
+    def version_note(self) -> str:
+        """The note openshift-sdn writes in table 253: pluginId.ruleVersion in hex."""
+        return f"{self.plugin_id:02X}.{RULE_VERSION:02X}"
+
+
+def allocate_host_subnets(cidr: str, host_bits: int, count: int) -> List[ipaddress.IPv4Network]:
+    """Subnets in the order openshift-sdn's SubnetAllocator hands them out.
+
+    When the subnet number straddles an octet boundary the allocator rotates its bits so
+    that subnets sharing the low octet come first: 10.128.0.0/23, 10.129.0.0/23, ...
+    """
+    net = ipaddress.ip_network(cidr)
+    subnet_bits = 32 - net.prefixlen - host_bits
+    total = 1 << subnet_bits
+    if count > total:
+        raise BadInput(
+            f"{count} nodes need {count} host subnets but {cidr} with hostSubnetLength {host_bits} has only {total}"
+        )
+    rotate = host_bits % 8 != 0 and (host_bits - 1) // 8 != (host_bits + subnet_bits - 1) // 8
+    if rotate:
+        left_shift = 8 - host_bits % 8
+        left_mask = (1 << (32 - net.prefixlen)) - 1
+        right_shift = subnet_bits - left_shift
+        right_mask = ((1 << left_shift) - 1) << host_bits
+    base = int(net.network_address)
+    subnets = []
+    for n in range(count):
+        shifted = n << host_bits
+        if rotate:
+            offset = ((shifted << left_shift) & left_mask) | ((shifted >> right_shift) & right_mask)
+        else:
+            offset = shifted
+        subnets.append(ipaddress.ip_network((base | offset, 32 - host_bits)))
+    return subnets
+
+
+def stable_uid(kind: str, name: str) -> str:
+    """A deterministic stand-in for the API server's random object UID."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sdnlab/{kind}/{name}"))
+
+
+@dataclass(frozen=True)
+class HostSubnet:
+    """`oc get hostsubnet`: one node's IP and pod subnet."""
+
+    name: str
+    host_ip: str
+    subnet: str
+    uid: str
+    egress_ips: Tuple[str, ...] = ()  # the egress IPs this node hosts (`oc patch hostsubnet`, lab.planes.openshift.node.egress)
+    egress_cidrs: Tuple[str, ...] = ()  # automatic mode's ranges: shown by `oc get hostsubnets`, not allocated
+
+    @property
+    def gateway(self) -> str:
+        """tun0's address: the subnet's first address."""
+        return str(ipaddress.ip_network(self.subnet).network_address + 1)
+
+    @property
+    def cookie(self) -> int:
+        """The OpenFlow cookie openshift-sdn puts on this subnet's flows (first 4 bytes of sha256(UID))."""
+        return int.from_bytes(hashlib.sha256(self.uid.encode()).digest()[:4], "big")
+
+
+@dataclass(frozen=True)
+class ExternalHost:
+    name: str
+    ip: str
+
+
+@dataclass
+class Cluster:
+    """Everything a node agent would learn from the API server, plus the lab's underlay."""
+
+    network: ClusterNetwork
+    underlay: str
+    hostsubnets: List[HostSubnet] = field(default_factory=list)
+    pods: List[Pod] = field(default_factory=list)
+    external: Optional[ExternalHost] = None
+    netids: Dict[str, int] = field(default_factory=dict)  # NetNamespace NETID by namespace (lab.planes.openshift.master.vnid)
+    namespaces: List[Namespace] = field(default_factory=lambda: [Namespace(n) for n in SYSTEM_NAMESPACES])
+    services: List[Service] = field(default_factory=list)
+    policies: List[NetworkPolicy] = field(default_factory=list)
+    # NetNamespace fields beyond the NETID (lab.planes.openshift.node.egress): egressIPs and annotations by namespace
+    netns_egress_ips: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    netns_annotations: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    egress_policies: List[EgressNetworkPolicy] = field(default_factory=list)  # lab.planes.openshift.node.egress
+    offline_nodes: Tuple[str, ...] = ()  # nodes the egress VXLAN monitor has marked offline (egress failover)
+
+    def hostsubnet(self, node: str) -> HostSubnet:
+        for hs in self.hostsubnets:
+            if hs.name == node:
+                return hs
+        raise KeyError(node)
+
+    def pods_on(self, node: str) -> List[Pod]:
+        return [p for p in self.pods if p.node == node]
+
+    def pod(self, name: str) -> Pod:
+        """By Mininet host name, by `namespace/name`, or by a name only one namespace uses."""
+        for p in self.pods:
+            if name in (p.host, p.key):
+                return p
+        named = [p for p in self.pods if p.name == name]
+        if len(named) == 1:
+            return named[0]
+        raise KeyError(name)
+
+    def set_netids(self, netids: Dict[str, int]) -> None:
+        """NetNamespaces changed (oc adm pod-network): the map and every pod's VNID follow."""
+        self.netids = dict(netids)
+        self.pods = [replace(p, vnid=netids.get(p.namespace, p.vnid)) for p in self.pods]
+    def namespace(self, name: str) -> Namespace:
+        for ns in self.namespaces:
+            if ns.name == name:
+                return ns
+        raise KeyError(name)
+
+    def service(self, key: str) -> Service:
+        """By `namespace/name`, or by name in `default`."""
+        full = key if "/" in key else f"default/{key}"
+        for s in self.services:
+            if s.key == full:
+                return s
+        raise KeyError(key)
+
+    def endpoints(self, service: Service) -> Dict[ServicePort, List[EndpointAddress]]:
+        return endpoints_of(service, self.pods)
+
+    def remote_hostsubnets(self, node: str) -> List[HostSubnet]:
+        return [hs for hs in self.hostsubnets if hs.name != node]
+
+    def owner_of_ip(self, ip: str) -> Optional[str]:
+        """Lab name of whatever holds this address (pod, node underlay or tun0, external host)."""
+        for p in self.pods:
+            if p.ip == ip:
+                return p.host
+        for hs in self.hostsubnets:
+            if ip in (hs.host_ip, hs.gateway):
+                return hs.name
+        if self.external and self.external.ip == ip:
+            return self.external.name
+        return None
+
+
+FIRST_NODE_HOST = 11  # node1 is .11 on the underlay, node2 .12, ...
+# with multitenant/networkpolicy the generated pods alternate between two projects (pod1 p1, pod2 p2, ...)
+PROJECTS = ("p1", "p2")
+
+
+def build_cluster(
+    nodes: int = 2,
+    pods_per_node: int = 2,
+    network: Optional[ClusterNetwork] = None,
+    underlay: str = "172.16.1.0/24",
+    external: str = "ext",
+) -> Cluster:
+    """Allocate HostSubnets, node IPs, pod IPs/MACs/veths exactly as the cluster would."""
+    network = network or ClusterNetwork()
+    check_counts(nodes, pods_per_node)
+    under = parse_network(underlay, "underlay CIDR (--underlay)")
+    check_networks({CLUSTER_NETWORK: network.cidr, SERVICE_NETWORK: network.service_network, UNDERLAY: under})
+    # node addresses from .11 upward, the external host on the last usable address
+    most = max(0, under.num_addresses - 2 - FIRST_NODE_HOST)
+    if nodes > most:
+        raise BadInput(f"{UNDERLAY} {under} is too small for --nodes {nodes}: with nodes from .{FIRST_NODE_HOST} "
+                       f"upward and the external host on its last address it holds at most {most} nodes")
+    total = 1 << (32 - network.network.prefixlen - network.host_subnet_length)
+    if nodes > total:
+        raise BadInput(f"--nodes {nodes}: {nodes} nodes need {nodes} host subnets but cluster network {network.cidr} "
+                       f"with --host-subnet-length {network.host_subnet_length} has only {total}")
+    capacity = (1 << network.host_subnet_length) - 3  # network address, gateway, broadcast
+    if pods_per_node > capacity:
+        raise BadInput(f"--pods-per-node {pods_per_node}: {pods_per_node} pods per node do not fit a "
+                       f"/{32 - network.host_subnet_length} host subnet (at most {capacity})")
+    subnets = allocate_host_subnets(network.cidr, network.host_subnet_length, nodes)
+    cluster = Cluster(network=network, underlay=underlay)
+    if network.plugin != SUBNET_PLUGIN:  # only the VNID plugins have NetNamespaces
+        cluster.netids = allocate_netids(INITIAL_NAMESPACES + PROJECTS)
+        cluster.namespaces += [Namespace(p) for p in PROJECTS if p not in {n.name for n in cluster.namespaces}]
+    pod_no = 0
+    for i, subnet in enumerate(subnets):
+        node = f"node{i + 1}"
+        cluster.hostsubnets.append(
+            HostSubnet(
+                name=node,
+                host_ip=str(under.network_address + FIRST_NODE_HOST + i),
+                subnet=str(subnet),
+                uid=stable_uid("hostsubnet", node),
+            )
+        )
+        for j in range(pods_per_node):
+            pod_no += 1
+            name = f"pod{pod_no}"
+            ip = str(subnet.network_address + 2 + j)
+            namespace = PROJECTS[(pod_no - 1) % 2] if cluster.netids else "default"
+            cluster.pods.append(
+                Pod(
+                    name=name,
+                    node=node,
+                    ip=ip,
+                    mac=pod_mac(ip),
+                    veth=veth_name(node, name),
+                    ofport=3 + j,
+                    namespace=namespace,
+                    vnid=cluster.netids.get(namespace, 0),
+                )
+            )
+    cluster.external = ExternalHost(external, str(under.broadcast_address - 1))
+    return cluster
