@@ -2,6 +2,10 @@
 
 import sys
 
-from lab.front.cli import main
+from lab.signals import SIGS
+
+SIGS.install()  # before anything else is imported: from here on a signal is an orderly exit
+
+from lab.front.cli import main  # noqa: E402
 
 sys.exit(main())

@@ -8,7 +8,7 @@ import signal
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator, List, Optional
+from typing import Callable, Dict, Iterable, Iterator, List, Optional
 
 from mininet.net import Mininet
 
@@ -16,19 +16,22 @@ from lab import cleanup, paths, registry
 from lab.errors import LabError
 from lab import host as host_module
 from lab.host import LabHost
+from lab.livelab import write_hosts
 
 
 class LabNet(Mininet):
     """`net['pod1']`, `net.hosts` and the Mininet CLI work unchanged; `stop()` leaves nothing behind.
 
     name: the lab's name (default: $SDNLAB_NAME or `sdnlab`); labs of different names run side by side.
+    topology, plane: what the lab is (recorded for other shells: `lab ps`, lab.livelab).
     datapath: for data planes on Open vSwitch, `system` or `netdev` (the data plane prepares it).
+    Every host is recorded with its role and environment as it is made (lab.livelab reads them).
     """
 
     _active: Optional["LabNet"] = None  # the lab this process runs, if any
 
     def __init__(self, datapath: Optional[str] = None, name: Optional[str] = None, topology: str = "(library)",
-                 progress: Callable[[str], None] = print, **kwargs):
+                 progress: Callable[[str], None] = print, plane: str = "", **kwargs):
         super().__init__(topo=None, build=False, controller=None, **kwargs)
         if LabNet._active is not None:
             raise LabError("a lab is already running in this process; stop it first")
@@ -39,7 +42,8 @@ class LabNet(Mininet):
         self.pod_runtime = None  # a lab.docker.DockerRuntime when the data plane's pods are containers
         self._stopped = False
         self._pools: List[ThreadPoolExecutor] = []
-        registry.acquire(self.name, {"topology": topology}, progress=progress)
+        self._records: Dict[str, dict] = {}
+        registry.acquire(self.name, {"topology": topology, "plane": plane}, progress=progress)
         host_module.STOPPING.clear()
         LabNet._active = self
 
@@ -57,14 +61,22 @@ class LabNet(Mininet):
             # an L2 segment is a switch to Mininet: listed by `nodes`, left out of `pingall`
             (self.switches if spec.get("switch") else self.hosts).append(host)
             self.nameToNode[host.name] = host
+            self._records[host.name] = {"role": host.role, "env": dict(spec.get("env") or {})}
         self._bind(created)
+        write_hosts(self.name, self._records)
         return created
+
+    def record_addresses(self, book: Iterable) -> None:
+        """The address book (lab.plane.Address) beside the hosts' records, for other shells."""
+        for entry in book:
+            if entry.name in self._records:
+                self._records[entry.name]["ip"] = entry.ip
+        write_hosts(self.name, self._records)
 
     def _start_host(self, spec: dict) -> LabHost:
         if host_module.STOPPING.is_set():
             raise LabError("the lab is being torn down")
-        spec.pop("switch", None)
-        return LabHost(**spec)
+        return LabHost(**{k: v for k, v in spec.items() if k != "switch"})
 
     def _bind(self, hosts: List[LabHost]) -> None:
         """Each namespace gets its name under /var/run/netns; the path is recorded before the bind."""
@@ -98,6 +110,8 @@ class LabNet(Mininet):
         host.release()
         self.hosts.remove(host)
         del self.nameToNode[host.name]
+        self._records.pop(host.name, None)
+        write_hosts(self.name, self._records)
         cleanup.unbind(path)
         shutil.rmtree(host.dir, ignore_errors=True)
 

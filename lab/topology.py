@@ -1,4 +1,6 @@
-"""What every lab topology provides to the harness; data planes implement it in topologies/."""
+"""What every `lab list` entry provides to the harness. A topology declares its options and which plane
+builds it (its module sits in topologies/, its class with its plane); it keeps no state of its own: what an
+option decides is in the model, so one topology object serves many labs in one process."""
 
 from __future__ import annotations
 
@@ -31,8 +33,7 @@ class Topology:
 
     name = ""
     description = ""
-    uses_ovs = False  # offers --datapath and needs Open vSwitch
-    packages: Dict[str, str] = {}  # command -> Debian package, beyond the core's (lab.requirements.CORE)
+    plane = ""  # the data plane that builds it: its name in the registry (lab.planes)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--nodes", type=int, default=2, help="cluster nodes (default 2)")
@@ -40,6 +41,15 @@ class Topology:
 
     def model(self, args: argparse.Namespace):
         raise NotImplementedError
+
+    def packages(self, model) -> Dict[str, str]:
+        """command -> Debian package the lab needs, beyond the core's (lab.requirements.CORE)."""
+        return {}
+
+    def net_options(self, args: argparse.Namespace) -> Dict[str, object]:
+        """What the lab's network needs from this machine (the Open vSwitch datapath its kernel offers),
+        checked after the root check and before anything exists; passed to lab.net.LabNet."""
+        return {}
 
     def build(self, net, model, progress: Callable[[str], None]) -> None:
         raise NotImplementedError
@@ -67,3 +77,8 @@ class Topology:
         """What other shells may ask the running lab (lab.control): verb -> function(line) -> output text;
         a LabError is the refusal. Runs in the lab's process, serialised with the CLI's commands."""
         return {}
+
+    def custom(self, path: str) -> "Topology":
+        """`lab run ./my_cluster.py`: this topology with the objects a user's module makes."""
+        from lab.errors import BadInput
+        raise BadInput(f"{path}: the {self.name} topology takes no cluster module")

@@ -41,6 +41,12 @@ def choose_datapath(requested: str) -> str:
     return requested
 
 
+def add_datapath_argument(parser) -> None:
+    """`--datapath`, for the topologies of planes built on Open vSwitch."""
+    parser.add_argument("--datapath", choices=["auto", "system", "netdev"], default="auto",
+                        help="Open vSwitch datapath: kernel (system), userspace (netdev) or auto (default)")
+
+
 def prepare_datapath(datapath: str) -> None:
     """The userspace datapath's internal ports (br0, tun0, br-phy) are TAP devices: make sure the
     kernel's TUN driver is there (a module on stock kernels, loaded on demand only with udev)."""

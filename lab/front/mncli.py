@@ -22,26 +22,9 @@ from mininet.util import quietRun
 
 from lab import control, paths
 from lab.errors import LabError
-from lab.observe.flows import dump, format_tables
 from lab.observe.ping import ping_matrix
 
 Verbs = Dict[str, Tuple[Callable[[str], None], str]]
-MAX_TABLE = 254  # OpenFlow tables 0..254 (255 means "all")
-
-
-def flows_verb(net) -> Verbs:
-    """`flows`: for data planes on Open vSwitch (br0 per node); a topology offers it among its verbs."""
-    def do_flows(line: str) -> None:
-        words = line.split()
-        usage = "usage: flows <node> [table]"
-        if not words or len(words) > 2:
-            raise LabError(usage)
-        if words[0] not in net.nameToNode:
-            raise LabError(f"unknown node {words[0]!r} ({usage})")
-        table = parse_table(words[1]) if len(words) == 2 else None
-        print(format_tables(dump(net[words[0]], table)))
-
-    return {"flows": (do_flows, "flows <node> [table]: br0 flows per table, without cookies, durations and counters")}
 
 
 def generic_verbs(net, endpoints: Callable[[], List[object]]) -> Verbs:
@@ -64,17 +47,6 @@ def generic_verbs(net, endpoints: Callable[[], List[object]]) -> Verbs:
     from lab.front.faults import fault_verb
     return {"pingmatrix": (do_pingmatrix, "pingmatrix: every endpoint pings every other one, in parallel"),
             **fault_verb(net), **draw_verb(net)}
-
-
-def parse_table(word: str) -> int:
-    """An OpenFlow table number as a user types it."""
-    try:
-        table = int(word, 10)
-    except ValueError:
-        table = -1
-    if not 0 <= table <= MAX_TABLE:
-        raise LabError(f"flows: table must be a number 0..{MAX_TABLE}, not {word!r}")
-    return table
 
 
 def split_commands(line: str, nodes: Iterable[str]) -> List[str]:

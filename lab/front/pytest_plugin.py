@@ -10,12 +10,13 @@ Installing the project registers it (entry point `pytest11: sdnlab`). It brings
 
 from __future__ import annotations
 
-import argparse
 import os
 from contextlib import contextmanager
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
+
+from lab.plane import NotOffered, book_ip, book_name
 
 
 def worker_lab_name(worker: str, base: str = "") -> str:
@@ -58,20 +59,10 @@ def pytest_sessionfinish(session, exitstatus) -> None:
         session.exitstatus = 1
 
 
-def topology_args(topology, **options) -> argparse.Namespace:
-    """The topology's `lab run` defaults, overridden by keyword options (pods_per_node=2, backend=...).
-    An option the topology does not know is a mistake in the test, said at once."""
-    parser = argparse.ArgumentParser(prog=f"sdnlab({topology.name!r})", add_help=False)
-    topology.add_arguments(parser)
-    args = parser.parse_args([])
-    known = set(vars(args)) | ({"datapath"} if topology.uses_ovs else set())
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise TypeError(f"sdnlab({topology.name!r}): unknown option(s) {', '.join(unknown)} "
-                        f"(known: {', '.join(sorted(known))})")
-    for key, value in options.items():
-        setattr(args, key, value)
-    return args
+def topology_args(topology, **options):
+    """A topology's `lab run` defaults, overridden by keyword options (lab.run.topology_args)."""
+    from lab.run import topology_args as parsed
+    return parsed(topology, **options)
 
 
 def path_diff(expected: Sequence[str], seen: Sequence[str]) -> str:
@@ -86,10 +77,14 @@ def path_diff(expected: Sequence[str], seen: Sequence[str]) -> str:
 
 class Lab:
     """A running lab as a test sees it: the Mininet network (`net`), the model, and helpers that
-    observe the data plane (ping, ofproto/trace, traceroute) with assertions that explain a failure."""
+    observe the data plane (ping, switch traces, traceroute) with assertions that explain a failure.
+    What is particular to a data plane comes from its plane (lab.planes): a plane without a switch
+    trace or an API server says so in one line."""
 
     def __init__(self, topology, net, model):
+        from lab import planes
         self.topology, self.net, self.model = topology, net, model
+        self.plane = planes.get(topology.plane)
 
     @property
     def name(self) -> str:
@@ -102,42 +97,11 @@ class Lab:
 
     def ip_of(self, target: str) -> str:
         """A lab name (pod, node, external host) or an address -> the address a packet is sent to."""
-        for p in getattr(self.model, "pods", []):
-            if p.name == target:
-                return p.ip
-        for n in self._nodes():
-            if n[0] == target:
-                return n[1]
-        ext = self._external()
-        if ext and ext[0] == target:
-            return ext[1]
-        return target
+        return book_ip(self.plane.address_book(self.model), target) or target
 
     def name_of(self, ip: str) -> str:
         """An address back to the lab name that holds it (pods, node underlay IPs and gateways, external)."""
-        for p in getattr(self.model, "pods", []):
-            if p.ip == ip:
-                return p.name
-        for name, host_ip, gateway in self._nodes():
-            if ip in (host_ip, gateway):
-                return name
-        ext = self._external()
-        if ext and ext[1] == ip:
-            return ext[0]
-        return ip
-
-    def _nodes(self) -> List[tuple]:
-        if hasattr(self.model, "hostsubnets"):  # OpenShift
-            return [(hs.name, hs.host_ip, hs.gateway) for hs in self.model.hostsubnets]
-        return [(n.name, n.ip, getattr(n, "gateway", "")) for n in getattr(self.model, "nodes", [])]
-
-    def _external(self) -> Optional[tuple]:
-        ext = getattr(self.model, "external", None)
-        if ext is not None and hasattr(ext, "ip"):
-            return ext.name, ext.ip
-        if getattr(self.model, "external_ip", None):  # Flannel
-            return "ext", self.model.external_ip
-        return None
+        return book_name(self.plane.address_book(self.model), ip) or ip
 
     def cmd(self, host: str, command: str) -> str:
         """A shell command in a lab host's namespace; its output."""
@@ -148,22 +112,16 @@ class Lab:
         return ping(self.host(a), self.ip_of(b), count=count, timeout=timeout, dst_name=b)
 
     def trace(self, a: str, b: str, proto: str = "icmp", dst_port: Optional[int] = None):
-        """[(node, Trace)]: ofproto/trace on the source pod's node, then on the remote node (OpenShift)."""
-        if not hasattr(self.model, "hostsubnets"):
-            raise TypeError(f"lab.trace is for OpenShift labs (Open vSwitch); this is {self.topology.name}")
-        from lab.planes.openshift.observe.trace import trace_pod
-        return trace_pod(self.net, self.model, a, b, proto, dst_port)
+        """[(node, Trace)]: the switch's trace on the source pod's node, then on the remote node."""
+        try:
+            return self.plane.trace(self.net, self.model, a, b, proto, dst_port)
+        except NotOffered as exc:
+            raise TypeError(f"lab.trace: {exc}") from None
 
     def request(self, a: str, target: str, proto: str = "tcp", timeout: float = 2.0, count: int = 1):
         """From lab host a to `target` ("web:80", "web.shop:80", "shop/web:80", "pod3:8080", "IP:PORT"):
         an Answer (.pod: the pod that answered, .error: "refused" or "timeout"); with count > 1 a list."""
-        from lab.observe.request import requests
-        from lab.planes.openshift.observe.request import request_many, split_target
-        if hasattr(self.model, "services"):
-            answers = request_many(self.net, self.model, a, target, proto, count, timeout)
-        else:
-            host, port = split_target(target)
-            answers = requests(self.host(a), self.ip_of(host), port, proto, count, timeout)
+        answers = self.plane.request(self.net, self.model, a, target, proto, count, timeout)
         return answers[0] if count == 1 else answers
 
     def hops(self, a: str, b: str) -> List[str]:
@@ -185,10 +143,10 @@ class Lab:
         assert not r.ok, f"{a} -> {b} ({self.ip_of(b)}) answered ({r.received}/{r.sent}), expected no answer"
 
     def _trace_note(self, a: str, b: str) -> str:
-        if not hasattr(self.model, "hostsubnets"):
-            return ""
         try:
             return "the switch's view:\n" + "\n".join(f"  {n}: {t.summary()}" for n, t in self.trace(a, b))
+        except TypeError:  # no switch trace in this plane
+            return ""
         except Exception as exc:  # a note for a person: never hide the assertion behind it
             return f"(no trace: {exc})"
 
@@ -201,10 +159,12 @@ class Lab:
                                   + "\n".join(f"  {n}: {t.summary()}" for n, t in hops))
 
     def oc(self, line: str):
-        """An `oc` line on an OpenShift lab (get, apply, create, delete, label, adm pod-network): returns the
-        lab.planes.openshift.live.Change (its output, and per node the flows and rules added and removed)."""
-        from lab.planes.openshift import live
-        change = live.apply(self.net, self.model, line, runtime=getattr(self.topology, "runtime", "netns"))
+        """An `oc` line on a lab with an API server (get, apply, create, delete, label, adm pod-network): returns
+        the change it made (its output, and per node the flows and rules added and removed)."""
+        try:
+            change = self.plane.oc(self.net, self.model, line)
+        except NotOffered as exc:
+            raise TypeError(f"lab.oc: {exc}") from None
         if change.mutated:
             self.last_change = change
         return change
@@ -216,27 +176,13 @@ class Lab:
 
 
 def start_lab(topology_name: str, **options) -> Lab:
-    """Build a lab through its topology object, under this process's lab name."""
+    """Build a lab through its topology object (lab.run, as `lab run` does), under this process's lab name."""
     import topologies
-    from lab.net import LabNet
+    from lab import run
     topology = topologies.load(topology_name)
-    datapath = options.pop("datapath", "auto") if topology.uses_ovs else None
-    args = topology_args(topology, **options)
+    args = run.topology_args(topology, **options)
     model = topology.model(args)  # BadInput before anything exists
-    from lab.requirements import require_packages, require_root
-    require_root()
-    require_packages(topology.packages)
-    if topology.uses_ovs:
-        from lab.daemons.ovs import choose_datapath
-        datapath = choose_datapath(datapath)
-    net = LabNet(datapath, topology=topology.name, progress=lambda m: None)
-    try:
-        topology.build(net, model, progress=lambda m: None)
-        net.record_daemons()
-    except BaseException:
-        net.stop()
-        raise
-    return Lab(topology, net, model)
+    return Lab(topology, run.start(topology, args, model), model)
 
 
 def lab_process_snapshot(name: str = "") -> list:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
 _NOTE = re.compile(r"note:([0-9A-Fa-f]{2}(?:\.[0-9A-Fa-f]{2})*)")
@@ -30,6 +30,7 @@ class Flow:
     actions: str
     cookie: int = 0
     n_packets: int = 0
+    line: str = field(default="", compare=False)  # as the dump printed it
 
     @property
     def key(self) -> Tuple[int, int, str]:
@@ -64,16 +65,52 @@ def parse_dump(text: str) -> List[Flow]:
             actions=actions.strip(),
             cookie=int(fields.get("cookie", "0"), 0),
             n_packets=int(fields.get("n_packets", 0)),
+            line=line,
         ))
     return flows
 
 
-DUMP = "ovs-ofctl -O OpenFlow13 --no-names dump-flows br0"
+OFCTL = "ovs-ofctl -O OpenFlow13 --no-names"  # ports by number: a terminal would make ovs-ofctl print names
+DUMP = f"{OFCTL} dump-flows br0"
+MAX_TABLE = 254  # OpenFlow tables 0..254 (255 means "all")
+FLOWS_USAGE = "usage: flows <node> [table]"
 
 
-def dump(node, table: Optional[int] = None) -> List[Flow]:
+def parse_table(word: str) -> int:
+    """An OpenFlow table number as a user types it."""
+    try:
+        table = int(word, 10)
+    except ValueError:
+        table = -1
+    if not 0 <= table <= MAX_TABLE:
+        from lab.errors import LabError
+        raise LabError(f"flows: table must be a number 0..{MAX_TABLE}, not {word!r}")
+    return table
+
+
+def flows_command(net, line: str) -> str:
+    """The CLI's `flows <node> [table]`: br0 per table, without cookies, durations and counters."""
+    from lab.errors import LabError
+    words = line.split()
+    if not words or len(words) > 2:
+        raise LabError(FLOWS_USAGE)
+    if words[0] not in net.nameToNode:
+        raise LabError(f"unknown node {words[0]!r} ({FLOWS_USAGE})")
+    table = parse_table(words[1]) if len(words) == 2 else None
+    return format_tables(dump(net[words[0]], table))
+
+
+def dump(node, table: Optional[int] = None, stats: bool = True) -> List[Flow]:
+    """A node's br0 flows (a lab host, or a running lab's host handle: lab.livelab); without stats the
+    lines are what add-flow takes back as they are (cookie included)."""
     from lab.shell import run
-    return parse_dump(run(node, DUMP + (f" table={table}" if table is not None else "")))
+    where = f" table={table}" if table is not None else ""
+    return parse_dump(run(node, f"{OFCTL}{'' if stats else ' --no-stats'} dump-flows br0{where}"))
+
+
+def dump_lines(node, table: Optional[int] = None) -> List[str]:
+    """The flows as the dump prints them without counters, one string each."""
+    return [f.line for f in dump(node, table, stats=False)]
 
 
 def by_table(flows: List[Flow]) -> Dict[int, List[Flow]]:

@@ -10,9 +10,9 @@ import json
 import os
 import sys
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
-from lab.errors import LabError
+from lab.errors import BadInput, LabError
 
 # one client process for many requests, each a new connection from a new source port (new conntrack entry)
 _CLIENT = r'''
@@ -94,3 +94,17 @@ def requests(host, ip: str, port: int, proto: str = "tcp", count: int = 1, timeo
 def request(host, ip: str, port: int, proto: str = "tcp", timeout: float = 2.0) -> Answer:
     """One request: which pod answered, or why none did."""
     return requests(host, ip, port, proto, 1, timeout)[0]
+
+
+REQUEST_USAGE = "usage: request <host> <service[.namespace]|pod|node|IP>:PORT [tcp|udp] [-c COUNT] [-t SECONDS]"
+
+
+def split_target(target: str) -> Tuple[str, int]:
+    """`web:80` -> ("web", 80); the port is checked before anything is sent."""
+    host, colon, port = target.rpartition(":")
+    if not colon or not host:
+        raise BadInput(f"request: {target!r} needs a port, e.g. web:80 ({REQUEST_USAGE})")
+    number = int(port) if port.isdigit() else 0
+    if not 1 <= number <= 65535:
+        raise BadInput(f"request: a port is 1..65535, not {port!r}")
+    return host, number

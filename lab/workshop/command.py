@@ -12,7 +12,7 @@ from lab.errors import BadInput, LabError
 from lab.table import format_table
 from lab.workshop import session
 from lab.workshop.exercise import LANGS, Exercise
-from lab.workshop.exercises import CATALOGUE, exercise
+from lab.workshop.catalogue import CATALOGUE, exercise
 from lab.workshop.grading import Grade, Result, format_grade, write_json, write_junit
 from lab.workshop.live import hold, release
 
@@ -50,7 +50,7 @@ class StartHooks:
         self.ex, self.lang = ex, lang
 
     def after_build(self, net, topology, model) -> None:
-        hold(net.name, net, model, getattr(topology, "runtime", "netns"))  # the exercise's `oc` steps apply here
+        hold(net.name, topology.control_handlers(net, model))  # the exercise's `oc` steps apply here
         session.begin(net.name, self.ex, self.lang, topology.inventory(net, model))
         print("\n" + session.task_text(self.ex, self.lang, net.name), flush=True)
 
@@ -72,8 +72,8 @@ def cmd_start(argv: List[str]) -> int:
     a = p.parse_args(argv)
     ex = exercise(a.exercise)
     paths.check_name(a.name)
-    from lab.front.cli import cmd_run
-    return cmd_run(_run_args(ex, a.name) + (["--script", a.script] if a.script else []),
+    from lab.front.runner import run_lab
+    return run_lab(_run_args(ex, a.name) + (["--script", a.script] if a.script else []),
                    hooks=StartHooks(ex, a.lang or "en"))
 
 
@@ -154,23 +154,13 @@ def verify_one(ex: Exercise, name: str, lang: str = "en", reset: bool = False) -
     """Start the exercise's lab without a terminal, check (must fail: the task needs action), solve,
     check (must pass), [reset, check (must fail again)], stop. Returns (ok, before, after, seconds)."""
     import topologies
-    from lab.front.cli import run_parser
-    from lab.net import LabNet
-    from lab.requirements import require_packages
+    from lab import run
     start = time.monotonic()
     topology = topologies.load(ex.topology)
-    args = run_parser(topology).parse_args(_run_args(ex, name)[1:])
-    model = topology.model(args)
-    require_packages(topology.packages)
-    datapath = None
-    if topology.uses_ovs:
-        from lab.daemons.ovs import choose_datapath
-        datapath = choose_datapath(args.datapath)
-    net = LabNet(datapath, name=name, topology=topology.name, progress=lambda m: None)
+    args, model = run.from_argv(topology, _run_args(ex, name)[1:])
+    net = run.start(topology, args, model, name=name)
     try:
-        topology.build(net, model, progress=lambda m: None)
-        net.record_daemons()
-        hold(name, net, model, getattr(topology, "runtime", "netns"))
+        hold(name, topology.control_handlers(net, model))
         session.begin(name, ex, lang, topology.inventory(net, model))
         before = session.check(name, lang)
         session.solve(name)
@@ -201,9 +191,8 @@ def cmd_verify(argv: List[str]) -> int:
     from lab import registry
     if any(lab["name"] == a.name and lab["state"] == "running" for lab in registry.labs()):
         raise BadInput(f"lab {a.name!r} is running; verify builds its own labs: give another --name")
-    from lab.front.cli import SIGS, Interrupted
-    SIGS.watch_wakeups()
-    SIGS.name, SIGS.seen, SIGS.tearing_down, SIGS.started = a.name, False, False, True
+    from lab.signals import SIGS, Interrupted
+    SIGS.arm(a.name)
     total, failed = time.monotonic(), []
     w = max(len(ex.id) for ex in chosen)  # the results line up
     try:
@@ -223,10 +212,10 @@ def cmd_verify(argv: List[str]) -> int:
                 if not after.passed:
                     print(format_grade(after))
     except Interrupted as exc:
-        SIGS.seen = True
+        SIGS.taken()
         return exc.exit_code
     finally:
-        SIGS.seen = SIGS.tearing_down = True
+        SIGS.teardown()
     print(f"{len(chosen) - len(failed)}/{len(chosen)} exercises verified in {time.monotonic() - total:.1f} s"
           + (f"; failed: {' '.join(failed)}" if failed else ""))
     return 0 if not failed else 1
@@ -259,13 +248,14 @@ def cmd_handout(argv: List[str]) -> int:
     a = p.parse_args(argv)
     chosen = [exercise(e) for e in a.exercises] if a.exercises else list(CATALOGUE.values())
     import topologies
+    from lab import planes, run
     from lab.front import draw
-    from lab.front.cli import run_parser
     os.makedirs(a.output, exist_ok=True)
     for ex in chosen:
         topology = topologies.load(ex.topology)
-        model = topology.model(run_parser(topology).parse_args(_run_args(ex, "handout")[1:]))
-        picture = draw.write(draw.topology_dot(draw.picture_of(model)), os.path.join(a.output, f"{ex.id}.svg"))
+        _args, model = run.from_argv(topology, _run_args(ex, "handout")[1:])
+        picture = draw.write(draw.topology_dot(planes.get(topology.plane).picture(model)),
+                             os.path.join(a.output, f"{ex.id}.svg"))
         page = os.path.join(a.output, f"{ex.id}.md")
         with open(page, "w") as f:
             f.write(handout(ex, a.lang or "en", picture))

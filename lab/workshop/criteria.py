@@ -1,10 +1,10 @@
-"""Criteria and steps the exercises share: reachability, a fault's item back, a fault put in place."""
+"""Criteria and steps the exercises of every plane share: reachability, a fault put in place, repaired."""
 
 from __future__ import annotations
 
 import re
 
-from lab.front import faults
+from lab import faults
 from lab.workshop.exercise import Criterion, Outcome, text
 
 
@@ -47,24 +47,3 @@ def digits(value: str) -> str:
     """`net:[4026532261]` or `4026532261` -> `4026532261`."""
     found = re.findall(r"\d+", value)
     return found[-1] if found else value.strip()
-
-
-def flow_present(node: str, table: int, pattern: str, what_en: str, what_zh: str) -> Criterion:
-    def observe(lab) -> Outcome:
-        pat = pattern.format(**{k: v for k, v in _names(lab).items()})
-        flows = lab.flows(node, table)
-        found = [f for f in flows if re.search(pat, f)]
-        return Outcome(bool(found), found[0].split(" actions=")[0] if found
-                       else f"missing: {node}'s table {table} holds {len(flows)} other flow(s)")
-    return Criterion(text(f"{node} table {table}: {what_en}", f"{node} 表 {table}：{what_zh}"), observe)
-
-
-def _names(lab) -> dict:
-    """Values a flow pattern may name: {node1_ip}, {node2_subnet}, ..."""
-    found = {}
-    for n in lab.nodes:
-        found[f"{n}_ip"] = re.escape(lab.underlay_ip(n))
-        tun0 = lab.addresses(n).get("tun0")
-        if tun0 is not None:
-            found[f"{n}_subnet"] = re.escape(str(tun0.network))
-    return found

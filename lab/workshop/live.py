@@ -1,4 +1,4 @@
-"""A running workshop lab as exercises see it: the lab's hosts (lab.front.faults.LiveLab), its record
+"""A running workshop lab as exercises see it: the lab's hosts (lab.livelab.LiveLab), its record
 (which exercise, the answers typed, the hints shown, the inventory at start) and observations."""
 
 from __future__ import annotations
@@ -8,21 +8,21 @@ import os
 import re
 import shlex
 import time
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from lab import paths
 from lab.errors import BadInput, LabError
-from lab.front.faults import LiveLab
+from lab.livelab import LiveLab
 
 RECORD = "workshop.json"
 
-# labs whose network and cluster model live in this process (the workshop CLI, verify): name -> (net, model,
-# runtime). An `oc` change needs them: the API server's model and the nodes to apply the difference to.
-_HELD: Dict[str, tuple] = {}
+# labs run by this process (the workshop CLI, verify): name -> what its control socket would answer
+# (Topology.control_handlers: `oc`, `plug`, `unplug`...), asked directly instead of over the socket.
+_HELD: Dict[str, Dict[str, Callable[[str], str]]] = {}
 
 
-def hold(name: str, net, model, runtime: str = "netns") -> None:
-    _HELD[name] = (net, model, runtime)
+def hold(name: str, handlers: Dict[str, Callable[[str], str]]) -> None:
+    _HELD[name] = handlers
 
 
 def release(name: str) -> None:
@@ -108,56 +108,32 @@ class ExerciseLab(LiveLab):
                 return m.group(2)
         return ""
 
-    def flows(self, node: str, table: int) -> List[str]:
-        return [ln.strip() for ln in self.sh(node, f"ovs-ofctl -O OpenFlow13 --no-names --no-stats dump-flows br0 "
-                                                   f"table={table}").splitlines() if "table=" in ln]
+    def flows(self, node: str, table: Optional[int] = None) -> List[str]:
+        """The node's switch flows (of one table), as a dump prints them without counters."""
+        from lab.observe.flows import dump_lines
+        return dump_lines(self.host(node), table)
 
     def hit_deltas(self, node: str, action) -> Dict[tuple, int]:
         """(table, priority, match) -> packets each of node's flows counted while action ran."""
-        from lab.observe.flows import DUMP, parse_dump
-        before = {f.key: f.n_packets for f in parse_dump(self.sh(node, DUMP))}
-        action()
-        after = {f.key: f.n_packets for f in parse_dump(self.sh(node, DUMP))}
-        return {k: n - before.get(k, 0) for k, n in after.items() if n != before.get(k, 0)}
+        from lab.observe.flows import hit_deltas
+        return hit_deltas(self.host(node), action)
 
-    def trace(self, src: str, dst: str):
-        from lab.front.draw import live_trace
-        return live_trace(self, src, dst)
+    def path(self, src: str, dst: str):
+        """The packet's way through the running switches, node after node (the plane's `draw path`)."""
+        from lab import planes
+        return planes.get(self.plane).path(self, src, dst)
 
-    def oc(self, line: str):
-        """An `oc` line applied to the lab as its own CLI applies it (lab.planes.openshift.live): a Change (`.output`
-        is what the CLI prints). The cluster's model lives in the process that runs the lab: used directly there,
-        else asked for over the lab's control socket (lab.control: the Change then carries only the output), so
-        `solve` and `reset` work from any shell."""
-        from lab.planes.openshift import live
-        held = _HELD.get(self.name)
-        if held is None:
+    def ask(self, verb: str, line: str) -> str:
+        """What the lab's own CLI answers to `verb line` (`oc get pods`, `unplug node2`): in the process that
+        runs the lab directly, else over its control socket (lab.control), so `solve` and `reset` work from
+        any shell. A refusal raises with the lab's words."""
+        handlers = _HELD.get(self.name)
+        if handlers is None:
             from lab import control
-            return live.Change(line, control.request(self.name, "oc", line))
-        net, model, runtime = held
-        session = getattr(net, "oc_session", None)  # the lab's CLI keeps its last change for `changes`
-        return session.run(line) if session is not None else live.apply(net, model, line, runtime=runtime)
-
-    def unplug(self, node: str, plugged: bool = False) -> None:
-        """The CLI's `unplug NODE` (plugged=True: `plug NODE`): the node's underlay cable, and the egress
-        monitor's verdict applied to the cluster; in the process that runs the lab, else over its control socket."""
-        held = _HELD.get(self.name)
-        if held is None:
-            from lab import control
-            control.request(self.name, "plug" if plugged else "unplug", node)
-            return
-        from lab.planes.openshift import realize
-        net, model, _runtime = held
-        realize.unplug_node(net, model, node, plugged=plugged)
-
-    @property
-    def api(self) -> dict:
-        """What `oc get` shows now (lab.planes.openshift.api.apistate, rewritten after every live change)."""
-        from lab.planes.openshift.api import apistate
-        state = apistate.read(self.name)
-        if state is None:
-            raise LabError(f"lab {self.name!r} has written no API state (is it an OpenShift lab?)")
-        return state
+            return control.request(self.name, verb, line)
+        if verb not in handlers:
+            raise LabError(f"lab {self.name!r} ({self.topology}) answers no {verb!r}")
+        return handlers[verb](line)
 
     def request(self, src: str, ip: str, port: int, proto: str = "tcp", timeout: float = 2.0):
         """One request from src to ip:port: which pod answered, or why none did (lab.observe.request)."""
@@ -177,10 +153,6 @@ class ExerciseLab(LiveLab):
         from lab.docker import DaemonPaths
         url = DaemonPaths(os.path.join(paths.run_dir(self.name), node, "docker")).url
         return self.sh(node, f"DOCKER_HOST={url} docker {args}")
-
-    def etcdctl(self, args: str, check: bool = True) -> str:
-        ip = self.ip_of("etcd") if "etcd" in self.hosts else "172.16.1.2"
-        return self.sh("etcd", f"ETCDCTL_API=3 etcdctl --endpoints http://{ip}:2379 {args}", check=check)
 
     def first_packet_source(self, listener: str, dev: str, bpf: str, send_from: str, send: str) -> str:
         """The source address of the first packet matching bpf that listener sees on dev while

@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from typing import Dict, Tuple
 
-from lab.front import faults
+from lab import faults
 from lab import paths
 from lab.errors import BadInput, LabError
 from lab.workshop.exercise import LANGS, Exercise
-from lab.workshop.exercises import exercise
+from lab.workshop.catalogue import exercise
 from lab.workshop.grading import Grade, format_grade, grade
 from lab.workshop.live import ExerciseLab, write_record
 

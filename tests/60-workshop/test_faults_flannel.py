@@ -2,7 +2,7 @@
 
 import pytest
 
-from lab.front import faults
+from lab import faults
 
 
 @pytest.fixture

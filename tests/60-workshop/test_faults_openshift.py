@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from faultcheck import udp_answer
-from lab.front import faults
+from lab import faults
 from lab.observe.flows import hit_deltas
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

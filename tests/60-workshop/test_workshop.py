@@ -14,7 +14,7 @@ import pytest
 
 from lab import paths
 from lab.cleanup import leftovers
-from lab.workshop.exercises import CATALOGUE
+from lab.workshop.catalogue import CATALOGUE
 
 LAB = [sys.executable, "-m", "lab"]
 pytestmark = pytest.mark.root

@@ -8,7 +8,8 @@ import pytest
 from lab.front import mncli
 from lab.errors import BadInput, LabError
 from lab.planes.flannel.model import build_flannel_cluster
-from lab.front.mncli import make_cli, one_line, parse_table, split_commands
+from lab.front.mncli import make_cli, one_line, split_commands
+from lab.observe.flows import parse_table
 from lab.planes.openshift.observe.trace import TraceRequest, own_address_note, packet_fields, parse_trace_args
 
 NODES = ["node1", "node2", "pod1", "pod3"]

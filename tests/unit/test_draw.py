@@ -4,6 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from lab import planes
 from lab.front import cli, draw
 from lab.planes.openshift.node.flows import render_node_flows
 from lab.planes.openshift.model import build_cluster
@@ -36,7 +37,7 @@ def test_topology_svg_names_every_host(tmp_path, capsys, argv, names):
 def test_every_node_and_pod_of_the_model_is_in_the_svg(tmp_path):
     cluster = build_cluster(nodes=4, pods_per_node=3)
     out = tmp_path / "c.svg"
-    draw.write(draw.topology_dot(draw.picture_of(cluster)), str(out))
+    draw.write(draw.topology_dot(planes.get("openshift").picture(cluster)), str(out))
     lines = svg_texts(out).splitlines()
     for host in [h.name for h in cluster.hostsubnets] + [p.name for p in cluster.pods]:
         assert host in lines, host  # a whole text line: pod1 is not found inside pod10
@@ -53,7 +54,7 @@ def test_png_has_the_png_signature(tmp_path, capsys):
 def test_pipeline_counts_the_rendered_flows_per_table(tmp_path, capsys):
     cluster = build_cluster(nodes=3, pods_per_node=2)
     flows = render_node_flows(cluster, "node2")
-    tables = draw.pipeline(flows)
+    tables = draw.pipeline(flows, planes.get("openshift").port_names)
     assert sum(t.flows for t in tables.values()) == len(flows)
     assert tables[90].flows == 3  # two remote nodes + the default drop
     assert tables[0].gotos[10] >= 1 and 30 in tables[10].gotos
@@ -75,7 +76,7 @@ def test_live_dump_counters_are_summed():
 
 @pytest.mark.parametrize("argv, message", [
     (["openshift", "-o", "x.gif"], ".svg or .png"),
-    (["flannel", "--what", "pipeline", "-o", "x.svg"], "for OpenShift"),
+    (["flannel", "--what", "pipeline", "-o", "x.svg"], "not offered by flannel labs"),
     (["openshift", "--what", "pipeline", "--node", "node9", "-o", "x.svg"], "no node 'node9'"),
     (["openshift", "--mtu", "9000", "-o", "x.svg"], "--mtu 9000"),
     (["nosuch", "-o", "x.svg"], "unknown topology"),
@@ -110,4 +111,5 @@ def test_the_next_node_is_traced_with_the_vni_the_sender_put_on_the_wire(raw, vn
     """Multitenant: node2's table 80 compares the tunnel's VNI with the pod's; tracing it with 0 (global)
     would let every project through."""
     from lab.observe.trace import parse_trace
-    assert draw._tunnel_id(parse_trace(raw)) == vni
+    from lab.planes.openshift.pictures import _tunnel_id
+    assert _tunnel_id(parse_trace(raw)) == vni

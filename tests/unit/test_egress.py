@@ -231,7 +231,7 @@ def test_manifests_carry_hostsubnet_netnamespace_and_egress_network_policy():
 def test_lab_run_manifests_set_egress_fields_after_the_netnamespaces_exist(tmp_path):
     import argparse
 
-    from lab.planes.openshift.topology import TOPOLOGY
+    from topologies.openshift import TOPOLOGY
     f = tmp_path / "egress.yaml"
     f.write_text("""
 apiVersion: v1

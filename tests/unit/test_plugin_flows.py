@@ -220,7 +220,7 @@ def test_policies_only_matter_on_nodes_that_run_pods_of_their_namespace():
 def test_lab_run_openshift_plugin_option_picks_the_clusternetwork_plugin():
     import argparse
 
-    from lab.planes.openshift.topology import TOPOLOGY
+    from topologies.openshift import TOPOLOGY
     parser = argparse.ArgumentParser()
     TOPOLOGY.add_arguments(parser)
     default = TOPOLOGY.model(parser.parse_args([]))

@@ -8,7 +8,8 @@ from lab.observe.trace import parse_trace
 from lab.planes.openshift.api import manifests
 from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
 from lab.planes.openshift.api.objects import EndpointAddress
-from lab.planes.openshift.observe.request import RequestLine, parse_request_args, resolve_host, split_target
+from lab.observe.request import split_target
+from lab.planes.openshift.observe.request import RequestLine, parse_request_args, resolve_host
 from lab.observe.conntrack import parse_conntrack
 from lab.planes.openshift.observe.service_trace import explain_drop, source_after_nat
 from lab.planes.openshift.observe.trace import TraceRequest, parse_trace_args

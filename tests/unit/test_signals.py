@@ -7,12 +7,13 @@ import time
 
 import pytest
 
-from lab.front import cli
+from lab import signals as cli  # SIGS and Interrupted
 
 
 @pytest.fixture
 def armed():
     sigs = cli.SIGS
+    sigs.install()  # what the `lab` command does first thing (importing installs nothing)
     saved = (sigs.started, sigs.seen, sigs.tearing_down, sigs.name)
     sigs.started, sigs.seen, sigs.tearing_down, sigs.name = True, False, False, "ut"
     sigs._watching = False
@@ -45,7 +46,7 @@ def test_a_taken_interrupt_is_not_sent_again(armed):
     with pytest.raises(cli.Interrupted):
         os.kill(os.getpid(), signal.SIGHUP)
         time.sleep(1)
-    armed.seen = True  # what cmd_run does when it catches it
+    armed.seen = True  # what a bring-up does when it catches it
     time.sleep(armed.RETRY_S * 2)  # no second Interrupted arrives here
 
 
@@ -92,3 +93,13 @@ def test_the_wakeup_nudges_never_run_a_taken_handler_again(armed):
         time.sleep(sum(armed.NUDGE_S) + 0.3)  # both nudges arrive here: no second Interrupted
     finally:
         armed.unwatch_wakeups()
+
+
+def test_importing_the_lab_command_installs_no_handler():
+    """A library user (a test, a notebook) imports the command's modules without its signal handling."""
+    import subprocess
+    import sys
+    code = ("import signal, lab.front.cli, lab.front.runner, lab.workshop.command; "
+            "print(signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "True", out.stderr

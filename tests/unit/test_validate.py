@@ -368,17 +368,16 @@ def test_flannel_second_segment_only_matters_when_routed():
     assert FlannelConfig(backend="host-gw").mtu == 1500 and FlannelConfig().mtu == 1450
 
 
-@pytest.mark.parametrize("module", ["lab.planes.rawvxlan.p2p", "lab.planes.rawvxlan.docker_bridges"])
-def test_raw_lab_models_pass_their_own_checks(module):
-    import importlib
-    topology = importlib.import_module(module).TOPOLOGY
-    assert topology.model(SimpleNamespace(connected=False)).port == 4789
+@pytest.mark.parametrize("name", ["vxlan-p2p", "docker-vxlan"])
+def test_raw_lab_models_pass_their_own_checks(name):
+    import topologies
+    assert topologies.load(name).model(SimpleNamespace(connected=False)).port == 4789
 
 
 def test_raw_lab_model_refuses_an_overlapping_docker_network(monkeypatch):
-    import lab.planes.rawvxlan.docker_bridges as docker
+    import topologies
     from lab.planes.rawvxlan import realize as rawvxlan
     # the fixed subnets go through the same checks an option would
     monkeypatch.setattr(rawvxlan, "UNDERLAY", "172.20.5.0/24")
-    refused(lambda: docker.TOPOLOGY.model(SimpleNamespace(connected=False)),
+    refused(lambda: topologies.load("docker-vxlan").model(SimpleNamespace(connected=False)),
             "underlay 172.20.5.0/24 overlaps docker bridge network 172.20.0.0/16")

@@ -125,6 +125,7 @@ class FlannelCluster:
     external_ip: str = ""
     routed: bool = False
     departed: List[FlannelNode] = field(default_factory=list)  # nodes that left at runtime
+    runtime: str = "netns"  # the lab's choice: pods as plain namespaces or Docker containers (CNI-wired)
 
     def node(self, name: str) -> FlannelNode:
         return next(n for n in self.nodes if n.name == name)

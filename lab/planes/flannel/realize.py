@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Callable, Dict, List, Optional, Tuple
 
 from lab.daemons import cni, etcd
+from lab.underlay import UNDERLAY_HOST
 from lab import docker, paths, underlay
 from lab.apply import converge, state_script
 from lab.errors import BadInput, LabError
@@ -22,7 +23,7 @@ from lab.paths import host_dir
 from lab.shell import run, run_scripts
 from lab.state import NodeState
 
-UNDERLAY_HOST, ETCD_HOST, ROUTER_HOST, EXT_HOST = "underlay", "etcd", "router", "ext"
+ETCD_HOST, ROUTER_HOST, EXT_HOST = "etcd", "router", "ext"
 SUBNET_ENV_DIR = "/run/flannel"  # where flanneld writes subnet.env on a real node
 ETCD_NAME = "etcd0"
 

@@ -1,4 +1,5 @@
-"""flannel: Flannel with leases in a real etcd, vxlan (flannel.1, cni0) or host-gw backend."""
+"""The Flannel topology: leases in a real etcd, vxlan (flannel.1, cni0) or host-gw backend; topologies/flannel.py
+lists it for `lab run`."""
 
 from __future__ import annotations
 
@@ -18,8 +19,7 @@ class FlannelTopology(Topology):
     name = "flannel"
     description = ("Flannel: network config and leases in a real etcd, a flanneld agent per node, "
                    "vxlan (flannel.1 + cni0) or host-gw; --routed puts a router between two segments")
-    packages = {**etcd.PACKAGES, **cni.PACKAGES}  # every pod is wired by the real CNI plugins
-    runtime = "netns"  # set by model() from --runtime
+    plane = "flannel"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         super().add_arguments(parser)
@@ -34,15 +34,17 @@ class FlannelTopology(Topology):
                                  "CNI plugins (bridge, host-local, loopback)")
 
     def model(self, args: argparse.Namespace):
-        self.runtime = args.runtime
-        # set on every call: the topology object is shared (verify builds many labs in one process)
-        self.packages = ({**etcd.PACKAGES, **docker.PACKAGES, **cni.PACKAGES} if args.runtime == "docker"
-                         else etcd.PACKAGES)
-        return build_flannel_cluster(args.nodes, args.pods_per_node,
-                                     FlannelConfig(network=args.network, backend=args.backend), routed=args.routed)
+        cluster = build_flannel_cluster(args.nodes, args.pods_per_node,
+                                        FlannelConfig(network=args.network, backend=args.backend), routed=args.routed)
+        cluster.runtime = args.runtime
+        return cluster
+
+    def packages(self, model) -> Dict[str, str]:
+        # Docker pods are wired by the real CNI plugins
+        return {**etcd.PACKAGES, **docker.PACKAGES, **cni.PACKAGES} if model.runtime == "docker" else dict(etcd.PACKAGES)
 
     def build(self, net, model, progress) -> None:
-        realize.build(net, model, progress, runtime=self.runtime)
+        realize.build(net, model, progress, runtime=model.runtime)
 
     def inventory(self, net, model) -> Dict:
         return {
@@ -101,5 +103,3 @@ class FlannelTopology(Topology):
         return {"join": (do_join, "join: a new node joins at runtime (takes the next lease)"),
                 "leave": (do_leave, "leave <node>: an empty node leaves; its lease is removed")}
 
-
-TOPOLOGY = FlannelTopology()

@@ -156,6 +156,7 @@ class Cluster:
     netns_annotations: Dict[str, Dict[str, str]] = field(default_factory=dict)
     egress_policies: List[EgressNetworkPolicy] = field(default_factory=list)  # lab.planes.openshift.node.egress
     offline_nodes: Tuple[str, ...] = ()  # nodes the egress VXLAN monitor has marked offline (egress failover)
+    runtime: str = "netns"  # the lab's choice, not an API object: pods as plain namespaces or Docker containers
 
     def hostsubnet(self, node: str) -> HostSubnet:
         for hs in self.hostsubnets:

@@ -1,15 +1,16 @@
-"""openshift: an OpenShift 3.11 cluster on the ovs-subnet plugin (per-node OVS, VXLAN, tun0 + NAT)."""
+"""The OpenShift SDN 3.11 topology: its options, its model, its CLI verbs and control handlers (per-node OVS,
+VXLAN, tun0 + NAT); topologies/openshift.py lists it for `lab run`."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Dict, List
 
 from lab import docker
 from lab.daemons import ovs
 from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
 from lab.errors import LabError
-from lab.front.mncli import flows_verb
 from lab.paths import host_dir, netns_name
 from lab.planes.openshift.api import apistate, builder, manifests
 from lab.planes.openshift.node import egress
@@ -20,18 +21,20 @@ from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_nam
 from lab.planes.openshift.master.vnid import GLOBAL_VNID, allocate_netids, get_netnamespaces
 from lab.planes.openshift.observe.request import REQUEST_USAGE, request_command
 from lab.planes.openshift.observe.trace import TRACE_USAGE, trace_command
+from lab.observe.flows import flows_command
 from lab.topology import CheckResult, Topology, reachability_checks
+from lab.underlay import UNDERLAY_HOST
 from lab.validate import MIN_MTU
 
 
 class OpenShiftTopology(Topology):
     name = "openshift"
     description = "OpenShift SDN 3.11 ovs-subnet: nodes with their own OVS br0, VXLAN, tun0 gateway and NAT, pods, an external host"
-    uses_ovs = True
-    packages = ovs.PACKAGES
-    runtime = "netns"  # set by model() from --runtime
-    custom = None  # a user's cluster module (`lab run ./my_cluster.py`): its build(c) adds the objects
-    custom_path = ""
+    plane = "openshift"
+
+    def __init__(self, custom=None, custom_path: str = ""):
+        self.custom_module = custom  # a user's cluster module (`lab run ./my_cluster.py`): its build(c) adds the objects
+        self.custom_path = custom_path
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         super().add_arguments(parser)
@@ -55,17 +58,16 @@ class OpenShiftTopology(Topology):
         parser.add_argument("-f", "--filename", action="append", default=[], metavar="FILE_OR_DIR",
                             help="Kubernetes/OpenShift YAML manifests (namespaces, pods, deployments, services, "
                                  "network policies); repeatable")
+        ovs.add_datapath_argument(parser)
 
     def model(self, args: argparse.Namespace):
         network = ClusterNetwork(cidr=args.cluster_cidr, host_subnet_length=args.host_subnet_length,
                                  service_network=args.service_network, vxlan_port=args.vxlan_port, mtu=args.mtu,
                                  plugin=plugin_name(getattr(args, "plugin", "subnet")))
-        self.runtime = args.runtime
-        # set on every call: the topology object is shared (verify builds many labs in one process)
-        self.packages = {**ovs.PACKAGES, **docker.PACKAGES} if args.runtime == "docker" else ovs.PACKAGES
-        custom = builder.run_module(self.custom, self.custom_path) if self.custom else None
+        custom = builder.run_module(self.custom_module, self.custom_path) if self.custom_module else None
         nodes = custom.node_count if custom and custom.node_count is not None else args.nodes
         cluster = build_cluster(nodes, args.pods_per_node, network, underlay=args.underlay)
+        cluster.runtime = args.runtime
         docs = manifests.load_paths(args.filename) if args.filename else []
         if custom:
             docs = custom.documents + docs
@@ -77,8 +79,17 @@ class OpenShiftTopology(Topology):
             egress.apply_documents(cluster, docs)
         return cluster
 
+    def packages(self, model) -> Dict[str, str]:
+        return {**ovs.PACKAGES, **docker.PACKAGES} if model.runtime == "docker" else dict(ovs.PACKAGES)
+
+    def net_options(self, args) -> Dict[str, object]:
+        return {"datapath": ovs.choose_datapath(args.datapath)}
+
+    def custom(self, path: str) -> "OpenShiftTopology":
+        return OpenShiftTopology(builder.load_module(path), path)
+
     def build(self, net, model, progress) -> None:
-        realize.build(net, model, progress, runtime=self.runtime)
+        realize.build(net, model, progress, runtime=model.runtime)
         apistate.write(net.name, model)  # what `oc get` shows, for other shells (live changes rewrite it)
 
     def inventory(self, net, model) -> Dict:
@@ -94,7 +105,7 @@ class OpenShiftTopology(Topology):
                       "ofport": p.ofport, "namespace": p.namespace, "vnid": p.vnid} for p in model.pods],
             "netnamespaces": dict(model.netids),
             "external": {"name": model.external.name, "ip": model.external.ip},
-            "runtime": self.runtime,
+            "runtime": model.runtime,
             "namespaces": [n.name for n in model.namespaces],
             "pods_by_namespace": {p.host: p.key for p in model.pods},
             "services": [{"name": s.name, "namespace": s.namespace, "type": s.type, "clusterIP": s.cluster_ip,
@@ -122,7 +133,7 @@ class OpenShiftTopology(Topology):
             f"from another shell: OVS_RUNDIR={ovs.ovs_dir(host_dir('node1'))} "
             f"ip netns exec {netns_name('node1')} ovs-ofctl -O OpenFlow13 dump-flows br0",
         ] + ([f"pods are Docker containers (pause + {_app_count(model)} apps), a dockerd per node: "
-              f"DOCKER_HOST={docker.daemon_paths('node1').url} docker ps"] if self.runtime == "docker" else []))
+              f"DOCKER_HOST={docker.daemon_paths('node1').url} docker ps"] if model.runtime == "docker" else []))
 
     def checks(self, net, model) -> List[CheckResult]:
         groups = {
@@ -145,7 +156,7 @@ class OpenShiftTopology(Topology):
         def do_request(line: str) -> None:
             print(request_command(net, model, line))
 
-        session = self.oc_session(net, model)
+        session = oc_session(net, model)
 
         def do_oc(line: str) -> None:
             output = session.run(line).output
@@ -162,8 +173,11 @@ class OpenShiftTopology(Topology):
                 print(self.cable(net, model, line, up))
             return do_cable
 
+        def do_flows(line: str) -> None:
+            print(flows_command(net, line))
+
         return {
-            **flows_verb(net),
+            "flows": (do_flows, "flows <node> [table]: br0 flows per table, without cookies, durations and counters"),
             "unplug": (cable_verb(False), "unplug <node>: pull the node's underlay cable (its port on the underlay "
                                           "bridge goes down; the node keeps its addresses and flows)"),
             "plug": (cable_verb(True), "plug <node>: plug it back in"),
@@ -179,8 +193,9 @@ class OpenShiftTopology(Topology):
         }
 
     def control_handlers(self, net, model):
-        session = self.oc_session(net, model)
+        session = oc_session(net, model)
         return {"oc": lambda line: session.run(line).output,  # what the CLI's `oc` prints
+                "api": lambda _line: json.dumps(apistate.snapshot(session.model)),  # what `oc get` reads
                 "unplug": lambda line: self.cable(net, model, line, False),
                 "plug": lambda line: self.cable(net, model, line, True)}
 
@@ -190,43 +205,35 @@ class OpenShiftTopology(Topology):
         words = line.split()
         if len(words) != 1:
             raise LabError(f"usage: {'plug' if up else 'unplug'} <node|{model.external.name}>")
-        if words[0] not in net.nameToNode or words[0] == realize.UNDERLAY_HOST:
+        if words[0] not in net.nameToNode or words[0] == UNDERLAY_HOST:
             raise LabError(f"unknown host {words[0]!r}: give a node or {model.external.name}")
         realize.unplug_node(net, model, words[0], plugged=up)
         return f"{words[0]}: underlay cable {'plugged in' if up else 'pulled'}"
 
-    def oc_session(self, net, model) -> "OcSession":
-        """One per lab: the CLI's `oc` and other shells' (`lab oc`) change one model, `changes` shows the last."""
-        if getattr(net, "oc_session", None) is None:
-            net.oc_session = OcSession(net, model, self.runtime)
-        return net.oc_session
 
 
 class OcSession:
     """`oc` lines on one running lab, wherever they come from; the last change made, for `changes`."""
 
-    def __init__(self, net, model, runtime: str):
-        self.net, self.model, self.runtime = net, model, runtime
+    def __init__(self, net, model):
+        self.net, self.model = net, model
         self.last = live.Change("")
 
     def run(self, line: str) -> live.Change:
-        change = live.apply(self.net, self.model, line, runtime=self.runtime)
+        change = live.apply(self.net, self.model, line, runtime=self.model.runtime)
         if change.mutated:
             self.last = change
         return change
+
+
+def oc_session(net, model) -> OcSession:
+    """One per lab: the CLI's `oc` and other shells' (`lab oc`) change one model, `changes` shows the last."""
+    if getattr(net, "oc_session", None) is None:
+        net.oc_session = OcSession(net, model)
+    return net.oc_session
 
 
 def _app_count(model) -> str:
     """How many app containers the pods have: one number, or the range."""
     counts = sorted({len(realize.pod_spec(p).containers) for p in model.pods}) or [len(docker.DEFAULT_CONTAINERS)]
     return str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
-
-
-TOPOLOGY = OpenShiftTopology()
-
-
-def custom_topology(path: str) -> OpenShiftTopology:
-    """`lab run ./my_cluster.py`: the OpenShift topology with the objects the module's build(c) makes."""
-    topo = OpenShiftTopology()
-    topo.custom, topo.custom_path = builder.load_module(path), path
-    return topo

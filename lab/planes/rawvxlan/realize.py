@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Tuple
 
 from lab import docker, underlay
+from lab.underlay import UNDERLAY_HOST
 from lab.addressing import veth_name
 from lab.apply import converge
 from lab.net import LabNet
 from lab.shell import run_scripts
 from lab.state import Address, Item, Link, NodeState
 
-UNDERLAY_HOST = "underlay"
 UNDERLAY = "172.16.1.0/24"
 HOSTS = (("host1", "172.16.1.11"), ("host2", "172.16.1.12"))
 
@@ -32,6 +32,7 @@ class RawVxlan:
     port: int = 4789
     runtime: str = "netns"  # docker: each host's own dockerd, a bridge network, containers on it
     network_name: str = "network-luffy"
+    connected: bool = False  # docker-vxlan: the VXLAN ports added at bring-up (--connected)
 
     def peer_of(self, host: str) -> str:
         return next(ip for name, ip in self.hosts if name != host)

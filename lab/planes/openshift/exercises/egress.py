@@ -15,6 +15,7 @@ from typing import List, Optional
 
 from lab import paths
 from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
+from lab.planes.openshift.exercises.common import oc, unplug
 
 MANIFESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "manifests")
 STREAM = os.path.join(MANIFESTS, "stream.yaml")
@@ -26,7 +27,6 @@ EGRESS_IP = "172.16.1.100"
 MULTICAST = "netnamespace.network.openshift.io/multicast-enabled"
 GROUP, GROUP_PORT = "239.1.1.1", 5555
 PY = sys.executable
-OFCTL = "ovs-ofctl -O OpenFlow13 --no-names --no-stats"
 
 
 def _patch(kind: str, name: str, ips: List[str]) -> str:
@@ -44,10 +44,8 @@ def _reg0(flow: str) -> Optional[int]:
 
 def _flows_of(lab, node: str, project: str, table: Optional[int] = None) -> List[str]:
     """node's flows that match the project's VNID in reg0 (one table, or all)."""
-    where = f" table={table}" if table is not None else ""
-    dump = lab.sh(node, f"{OFCTL} dump-flows br0{where}")
     vnid = _vnid(lab, project)
-    return [ln.strip() for ln in dump.splitlines() if "table=" in ln and _reg0(ln) == vnid]
+    return [f for f in lab.flows(node, table) if _reg0(f.split(" actions=")[0]) == vnid]
 
 
 def _table(flow: str) -> int:
@@ -157,14 +155,14 @@ def _snat_counter_moves(lab) -> Outcome:
 
 def _no_egress_ips(lab) -> None:
     """The start of egress-ip: node2 plugged in, no egress IP anywhere."""
-    lab.unplug("node2", plugged=True)
+    unplug(lab, "node2", plugged=True)
     for line in (_patch("netnamespace", "p1", []), _patch("hostsubnet", "node1", []), _patch("hostsubnet", "node2", [])):
-        lab.oc(line)
+        oc(lab, line)
 
 
 def _egress_ip_on_node2(lab) -> None:
-    lab.oc(_patch("hostsubnet", "node2", [EGRESS_IP]))
-    lab.oc(_patch("netnamespace", "p1", [EGRESS_IP]))
+    oc(lab, _patch("hostsubnet", "node2", [EGRESS_IP]))
+    oc(lab, _patch("netnamespace", "p1", [EGRESS_IP]))
 
 
 # -- egress-node-down
@@ -172,10 +170,10 @@ def _egress_ip_on_node2(lab) -> None:
 def _egress_node_dead(lab) -> None:
     """The start of egress-node-down: p1 leaves through node2's egress IP, then node2's cable is pulled; what
     node1's table 100 does with p1's traffic then is noted from the switch for the question."""
-    lab.unplug("node2", plugged=True)
-    lab.oc(_patch("hostsubnet", "node1", []))
+    unplug(lab, "node2", plugged=True)
+    oc(lab, _patch("hostsubnet", "node1", []))
     _egress_ip_on_node2(lab)
-    lab.unplug("node2")
+    unplug(lab, "node2")
     flows = _flows_of(lab, "node1", "p1", 100)
     m = next((m for f in flows for m in [re.search(r"set_field:([\d.]+)->tun_dst", f)] if m), None)
     lab.record["seen"] = {"tun_dst": m.group(1) if m else ""}
@@ -183,8 +181,8 @@ def _egress_node_dead(lab) -> None:
 
 
 def _move_egress_ip_to_node1(lab) -> None:
-    lab.oc(_patch("hostsubnet", "node2", []))
-    lab.oc(_patch("hostsubnet", "node1", [EGRESS_IP]))
+    oc(lab, _patch("hostsubnet", "node2", []))
+    oc(lab, _patch("hostsubnet", "node1", [EGRESS_IP]))
 
 
 def _egress_local(lab) -> Outcome:
@@ -244,10 +242,10 @@ def _multicast_table(lab) -> str:
 
 def _no_egress_policy(lab) -> None:
     """The start of egress-firewall: no EgressNetworkPolicy in p1."""
-    lines = lab.oc("get egressnetworkpolicy -n p1").output.splitlines()
+    lines = oc(lab, "get egressnetworkpolicy -n p1").splitlines()
     if lines and lines[0].split()[:1] == ["NAME"]:
         for name in (ln.split()[0] for ln in lines[1:] if ln.strip()):
-            lab.oc(f"delete egressnetworkpolicy {name} -n p1")
+            oc(lab, f"delete egressnetworkpolicy {name} -n p1")
 
 
 def _denies_ext(lab) -> Outcome:
@@ -369,8 +367,8 @@ EXERCISES = [
                   Criterion(text(f"outsider (project other) receives nothing from {GROUP}",
                                  f"outsider（项目 other）收不到 {GROUP} 的数据报"),
                             lambda lab: _heard(lab, "outsider", False))),
-        setup=lambda lab: lab.oc(f"annotate netnamespace stream {MULTICAST}-"),
-        solve=lambda lab: lab.oc(f"annotate netnamespace stream {MULTICAST}=true"),
+        setup=lambda lab: oc(lab, f"annotate netnamespace stream {MULTICAST}-"),
+        solve=lambda lab: oc(lab, f"annotate netnamespace stream {MULTICAST}=true"),
     ),
     Exercise(
         "egress-firewall", "openshift", MULTITENANT, 15,
@@ -397,6 +395,6 @@ EXERCISES = [
                                  _node_ip("node1")),
                   Criterion(text("node1 table 101: p1's traffic to ext is dropped", "node1 表 101：p1 发往 ext 的流量被丢弃"),
                             _denies_ext)),
-        setup=_no_egress_policy, solve=lambda lab: lab.oc(f"create -f {DENY_EXT}"),
+        setup=_no_egress_policy, solve=lambda lab: oc(lab, f"create -f {DENY_EXT}"),
     ),
 ]

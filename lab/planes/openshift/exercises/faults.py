@@ -1,23 +1,23 @@
-"""Break/fix on OpenShift SDN: the lab starts broken (lab.front.faults), the student finds and repairs it."""
+"""Break/fix on OpenShift SDN: the lab starts broken (lab.faults), the student finds and repairs it."""
 
 from __future__ import annotations
 
 import re
 
-from lab.front.faults import WRONG_MAC
+from lab.faults import WRONG_MAC
 from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
-from lab.workshop.criteria import digits, flow_present, inject, reaches, repair
+from lab.workshop.criteria import digits, inject, reaches, repair
 from lab.planes.openshift.exercises.paths import SMALL
+
+
+def _table(flow: str) -> int:
+    return int(re.search(r"table=(\d+)", flow).group(1))
 
 
 def _table_with(node: str, pattern: str):
     """The table whose flows match pattern: where the student should have looked."""
     def truth(lab) -> str:
-        for line in lab.sh(node, "ovs-ofctl -O OpenFlow13 --no-names --no-stats dump-flows br0").splitlines():
-            m = re.search(r"table=(\d+)", line)
-            if m and re.search(pattern, line):
-                return m.group(1)
-        return ""
+        return next((str(_table(f)) for f in lab.flows(node) if re.search(pattern, f)), "")
     return truth
 
 
@@ -90,6 +90,27 @@ def _node_route(lab) -> Outcome:
 
 
 MULTITENANT = ("--nodes", "2", "--pods-per-node", "2", "--plugin", "multitenant", "--no-checks")
+
+def flow_present(node: str, table: int, pattern: str, what_en: str, what_zh: str) -> Criterion:
+    def observe(lab) -> Outcome:
+        pat = pattern.format(**{k: v for k, v in _names(lab).items()})
+        flows = lab.flows(node, table)
+        found = [f for f in flows if re.search(pat, f)]
+        return Outcome(bool(found), found[0].split(" actions=")[0] if found
+                       else f"missing: {node}'s table {table} holds {len(flows)} other flow(s)")
+    return Criterion(text(f"{node} table {table}: {what_en}", f"{node} 表 {table}：{what_zh}"), observe)
+
+
+def _names(lab) -> dict:
+    """Values a flow pattern may name: {node1_ip}, {node2_subnet}, ..."""
+    found = {}
+    for n in lab.nodes:
+        found[f"{n}_ip"] = re.escape(lab.underlay_ip(n))
+        tun0 = lab.addresses(n).get("tun0")
+        if tun0 is not None:
+            found[f"{n}_subnet"] = re.escape(str(tun0.network))
+    return found
+
 
 EXERCISES = [
     Exercise(

@@ -11,6 +11,7 @@ import re
 from lab.errors import LabError
 from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
 from lab.workshop.criteria import reaches
+from lab.planes.openshift.exercises.common import api, oc
 
 MANIFESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "manifests")
 SHOP = os.path.join(MANIFESTS, "shop.yaml")
@@ -35,16 +36,16 @@ class _Netids(dict):
 
 
 def _netids(lab) -> dict:
-    return _Netids(lab.api["netnamespaces"])
+    return _Netids(api(lab)["netnamespaces"])
 
 
 def _api_pod(lab, name: str):
     """The pod as `oc get pods` shows it now, or None."""
-    return next((p for p in lab.api["pods"] if p["name"] == name), None)
+    return next((p for p in api(lab)["pods"] if p["name"] == name), None)
 
 
 def _api_service(lab, namespace: str, name: str) -> dict:
-    found = next((s for s in lab.api["services"] if (s["namespace"], s["name"]) == (namespace, name)), None)
+    found = next((s for s in api(lab)["services"] if (s["namespace"], s["name"]) == (namespace, name)), None)
     if found is None:
         raise LabError(f"`oc get svc -n {namespace}` lists no {name}")
     return found
@@ -71,7 +72,7 @@ def _same_netid(a: str, b: str) -> Criterion:
 
 def _trace_passes_80(src: str, dst: str) -> Criterion:
     def observe(lab) -> Outcome:
-        hops = lab.trace(src, dst)
+        hops = lab.path(src, dst)
         seen = "; ".join(f"{h.node}: {' > '.join(map(str, h.tables))}: {h.end}" for h in hops)
         ok = bool(hops) and not any(h.end.startswith("drop") for h in hops) and hops[-1].end.startswith("output")
         return Outcome(ok, seen or "no trace")
@@ -86,7 +87,7 @@ def _shared_netid(lab) -> str:
 
 def _isolate_if_joined(lab) -> None:
     if _netids(lab)["p1"] == _netids(lab)["p2"]:
-        lab.oc("adm pod-network isolate-projects p2")
+        oc(lab, "adm pod-network isolate-projects p2")
 
 
 # -- global-project
@@ -97,7 +98,7 @@ def _global_netid(lab) -> str:
 
 def _isolate_if_global(lab) -> None:
     if _netids(lab)["monitoring"] == 0:
-        lab.oc("adm pod-network isolate-projects monitoring")
+        oc(lab, "adm pod-network isolate-projects monitoring")
 
 
 # -- networkpolicy-one-app
@@ -135,14 +136,14 @@ def _policy_flow(lab) -> Outcome:
 
 def _shop_back(lab) -> None:
     """The task's start: shop's pods and deny-all as the manifest says, no other policy in shop."""
-    api = lab.api
-    extra = [p["name"] for p in api["networkpolicies"] if p["namespace"] == "shop" and p["name"] != "deny-all"]
+    state = api(lab)
+    extra = [p["name"] for p in state["networkpolicies"] if p["namespace"] == "shop" and p["name"] != "deny-all"]
     if extra:
-        lab.oc(f"delete networkpolicy {' '.join(extra)} -n shop")
+        oc(lab, f"delete networkpolicy {' '.join(extra)} -n shop")
     wanted = {"web": {"app": "web"}, "frontend": {"app": "frontend"}, "other": {"app": "other"}}
-    pods = {p["name"]: p["labels"] for p in api["pods"] if p["namespace"] == "shop"}
-    if pods != wanted or not any(p["name"] == "deny-all" for p in api["networkpolicies"]):
-        lab.oc(f"apply -f {SHOP}")
+    pods = {p["name"]: p["labels"] for p in state["pods"] if p["namespace"] == "shop"}
+    if pods != wanted or not any(p["name"] == "deny-all" for p in state["networkpolicies"]):
+        oc(lab, f"apply -f {SHOP}")
 
 
 # -- service-endpoints-by-label
@@ -171,9 +172,9 @@ def _dnat_to_web(lab) -> Outcome:
 def _web_mislabelled(lab) -> None:
     """The task's start: the pod web labelled run=web, the Service selecting app=web (as the manifest says)."""
     pod = _api_pod(lab, "web")
-    svc = next((s for s in lab.api["services"] if (s["namespace"], s["name"]) == ("default", "web")), None)
+    svc = next((s for s in api(lab)["services"] if (s["namespace"], s["name"]) == ("default", "web")), None)
     if pod is None or svc is None or pod["labels"] != {"run": "web"} or svc["selector"] != {"app": "web"}:
-        lab.oc(f"apply -f {WEB_MISLABELLED}")
+        oc(lab, f"apply -f {WEB_MISLABELLED}")
 
 
 EXERCISES = [
@@ -200,7 +201,7 @@ EXERCISES = [
         questions=(Question("netid", text("the NETID p1 and p2 share", "p1 与 p2 共用的 NETID"), _shared_netid, netid),),
         criteria=(reaches("pod1", "pod2"), reaches("pod2", "pod1"), _trace_passes_80("pod1", "pod2"),
                   _same_netid("p1", "p2")),
-        setup=_isolate_if_joined, solve=lambda lab: lab.oc("adm pod-network join-projects --to=p1 p2"),
+        setup=_isolate_if_joined, solve=lambda lab: oc(lab, "adm pod-network join-projects --to=p1 p2"),
     ),
     Exercise(
         "global-project", "openshift", MULTITENANT + ("-f", MONITORING), 15,
@@ -223,7 +224,7 @@ EXERCISES = [
                "向 REG0 加载 0"]),
         questions=(Question("netid", text("monitoring's NETID", "monitoring 的 NETID"), _global_netid, netid),),
         criteria=(reaches("monitor", "pod1"), reaches("monitor", "pod2"), isolated("pod1", "pod2")),
-        setup=_isolate_if_global, solve=lambda lab: lab.oc("adm pod-network make-projects-global monitoring"),
+        setup=_isolate_if_global, solve=lambda lab: oc(lab, "adm pod-network make-projects-global monitoring"),
     ),
     Exercise(
         "networkpolicy-one-app", "openshift",
@@ -252,7 +253,7 @@ EXERCISES = [
         criteria=(_request("frontend", "web", True), _request("other", "web", False),
                   Criterion(text(f"web's node: table 80 lets frontend in on tcp {WEB_PORT} (shop's VNID)",
                                  f"web 所在节点：表 80 允许 frontend 访问 tcp {WEB_PORT}（shop 的 VNID）"), _policy_flow)),
-        setup=_shop_back, solve=lambda lab: lab.oc(f"apply -f {ALLOW_FRONTEND}"),
+        setup=_shop_back, solve=lambda lab: oc(lab, f"apply -f {ALLOW_FRONTEND}"),
     ),
     Exercise(
         "service-endpoints-by-label", "openshift",
@@ -278,6 +279,6 @@ EXERCISES = [
                             _endpoints_list_web),
                   Criterion(text("node1's kube-proxy rules DNAT default/web to web:8080",
                                  "node1 上 kube-proxy 的规则把 default/web DNAT 到 web:8080"), _dnat_to_web)),
-        setup=_web_mislabelled, solve=lambda lab: lab.oc("label pod web app=web"),
+        setup=_web_mislabelled, solve=lambda lab: oc(lab, "label pod web app=web"),
     ),
 ]

@@ -41,13 +41,13 @@ def _shares_netns(lab) -> Outcome:
 
 
 def _tables(lab, src: str, dst: str, hop: int) -> str:
-    hops = lab.trace(src, dst)
+    hops = lab.path(src, dst)
     return ",".join(str(t) for t in hops[hop].tables) if len(hops) > hop else ""
 
 
 def _trace_criterion(src: str, dst: str) -> Criterion:
     def observe(lab) -> Outcome:
-        hops = lab.trace(src, dst)
+        hops = lab.path(src, dst)
         seen = "; ".join(f"{h.node}: {' > '.join(map(str, h.tables))}: {h.end}" for h in hops)
         return Outcome(bool(hops) and not hops[-1].end.startswith("drop"), seen)
     return Criterion(text(f"ofproto/trace {src} -> {dst} is delivered", f"ofproto/trace {src} -> {dst} 被送达"), observe)

@@ -10,12 +10,11 @@ from __future__ import annotations
 import ipaddress
 from collections import Counter
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import List
 
 from lab.errors import BadInput, LabError
-from lab.observe.request import Answer, requests
+from lab.observe.request import REQUEST_USAGE, Answer, requests, split_target
 
-REQUEST_USAGE = ("usage: request <host> <service[.namespace]|pod|node|IP>:PORT [tcp|udp] [-c COUNT] [-t SECONDS]")
 
 
 def resolve_host(cluster, name: str) -> str:
@@ -44,16 +43,6 @@ def resolve_host(cluster, name: str) -> str:
         return cluster.external.ip
     raise LabError(f"request: unknown target {name!r}: give a service (name, name.namespace or namespace/name), "
                    "a pod, a node, the external host or an IPv4 address")
-
-
-def split_target(target: str) -> Tuple[str, int]:
-    host, colon, port = target.rpartition(":")
-    if not colon or not host:
-        raise BadInput(f"request: {target!r} needs a port, e.g. web:80 ({REQUEST_USAGE})")
-    number = int(port) if port.isdigit() else 0
-    if not 1 <= number <= 65535:
-        raise BadInput(f"request: a port is 1..65535, not {port!r}")
-    return host, number
 
 
 def request(net, cluster, src: str, target: str, proto: str = "tcp", timeout: float = 2.0) -> Answer:

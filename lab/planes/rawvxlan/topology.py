@@ -1,17 +1,56 @@
-"""docker-vxlan: two hosts each with a bridge for 172.20.0.0/16 and a container; `connect` adds VXLAN 100."""
+"""The raw kernel VXLAN topologies: vxlan-p2p (two hosts joined by a point-to-point vxlan20) and docker-vxlan
+(two bridges with a container each, joined by VXLAN 100 on `connect`); topologies/ lists them for `lab run`."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from lab import docker
-from lab.planes.rawvxlan import realize as rawvxlan
 from lab.errors import LabError
 from lab.observe.ping import ping_matrix
+from lab.planes.rawvxlan import realize as rawvxlan
 from lab.topology import CheckResult, Topology
 from lab.validate import check_networks, check_port, check_vni
 
 
+class VxlanP2P(Topology):
+    name = "vxlan-p2p"
+    plane = "rawvxlan"
+    description = "two hosts, vxlan20 (id 20, remote the other host, dstport 4789) with 10.0.136.11/24 and .12/24"
+
+    def add_arguments(self, parser) -> None:
+        pass
+
+    def model(self, args):
+        lab = rawvxlan.RawVxlan("p2p")
+        # fixed today, checked like any option so that making one configurable stays safe
+        overlay = ipaddress.ip_interface(f"{lab.p2p_overlay[0]}/24").network
+        check_networks({"underlay": rawvxlan.UNDERLAY, "vxlan20 overlay": overlay})
+        check_vni(lab.p2p_vni, "vxlan20 VNI")
+        check_port(lab.port, "vxlan20 port")
+        return lab
+
+    def build(self, net, model, progress) -> None:
+        rawvxlan.build(net, model, progress)
+
+    def inventory(self, net, model):
+        return {"topology": self.name,
+                "hosts": [{"name": h, "underlay_ip": ip, "vxlan20": model.p2p_overlay[i]}
+                          for i, (h, ip) in enumerate(model.hosts)]}
+
+    def inventory_text(self, net, model) -> str:
+        return "\n".join(f"{h}: eth0 {ip}, vxlan20 {model.p2p_overlay[i]}/24 (vni {model.p2p_vni}, remote "
+                         f"{model.peer_of(h)})" for i, (h, ip) in enumerate(model.hosts))
+
+    def checks(self, net, model):
+        (a, _), (b, _) = model.hosts
+        r = {x.src: x.ok for x in ping_matrix([(net[a], b, model.p2p_overlay[1]), (net[b], a, model.p2p_overlay[0])])}
+        return [CheckResult("host1 <-> host2 over vxlan20", all(r.values()), f"{sum(r.values())}/2 directions")]
+
+
 class DockerVxlan(Topology):
     name = "docker-vxlan"
+    plane = "rawvxlan"
     description = ("two hosts, each a bridge for 172.20.0.0/16 with a container (172.20.0.2, 172.20.0.3); "
                    "isolated until `connect` adds a VXLAN port (id 100) to each bridge")
 
@@ -22,19 +61,20 @@ class DockerVxlan(Topology):
                                  "host, `docker network create` and `docker run --net --ip`")
 
     def model(self, args):
-        self.connected = args.connected
         runtime = getattr(args, "runtime", "netns")  # a library caller may build args without it
-        lab = rawvxlan.RawVxlan("docker", runtime=runtime)
-        self.packages = docker.PACKAGES if runtime == "docker" else {}
+        lab = rawvxlan.RawVxlan("docker", runtime=runtime, connected=args.connected)
         # fixed today, checked like any option so that making one configurable stays safe
         check_networks({"underlay": rawvxlan.UNDERLAY, "docker bridge network": lab.docker_net})
         check_vni(lab.docker_vni, "vxlan100 VNI")
         check_port(lab.port, "vxlan100 port")
         return lab
 
+    def packages(self, model):
+        return dict(docker.PACKAGES) if model.runtime == "docker" else {}
+
     def build(self, net, model, progress) -> None:
         rawvxlan.build(net, model, progress)
-        if self.connected:
+        if model.connected:
             rawvxlan.connect(net, model)
 
     def inventory(self, net, model):
@@ -69,6 +109,3 @@ class DockerVxlan(Topology):
             print(f"vxlan100 added to {rawvxlan.bridge_of(model, 'host1')} on host1 and "
                   f"{rawvxlan.bridge_of(model, 'host2')} on host2")
         return {"connect": (do_connect, "connect: add a VXLAN port (id 100) to each host's bridge")}
-
-
-TOPOLOGY = DockerVxlan()

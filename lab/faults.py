@@ -1,0 +1,187 @@
+"""Break/fix faults for a running lab, injected and repaired from any shell by the lab's name.
+
+A fault acts on the lab's kernel objects and switches through its named namespaces (lab.livelab), so it
+needs no handle on the process that runs the lab. Before it breaks anything it reads the item it is about
+to break as the lab rendered it (a flow, a route, a neighbour, an FDB entry, an iptables rule, an MTU, an
+offload setting) and records the commands that put that item back (RUN_DIR/<lab>/faults/<fault>.json);
+`repair` runs them and forgets the record. Each plane has its catalogue (Plane.faults()); the faults of
+the kernel that every plane has (a route, a neighbour, a MASQUERADE rule) are here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Sequence, Tuple
+
+from lab import paths
+from lab.errors import BadInput, LabError
+from lab.livelab import LiveLab
+from lab.state import Neighbour
+
+WRONG_MAC = "02:de:ad:be:ef:01"  # locally administered: no lab host ever has it
+
+Undo = List[Tuple[str, str]]  # (host, command) run in order by repair
+
+
+@dataclass
+class Injected:
+    did: str  # what the fault changed, for a person
+    undo: Undo
+    hint: str = ""  # where the symptom shows
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    usage: str  # the arguments, with their defaults
+    summary: str
+    inject: Callable[[LiveLab, List[str]], Injected] = field(compare=False)
+
+
+def args_or_defaults(args: List[str], defaults: Sequence[str], usage: str) -> List[str]:
+    if len(args) > len(defaults):
+        raise BadInput(f"too many arguments (usage: {usage})")
+    return list(args) + list(defaults[len(args):])
+
+
+def two_nodes(lab: LiveLab, args: List[str], usage: str) -> Tuple[str, str]:
+    if len(lab.nodes) < 2:
+        raise BadInput("this fault needs a lab with two nodes or more")
+    node, remote = args_or_defaults(args, lab.nodes[:2], usage)
+    lab.need(node, "node"), lab.need(remote, "node")
+    if node == remote:
+        raise BadInput(f"{node} and {remote}: give two different nodes")
+    return node, remote
+
+
+# --- faults of the kernel every plane has --------------------------------------------------------------
+
+def masquerade(chain: str) -> Callable[[LiveLab, List[str]], Injected]:
+    """NODE's MASQUERADE rules of `chain` removed (the plane names its chain)."""
+    def inject_masquerade(lab: LiveLab, args: List[str]) -> Injected:
+        (node,) = args_or_defaults(args, lab.nodes[:1], "[NODE]")
+        lab.need(node, "node")
+        rules = [ln for ln in lab.sh(node, f"iptables -t nat -S {chain}").splitlines() if ln.startswith("-A ")]
+        # (position, rule): put back at the same place, since order matters (Flannel's RETURNs come first)
+        masq = [(i, rule) for i, rule in enumerate(rules, 1) if rule.split(" -j ")[-1].startswith("MASQUERADE")]
+        if not masq:
+            raise LabError(f"{node}: {chain} holds no MASQUERADE rule (already removed?)")
+        for _pos, rule in masq:
+            lab.sh(node, f"iptables -t nat -D {rule[3:]}")
+        undo = [(node, f"iptables -t nat -I {chain} {pos} {rule[len('-A ' + chain) + 1:]}") for pos, rule in masq]
+        return Injected(f"{node}: removed {len(masq)} MASQUERADE rule(s) of {chain}: " + "; ".join(r for _p, r in masq),
+                        undo, f"pods on {node} reach the external host unNATed: their source is a pod address it cannot "
+                              "answer")
+    return inject_masquerade
+
+
+def inject_stale_arp(lab: LiveLab, args: List[str]) -> Injected:
+    pods = lab.pods
+    pod, dest = args_or_defaults(args, (pods[0] if pods else "", pods[-1] if pods else ""), "[POD [DEST]]")
+    lab.need(pod, "pod")
+    dst_ip = lab.ip_of(dest)
+    route = lab.sh(pod, f"ip -4 -o route get {dst_ip}").split()
+    hop = route[route.index("via") + 1] if "via" in route else dst_ip  # the address the pod ARPs for
+    dev = route[route.index("dev") + 1]
+    old = lab.sh(pod, f"ip neigh show {hop} dev {dev}").split()
+    undo = ([(pod, Neighbour(hop, old[old.index("lladdr") + 1], dev).commands()[0])]
+            if "PERMANENT" in old and "lladdr" in old else [(pod, f"ip neigh del {hop} dev {dev}")])
+    lab.sh(pod, Neighbour(hop, WRONG_MAC, dev).commands()[0])
+    return Injected(f"{pod}: permanent neighbour {hop} lladdr {WRONG_MAC} on {dev} (a MAC nobody has)",
+                    undo, f"{pod}'s frames to {dest} carry a wrong destination MAC: no answer")
+
+
+def _route_for(lab: LiveLab, host: str, dst_ip: str) -> str:
+    """The most specific route of host's main table that covers dst_ip, as `ip route` prints it."""
+    best, best_len = "", -1
+    for line in lab.sh(host, "ip -4 route show").splitlines():
+        prefix = line.split()[0]
+        net = ipaddress.ip_network("0.0.0.0/0" if prefix == "default" else prefix, strict=False)
+        if ipaddress.ip_address(dst_ip) in net and net.prefixlen > best_len:
+            best, best_len = line.strip(), net.prefixlen
+    return best
+
+
+def inject_route(lab: LiveLab, args: List[str]) -> Injected:
+    hosts = lab.nodes
+    host, dest = args_or_defaults(args, (hosts[0] if hosts else "", lab.pods[-1] if lab.pods else ""), "[HOST [DEST]]")
+    lab.need(host)
+    dst_ip = lab.ip_of(dest)
+    route = _route_for(lab, host, dst_ip)
+    if not route:
+        raise LabError(f"{host}: no route covers {dest} ({dst_ip})")
+    lab.sh(host, f"ip route del {route}")
+    return Injected(f"{host}: deleted the route `{route}`", [(host, f"ip route replace {route}")],
+                    f"{host} has no route to {dest} ({dst_ip}): `Network is unreachable` or the wrong way out")
+
+
+STALE_ARP = Fault("stale-arp", "[POD [DEST]]",
+                  "a permanent wrong neighbour in POD for the next hop to DEST (default first and last pod)",
+                  inject_stale_arp)
+ROUTE = Fault("route", "[HOST [DEST]]", "HOST's route to DEST deleted (default node1, the last pod)", inject_route)
+
+
+# --- the records ------------------------------------------------------------------------------------------
+
+def catalogue(lab: LiveLab) -> Dict[str, Fault]:
+    """The faults of the lab's plane (lab.planes)."""
+    from lab.planes import get
+    return get(lab.plane).faults() if lab.plane else {}
+
+
+def fault_of(lab: LiveLab, name: str) -> Fault:
+    faults = catalogue(lab)
+    if name not in faults:
+        raise BadInput(f"unknown fault {name!r} for lab {lab.name!r} ({lab.topology}; its faults: "
+                       f"{', '.join(faults) or 'none'}; see `lab fault list --name {lab.name}`)")
+    return faults[name]
+
+
+def record_dir(lab: str) -> str:
+    return os.path.join(paths.run_dir(lab), "faults")
+
+
+def injected(lab: str) -> List[dict]:
+    """The faults in place in lab `lab`, as recorded by inject."""
+    d = record_dir(lab)
+    found = []
+    for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        with open(os.path.join(d, f)) as fh:
+            found.append(json.load(fh))
+    return found
+
+
+def inject(lab_name: str, name: str, args: Sequence[str] = ()) -> str:
+    """Break the running lab; returns what was done and how to undo it."""
+    lab = LiveLab(lab_name)
+    f = fault_of(lab, name)
+    record = os.path.join(record_dir(lab_name), f"{name}.json")
+    if os.path.exists(record):
+        raise BadInput(f"fault {name!r} is already injected in lab {lab_name!r}; `lab fault repair {name}` first")
+    done = f.inject(lab, list(args))
+    os.makedirs(record_dir(lab_name), exist_ok=True)
+    with open(record, "w") as fh:
+        json.dump({"fault": name, "args": list(args), "did": done.did, "undo": done.undo, "hint": done.hint}, fh)
+    return (f"injected {name}: {done.did}\n"
+            + (f"symptom: {done.hint}\n" if done.hint else "")
+            + f"undo: lab fault repair --name {lab_name} {name}   ("
+            + "; ".join(f"{h}: {c.splitlines()[0]}" for h, c in done.undo) + ")")
+
+
+def repair(lab_name: str, name: str) -> str:
+    """Put back what inject broke (the items as the lab had rendered them)."""
+    lab = LiveLab(lab_name)
+    fault_of(lab, name)
+    record = os.path.join(record_dir(lab_name), f"{name}.json")
+    try:
+        with open(record) as fh:
+            done = json.load(fh)
+    except FileNotFoundError:
+        raise BadInput(f"fault {name!r} is not injected in lab {lab_name!r}") from None
+    for host, cmd in done["undo"]:
+        lab.sh(host, cmd)
+    os.unlink(record)
+    return f"repaired {name}: " + "; ".join(f"{h}: {c.splitlines()[0]}" for h, c in done["undo"])

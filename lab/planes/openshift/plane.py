@@ -1,0 +1,62 @@
+"""The OpenShift SDN 3.11 plane as the registry (lab.planes) sees it."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+from lab.errors import BadInput
+from lab.plane import Address, Plane
+from lab.planes.openshift import exercises, faults, pictures
+
+
+class OpenShiftPlane(Plane):
+    name = "openshift"
+    course = 10
+    port_names = pictures.PORT_NAMES
+
+    def faults(self):
+        return faults.FAULTS
+
+    def exercises(self):
+        return exercises.EXERCISES
+
+    def picture(self, model):
+        return pictures.picture(model)
+
+    def live_picture(self, lab):
+        return pictures.live_picture(lab)
+
+    def path(self, lab, src: str, dst: str):
+        return pictures.live_path(lab, src, dst)
+
+    def flows(self, model, node: str) -> List[str]:
+        from lab.planes.openshift.node.flows import render_node_flows
+        if node not in [h.name for h in model.hostsubnets]:
+            raise BadInput(f"no node {node!r} (nodes: {', '.join(h.name for h in model.hostsubnets)})")
+        return render_node_flows(model, node)
+
+    def live_flows(self, lab, node: str) -> List[str]:
+        lab.need(node, "node")
+        return lab.sh(node, "ovs-ofctl -O OpenFlow13 --no-names dump-flows br0").splitlines()
+
+    def address_book(self, model) -> List[Address]:
+        book = [Address(hs.name, hs.host_ip, "node", also=(hs.gateway,)) for hs in model.hostsubnets]
+        book += [Address(p.host, p.ip, "pod", node=p.node) for p in model.pods]
+        if model.external:
+            book.append(Address(model.external.name, model.external.ip, "external"))
+        return book
+
+    def trace(self, net, model, src: str, dst: str, proto: str = "icmp", dst_port: Optional[int] = None):
+        from lab.planes.openshift.observe.trace import trace_pod
+        return trace_pod(net, model, src, dst, proto, dst_port)
+
+    def request(self, net, model, src: str, target: str, proto: str, count: int, timeout: float) -> list:
+        from lab.planes.openshift.observe.request import request_many
+        return request_many(net, model, src, target, proto, count, timeout)
+
+    def oc(self, net, model, line: str):
+        from lab.planes.openshift.topology import oc_session
+        return oc_session(net, model).run(line)
+
+
+PLANE = OpenShiftPlane()

@@ -1,0 +1,129 @@
+"""SIGINT, SIGTERM and SIGHUP as the lab's orderly exits. Importing this module installs nothing: the `lab`
+command calls SIGS.install() first thing, a bring-up calls SIGS.arm(name) once a lab is about to exist."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+
+class Interrupted(BaseException):
+    """A signal asked the lab to stop: tear down, then exit 128 + the signal's number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.exit_code = 128 + signum
+
+
+class Signals:
+    """SIGINT/SIGTERM/SIGHUP. Until `lab run` starts to claim its lab nothing exists, so the process leaves
+    at once. From then on the first signal raises Interrupted wherever the main thread is, so the lab is torn down by
+    the `finally` that owns it; a second one during teardown cuts it short (the next `lab run` or
+    `lab clean` removes the rest).
+
+    An exception raised by a signal handler is lost when the handler happens to run inside a `__del__`
+    the garbage collector called ("Exception ignored in ..."): seen in CI, the lab then slept on. So a
+    watcher thread sends the signal again to the main thread until the main thread has taken it."""
+
+    RETRY_S = 0.5
+    NUDGE_S = (0.1, 0.4)  # after a signal: when the main thread gets its wake-up signals
+    NUDGE = signal.SIGUSR2  # its handler does nothing: it only interrupts what the main thread blocks in
+
+    def __init__(self):
+        self.name = ""
+        self.started = self.seen = self.tearing_down = False
+        self._watching = False
+        self._wakeup = None
+        self.installed = False
+
+    def install(self) -> None:
+        """From here on SIGINT/SIGTERM/SIGHUP are the lab's; the `lab` command calls it first thing."""
+        for s in SIGNALS:
+            signal.signal(s, self._handle)
+        self.installed = True
+
+    def arm(self, name: str) -> None:
+        """A lab is about to be claimed: a signal now tears it down (main thread only)."""
+        if not self.installed:
+            self.install()
+        self.watch_wakeups()
+        self.name, self.seen, self.tearing_down, self.started = name, False, False, True
+
+    def taken(self) -> None:
+        """The main thread has caught the Interrupted: no more re-sends."""
+        self.seen = True
+
+    def teardown(self) -> None:
+        """Teardown begins: a second signal cuts it short."""
+        self.seen = self.tearing_down = True
+
+    def watch_wakeups(self) -> None:
+        """A signal can set Python's "handler pending" flag without interrupting the main thread: when it
+        arrives just before the main thread blocks in a C call (readline's select() right after it printed
+        the prompt: seen in CI, SIGTERM then waited for the next keystroke), or when the kernel hands it to
+        another thread. Python writes each signal's number to the wakeup fd; a watcher thread reads it and
+        then sends the main thread SIGUSR2, whose handler does nothing: the blocking call returns EINTR and
+        Python runs the pending handlers. The nudge never runs a handler of ours a second time (a second
+        SIGTERM would cut the teardown short), so it needs no guess whether the first one ran. Called from
+        the main thread (set_wakeup_fd requires it)."""
+        if self._wakeup is not None:
+            return
+        signal.signal(self.NUDGE, lambda _s, _f: None)
+        r, w = os.pipe()
+        os.set_blocking(w, False)
+        signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        self._wakeup = (r, w)
+        threading.Thread(target=self._watch_wakeups, args=(r,), daemon=True, name="lab-signal-wakeups").start()
+
+    def unwatch_wakeups(self) -> None:
+        if self._wakeup is not None:
+            signal.set_wakeup_fd(-1)
+            os.close(self._wakeup[1])
+            self._wakeup = None
+
+    def _watch_wakeups(self, r: int) -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)  # the kernel then prefers the main thread
+        while True:
+            try:
+                data = os.read(r, 256)
+            except OSError:
+                data = b""
+            if not data:  # the write end was closed (unwatch_wakeups)
+                os.close(r)
+                return
+            if not any(s in SIGNALS for s in data):  # our own nudges' bytes, or another handler's
+                continue
+            for delay in self.NUDGE_S:
+                time.sleep(delay)
+                signal.pthread_kill(threading.main_thread().ident, self.NUDGE)
+
+    def _handle(self, signum, _frame):
+        if not self.started:  # no lab exists yet: leaving at once is the orderly exit
+            os._exit(128 + signum)
+        if self.tearing_down:
+            os.write(2, f"\nlab: teardown cut short by {signal.Signals(signum).name}; "
+                        f"`lab clean {self.name or '<name>'}` removes the rest\n".encode())
+            os._exit(128 + signum)
+        if not self._watching:
+            self._watching = True
+            threading.Thread(target=self._resend, args=(signum,), daemon=True).start()
+        raise Interrupted(signum)
+
+    def _resend(self, signum: int) -> None:
+        while True:
+            time.sleep(self.RETRY_S)
+            if self.seen or self.tearing_down:
+                return
+            signal.pthread_kill(threading.main_thread().ident, signum)
+
+    def interactive(self, on: bool) -> None:
+        """At the interactive prompt Ctrl-C interrupts the running command, as in Mininet."""
+        signal.signal(signal.SIGINT, signal.default_int_handler if on else self._handle)
+
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+SIGS = Signals()  # the process's one instance; installs no handler until install()/arm()
