@@ -135,6 +135,10 @@ def catalogue(lab: LiveLab) -> Dict[str, Fault]:
 def fault_of(lab: LiveLab, name: str) -> Fault:
     faults = catalogue(lab)
     if name not in faults:
+        from lab.planes import every
+        others = [p.name for p in every() if name in p.faults()]
+        if others:
+            raise BadInput(f"fault {name!r} is for {', '.join(others)} labs; lab {lab.name!r} is {lab.plane}")
         raise BadInput(f"unknown fault {name!r} for lab {lab.name!r} ({lab.topology}; its faults: "
                        f"{', '.join(faults) or 'none'}; see `lab fault list --name {lab.name}`)")
     return faults[name]

@@ -29,8 +29,12 @@ class Plane:
     """A data plane: a package under lab/planes whose `plane` module holds PLANE, an instance of a subclass."""
 
     name = ""
+    title = ""  # as a person names it: "OpenShift SDN"
     course = 100  # where the plane's exercises stand in the workshop's course (lower first)
     port_names: Dict[str, str] = {}  # its switch's fixed ports by number, as pictures name them
+    fault_table: Dict[str, object] = {}  # fault name -> lab.faults.Fault
+    exercise_list: List[object] = []  # lab.workshop.exercise.Exercise, in course order
+    pictures = None  # a module with picture(model) and, for running labs, live_picture(lab)
 
     def _not(self, what: str) -> NotOffered:
         return NotOffered(f"{what} is not offered by {self.name} labs")
@@ -39,21 +43,25 @@ class Plane:
 
     def faults(self) -> Dict[str, object]:
         """Fault name -> lab.faults.Fault."""
-        return {}
+        return self.fault_table
 
     def exercises(self) -> List[object]:
         """lab.workshop.exercise.Exercise objects, in course order."""
-        return []
+        return self.exercise_list
 
     # -- pictures (lab.picture)
 
     def picture(self, model):
         """The lab as the model describes it, before anything exists."""
-        raise self._not("a picture")
+        if self.pictures is None:
+            raise self._not("a picture")
+        return self.pictures.picture(model)
 
     def live_picture(self, lab):
         """What a running lab holds (lab.livelab.LiveLab)."""
-        raise self._not("a picture of a running lab")
+        if not hasattr(self.pictures, "live_picture"):
+            raise self._not("a picture of a running lab")
+        return self.pictures.live_picture(lab)
 
     def path(self, lab, src: str, dst: str):
         """[lab.picture.PathHop]: a packet's way through a running lab's switches, node after node."""

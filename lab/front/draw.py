@@ -20,6 +20,7 @@ from lab import planes
 from lab.errors import BadInput, LabError
 from lab.observe.flows import parse_dump
 from lab.picture import PathHop, Picture
+from lab.plane import NotOffered
 
 FORMATS = ("svg", "png")
 PATH_COLOUR = "red3"
@@ -218,7 +219,11 @@ def main(argv: Sequence[str]) -> int:
     model = topology.model(args)  # validates, as `lab run` would
     plane = planes.get(topology.plane)
     if args.what == "pipeline":
-        text = pipeline_dot(args.node, plane.flows(model, args.node), port_names=plane.port_names)
+        try:
+            flows = plane.flows(model, args.node)
+        except NotOffered as exc:
+            raise planes.not_offered(exc, "flows") from None
+        text = pipeline_dot(args.node, flows, port_names=plane.port_names)
     else:
         text = topology_dot(plane.picture(model))
     print(f"wrote {write(text, args.output)}")
@@ -255,10 +260,16 @@ def live_dot(name: str, what: str, args: Sequence[str]) -> str:
     if what == "pipeline":
         if len(args) != 1:
             raise BadInput("usage: draw pipeline NODE -o FILE")
-        return pipeline_dot(args[0], plane.live_flows(lab, args[0]), port_names=plane.port_names)
+        try:
+            return pipeline_dot(args[0], plane.live_flows(lab, args[0]), port_names=plane.port_names)
+        except NotOffered as exc:
+            raise planes.not_offered(exc, "live_flows") from None
     if len(args) != 2:
         raise BadInput("usage: draw path SRC DST -o FILE")
-    hops = plane.path(lab, args[0], args[1])
+    try:
+        hops = plane.path(lab, args[0], args[1])
+    except NotOffered as exc:
+        raise planes.not_offered(exc, "path") from None
     return topology_dot(plane.live_picture(lab), hops, args[0], args[1])
 
 

@@ -25,3 +25,14 @@ def get(name: str) -> Plane:
 def every() -> List[Plane]:
     """All planes, in the order of the workshop's course."""
     return sorted((get(n) for n in names()), key=lambda p: (p.course, p.name))
+
+
+def offering(method: str) -> List[Plane]:
+    """The planes that offer one of the interface's capabilities (their class overrides it)."""
+    return [p for p in every() if getattr(type(p), method) is not getattr(Plane, method)]
+
+
+def not_offered(exc: Exception, method: str) -> BadInput:
+    """A NotOffered refusal, with the planes that do offer the capability."""
+    titles = [p.title for p in offering(method)]
+    return BadInput(f"{exc}" + (f"; {', '.join(titles)} labs offer it" if titles else ""))

@@ -76,7 +76,7 @@ def test_live_dump_counters_are_summed():
 
 @pytest.mark.parametrize("argv, message", [
     (["openshift", "-o", "x.gif"], ".svg or .png"),
-    (["flannel", "--what", "pipeline", "-o", "x.svg"], "not offered by flannel labs"),
+    (["flannel", "--what", "pipeline", "-o", "x.svg"], "not offered by flannel labs; OpenShift SDN labs offer it"),
     (["openshift", "--what", "pipeline", "--node", "node9", "-o", "x.svg"], "no node 'node9'"),
     (["openshift", "--mtu", "9000", "-o", "x.svg"], "--mtu 9000"),
     (["nosuch", "-o", "x.svg"], "unknown topology"),

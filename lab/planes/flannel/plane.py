@@ -10,19 +10,11 @@ from lab.planes.flannel import exercises, faults, pictures
 
 class FlannelPlane(Plane):
     name = "flannel"
+    title = "Flannel"
     course = 30
-
-    def faults(self):
-        return faults.FAULTS
-
-    def exercises(self):
-        return exercises.EXERCISES
-
-    def picture(self, model):
-        return pictures.picture(model)
-
-    def live_picture(self, lab):
-        return pictures.live_picture(lab)
+    fault_table = faults.FAULTS
+    exercise_list = exercises.EXERCISES
+    pictures = pictures
 
     def address_book(self, model) -> List[Address]:
         from lab.planes.flannel.realize import ETCD_HOST, EXT_HOST, ROUTER_HOST

@@ -11,20 +11,12 @@ from lab.planes.openshift import exercises, faults, pictures
 
 class OpenShiftPlane(Plane):
     name = "openshift"
+    title = "OpenShift SDN"
     course = 10
+    fault_table = faults.FAULTS
+    exercise_list = exercises.EXERCISES
+    pictures = pictures
     port_names = pictures.PORT_NAMES
-
-    def faults(self):
-        return faults.FAULTS
-
-    def exercises(self):
-        return exercises.EXERCISES
-
-    def picture(self, model):
-        return pictures.picture(model)
-
-    def live_picture(self, lab):
-        return pictures.live_picture(lab)
 
     def path(self, lab, src: str, dst: str):
         return pictures.live_path(lab, src, dst)

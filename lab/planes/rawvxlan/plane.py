@@ -10,13 +10,10 @@ from lab.planes.rawvxlan import exercises, pictures
 
 class RawVxlanPlane(Plane):
     name = "rawvxlan"
+    title = "raw VXLAN"
     course = 20
-
-    def exercises(self):
-        return exercises.EXERCISES
-
-    def picture(self, model):
-        return pictures.picture(model)
+    exercise_list = exercises.EXERCISES
+    pictures = pictures
 
     def address_book(self, model) -> List[Address]:
         book = [Address(h, ip, "host", also=((model.p2p_overlay[i],) if model.kind == "p2p" else ()))
