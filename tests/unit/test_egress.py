@@ -8,10 +8,9 @@ from lab.planes.openshift.node import egress
 from lab.planes.openshift.api import manifests
 from lab.planes.openshift.node.flows import render_node_flows
 from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
-from lab.planes.openshift.oc.printers import get_hostsubnets
+from lab.planes.openshift.oc.printers import get_hostsubnets, get_netnamespaces
 from lab.planes.openshift.oc.edit import edit
 from lab.planes.openshift.node.render import render_node
-from lab.planes.openshift.master.vnid import get_netnamespaces
 from lab.state import Address, Iptables
 
 IP = "172.16.1.100"
@@ -161,7 +160,7 @@ def test_oc_get_shows_egress_columns():
     assert lines[0].split() == ["NAME", "HOST", "HOST", "IP", "SUBNET", "EGRESS", "CIDRS", "EGRESS", "IPS"]
     assert lines[2].split() == ["node2", "node2", "172.16.1.12", "10.129.0.0/23", "[172.16.1.96/28]", "[172.16.1.100]"]
     assert lines[1].split()[-2:] == ["[]", "[]"]
-    text = get_netnamespaces(c.netids, c.netns_egress_ips)
+    text = get_netnamespaces(c)
     assert text.splitlines()[-2].split() == ["p1", str(c.netids["p1"]), "[172.16.1.100]"]
 
 
@@ -179,7 +178,7 @@ def test_oc_edits_and_their_mistakes(tmp_path):
     assert egress.multicast_enabled(c)[c.netids["p1"]]
     edit(c, "annotate netnamespace p1 netnamespace.network.openshift.io/multicast-enabled=false --overwrite")
     edit(c, "annotate netnamespace p1 netnamespace.network.openshift.io/multicast-enabled-")
-    assert c.netns_annotations == {}
+    assert all(not n.annotations for n in c.netnamespaces)
     # EgressNetworkPolicy objects through oc create / get / delete
     enp = tmp_path / "enp.yaml"
     enp.write_text("apiVersion: network.openshift.io/v1\nkind: EgressNetworkPolicy\nmetadata: {name: default, "
@@ -220,7 +219,7 @@ def test_manifests_carry_hostsubnet_netnamespace_and_egress_network_policy():
                         "spec": {"egress": [{"type": "Deny", "to": {"cidrSelector": "172.16.1.254/32"}}]}})]
     manifests.apply_documents(c, docs)  # the object kinds pass through; their fields wait for NetNamespaces
     egress.apply_documents(c, docs)
-    assert c.hostsubnet("node2").egress_ips == (IP,) and c.netns_egress_ips == {"p1": (IP,)}
+    assert c.hostsubnet("node2").egress_ips == (IP,) and {n.name: n.egress_ips for n in c.netnamespaces if n.egress_ips} == {"p1": (IP,)}
     assert egress.multicast_enabled(c)[c.netids["p1"]]
     assert [p.egress for p in c.egress_policies] == [(("Deny", "172.16.1.254/32"),)]
     bad = [("b.yaml", {"kind": "HostSubnet", "metadata": {"name": "node1"}, "hostIP": "1.2.3.4"})]

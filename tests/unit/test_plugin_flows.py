@@ -20,7 +20,8 @@ NETIDS = {"default": 0, "p1": 42, "p2": 43}
 def cluster(plugin: str) -> Cluster:
     """2x2, pod1/pod3 in p1 (VNID 42), pod2/pod4 in p2 (VNID 43)."""
     c = build_cluster(2, 2, ClusterNetwork(plugin=plugin))
-    return dataclasses.replace(c, netids=dict(NETIDS))
+    c.set_netids(NETIDS)
+    return c
 
 
 def pod_flows(ofport: int, ip: str, vnid: int, ct: bool = False) -> Set[str]:

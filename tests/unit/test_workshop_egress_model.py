@@ -66,7 +66,7 @@ def test_egress_ip_solution_tunnels_p1_to_node2_which_marks_it():
     assert eg._mark(lab) == egress.shown(egress.mark_for_vnid(vnid)) and eg._mark(lab) != ""
     assert lab.cluster.hostsubnet("node2").egress_ips == (eg.EGRESS_IP,)
     lab.ex.setup(lab)  # reset: no egress IP anywhere again
-    assert eg._mark(lab) == "" and not lab.cluster.netns_egress_ips
+    assert eg._mark(lab) == "" and not any(n.egress_ips for n in lab.cluster.netnamespaces)
     assert all(not hs.egress_ips for hs in lab.cluster.hostsubnets)
 
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import ipaddress
 import uuid
-from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional, Tuple
+from dataclasses import dataclass, field, fields, replace
+from typing import Dict, List, Mapping, Optional, Tuple
 
 from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD, parse_network, pod_mac, veth_name
 from lab.errors import BadInput
 from lab.planes.openshift.master.vnid import INITIAL_NAMESPACES, allocate_netids
-from lab.planes.openshift.api.objects import (SYSTEM_NAMESPACES, EgressNetworkPolicy, EndpointAddress, Namespace, NetworkPolicy, Pod, Service,
-                                   ServicePort, endpoints_of)
+from lab.planes.openshift.api.objects import (SYSTEM_NAMESPACES, EgressNetworkPolicy, EndpointAddress, Namespace, NetNamespace,
+                                             NetworkPolicy, Pod, Service, ServicePort, endpoints_of)
 from lab.validate import check_counts, check_mtu, check_networks, check_port
 
 SUBNET_PLUGIN = "redhat/openshift-ovs-subnet"
@@ -147,14 +148,12 @@ class Cluster:
     hostsubnets: List[HostSubnet] = field(default_factory=list)
     pods: List[Pod] = field(default_factory=list)
     external: Optional[ExternalHost] = None
-    netids: Dict[str, int] = field(default_factory=dict)  # NetNamespace NETID by namespace (lab.planes.openshift.master.vnid)
+    # the VNID plugins' NetNamespaces, in creation order (lab.planes.openshift.master.vnid); none with ovs-subnet
+    netnamespaces: List[NetNamespace] = field(default_factory=list)
     namespaces: List[Namespace] = field(default_factory=lambda: [Namespace(n) for n in SYSTEM_NAMESPACES])
     services: List[Service] = field(default_factory=list)
     policies: List[NetworkPolicy] = field(default_factory=list)
-    # NetNamespace fields beyond the NETID (lab.planes.openshift.node.egress): egressIPs and annotations by namespace
-    netns_egress_ips: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
-    netns_annotations: Dict[str, Dict[str, str]] = field(default_factory=dict)
-    egress_policies: List[EgressNetworkPolicy] = field(default_factory=list)  # lab.planes.openshift.node.egress
+    egress_policies: List[EgressNetworkPolicy] = field(default_factory=list)  # lab.planes.openshift.api.egress
     offline_nodes: Tuple[str, ...] = ()  # nodes the egress VXLAN monitor has marked offline (egress failover)
 
     def hostsubnet(self, node: str) -> HostSubnet:
@@ -176,10 +175,43 @@ class Cluster:
             return named[0]
         raise KeyError(name)
 
-    def set_netids(self, netids: Dict[str, int]) -> None:
-        """NetNamespaces changed (oc adm pod-network): the map and every pod's VNID follow."""
-        self.netids = dict(netids)
+    @property
+    def netids(self) -> Dict[str, int]:
+        """NETID by namespace, in the NetNamespaces' order (a view: change them with set_netids)."""
+        return {n.name: n.netid for n in self.netnamespaces}
+
+    def netnamespace(self, name: str) -> NetNamespace:
+        for n in self.netnamespaces:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    def set_netids(self, netids: Mapping[str, int]) -> None:
+        """NetNamespaces changed (oc adm pod-network, a namespace made or deleted): one per name of `netids`,
+        in its order, each keeping its egress IPs and annotations; every pod's VNID follows."""
+        kept = {n.name: n for n in self.netnamespaces}
+        self.netnamespaces = [replace(kept[name], netid=netid) if name in kept else NetNamespace(name, netid)
+                              for name, netid in netids.items()]
         self.pods = [replace(p, vnid=netids.get(p.namespace, p.vnid)) for p in self.pods]
+
+    def put_netnamespace(self, netns: NetNamespace) -> None:
+        """An edited NetNamespace takes its old self's place."""
+        self.netnamespaces = [netns if n.name == netns.name else n for n in self.netnamespaces]
+
+    def copy(self) -> "Cluster":
+        """A copy whose object lists can change without touching this one (the objects are frozen)."""
+        new = copy.copy(self)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, (list, dict)):
+                setattr(new, f.name, copy.copy(value))
+        return new
+
+    def commit(self, new: "Cluster") -> None:
+        """Take every object of `new` (a changed copy), in place: the CLI, the tests and the tracer hold this one."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(new, f.name))
+
     def namespace(self, name: str) -> Namespace:
         for ns in self.namespaces:
             if ns.name == name:
@@ -246,7 +278,7 @@ def build_cluster(
     subnets = allocate_host_subnets(network.cidr, network.host_subnet_length, nodes)
     cluster = Cluster(network=network, underlay=underlay)
     if network.plugin != SUBNET_PLUGIN:  # only the VNID plugins have NetNamespaces
-        cluster.netids = allocate_netids(INITIAL_NAMESPACES + PROJECTS)
+        cluster.set_netids(allocate_netids(INITIAL_NAMESPACES + PROJECTS))
         cluster.namespaces += [Namespace(p) for p in PROJECTS if p not in {n.name for n in cluster.namespaces}]
     pod_no = 0
     for i, subnet in enumerate(subnets):

@@ -17,7 +17,7 @@ from lab.planes.openshift import live, realize
 from lab.planes.openshift.oc import printers as oc, command as occmd
 from lab.planes.openshift.node.flows import PLUGINS
 from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
-from lab.planes.openshift.master.vnid import GLOBAL_VNID, allocate_netids, get_netnamespaces
+from lab.planes.openshift.master.vnid import GLOBAL_VNID, allocate_netids
 from lab.planes.openshift.observe.request import REQUEST_USAGE, request_command
 from lab.planes.openshift.observe.trace import TRACE_USAGE, trace_command
 from lab.topology import CheckResult, Topology, reachability_checks
@@ -116,7 +116,7 @@ class OpenShiftTopology(Topology):
             "$ oc get clusternetwork", oc.get_clusternetwork(model), "",
             "$ oc get hostsubnets", oc.get_hostsubnets(model), "",
             *pods_lines,
-            *(["$ oc get netnamespaces", get_netnamespaces(model.netids, model.netns_egress_ips), ""]
+            *(["$ oc get netnamespaces", oc.get_netnamespaces(model), ""]
               if model.netids else []),
             f"external host: {model.external.name} {model.external.ip} on the underlay {model.underlay}",
             f"from another shell: OVS_RUNDIR={ovs.ovs_dir(host_dir('node1'))} "

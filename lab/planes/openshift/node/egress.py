@@ -73,9 +73,9 @@ class NamespaceEgress:
 def requested_by_vnid(cluster: Cluster) -> Dict[int, Tuple[str, ...]]:
     """namespacesByVNID: NetNamespaces keyed by NETID (joined namespaces share one; the last seen wins)."""
     out: Dict[int, Tuple[str, ...]] = {}
-    for ns in sorted(cluster.netns_egress_ips):
-        if ns in cluster.netids and cluster.netns_egress_ips[ns]:
-            out[cluster.netids[ns]] = tuple(cluster.netns_egress_ips[ns])
+    for netns in sorted(cluster.netnamespaces, key=lambda n: n.name):
+        if netns.egress_ips:
+            out[netns.netid] = netns.egress_ips
     return out
 
 
@@ -200,9 +200,8 @@ def carrier_iptables(cluster: Cluster, node: str) -> str:
 def multicast_enabled(cluster: Cluster) -> Dict[int, bool]:
     """GetMulticastEnabled() by VNID: the NetNamespace annotation (namespaces sharing a VNID: the last seen)."""
     out: Dict[int, bool] = {}
-    for ns in sorted(cluster.netids):
-        value = cluster.netns_annotations.get(ns, {}).get(MULTICAST_ANNOTATION)
-        out[cluster.netids[ns]] = value == "true"
+    for netns in sorted(cluster.netnamespaces, key=lambda n: n.name):
+        out[netns.netid] = netns.annotations.get(MULTICAST_ANNOTATION) == "true"
     return out
 
 
@@ -304,10 +303,7 @@ def patch_netnamespace(cluster: Cluster, name: str, patch: Mapping) -> Tuple[str
         raise BadInput(f"netnamespace {name}: the lab patches egressIPs only, not {unknown[0]}"
                        + (" (use oc adm pod-network)" if unknown[0] == "netid" else ""))
     ips = _ip_list(patch.get("egressIPs"), "egressIPs")
-    if ips:
-        cluster.netns_egress_ips[name] = ips
-    else:
-        cluster.netns_egress_ips.pop(name, None)
+    cluster.put_netnamespace(replace(cluster.netnamespace(name), egress_ips=ips))
     reallocate_egress_ips(cluster)
     return ips
 
@@ -315,8 +311,8 @@ def patch_netnamespace(cluster: Cluster, name: str, patch: Mapping) -> Tuple[str
 def annotate_netnamespace(cluster: Cluster, name: str, key: str, value: Optional[str], overwrite: bool = False) -> None:
     """`oc annotate netnamespace NS key=value [--overwrite]`, or `key-` (value None) to remove it."""
     _netnamespace(cluster, name)
-    current = dict(cluster.netns_annotations.get(name, {}))  # a draft shares the original's inner maps
-    cluster.netns_annotations[name] = current
+    netns = cluster.netnamespace(name)
+    current = dict(netns.annotations)
     if value is None:
         current.pop(key, None)
     else:
@@ -324,8 +320,7 @@ def annotate_netnamespace(cluster: Cluster, name: str, key: str, value: Optional
             raise BadInput(f"--overwrite is false but found the following declared annotation(s): "
                            f"'{key}' already has a value ({current[key]})")
         current[key] = value
-    if not current:
-        del cluster.netns_annotations[name]
+    cluster.put_netnamespace(replace(netns, annotations=current))
 
 
 def egress_rules(spec: object, where: str) -> Tuple[Tuple[str, str], ...]:

@@ -20,7 +20,7 @@ from lab.planes.openshift.api import manifests
 from lab.planes.openshift.oc import printers as oc
 from lab.planes.openshift.model import MULTITENANT_PLUGIN, Cluster
 from lab.planes.openshift.api.objects import Namespace, check_labels
-from lab.planes.openshift.master.vnid import allocate_netids, get_netnamespaces, isolate_projects, join_projects, make_projects_global
+from lab.planes.openshift.master.vnid import allocate_netids, isolate_projects, join_projects, make_projects_global
 
 # flags that take no value; every other flag takes one (`--to=p1`, `--to p1`, `-n p1`, `-np1`)
 BOOL_FLAGS = {"--overwrite", "--all-namespaces", "-A", "--all"}
@@ -240,7 +240,7 @@ def _objects(cluster: Cluster, kind: Kind, namespace: Optional[str]) -> List[Tup
     if kind.plural in ("namespaces", "projects.project.openshift.io"):
         return [(n.name, oc.namespace_object(cluster, n)) for n in sorted(cluster.namespaces, key=lambda n: n.name)]
     if kind.plural.startswith("netnamespaces"):
-        return [(n, oc.netnamespace_object(cluster, n)) for n in sorted(cluster.netids)]
+        return [(n.name, oc.netnamespace_object(cluster, n)) for n in sorted(cluster.netnamespaces, key=lambda n: n.name)]
     if kind.plural.startswith("egressnetworkpolicies"):
         return [(p.name, oc.egressnetworkpolicy_object(cluster, p))
                 for p in sorted(cluster.egress_policies, key=lambda p: p.key) if here(p)]
@@ -274,7 +274,7 @@ def do_get(ctx: OcContext) -> None:
     if kind.plural in TABLES:
         text = TABLES[kind.plural](cluster, namespace=namespace, wide=output == "wide")
     elif kind.plural.startswith("netnamespaces"):
-        text = get_netnamespaces(cluster.netids, cluster.netns_egress_ips)
+        text = oc.get_netnamespaces(cluster)
     elif kind.plural.startswith("hostsubnets"):
         text = oc.get_hostsubnets(cluster)
     elif kind.plural.startswith("clusternetworks"):
@@ -520,10 +520,8 @@ def do_delete(ctx: OcContext) -> None:
             draft.pods = [p for p in draft.pods if p.namespace != name]
             draft.services = [s for s in draft.services if s.namespace != name]
             draft.policies = [p for p in draft.policies if p.namespace != name]
-            draft.netids = {k: v for k, v in draft.netids.items() if k != name}
+            draft.netnamespaces = [n for n in draft.netnamespaces if n.name != name]
             draft.egress_policies = [p for p in draft.egress_policies if p.namespace != name]
-            draft.netns_egress_ips = {k: v for k, v in draft.netns_egress_ips.items() if k != name}
-            draft.netns_annotations = {k: v for k, v in draft.netns_annotations.items() if k != name}
         else:
             raise Refused(f"error: the lab does not delete {kind.plural}")
         ctx.say(f'{kind.name} "{name}" deleted')

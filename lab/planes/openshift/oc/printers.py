@@ -8,7 +8,7 @@ from typing import List, Optional
 
 from lab.errors import BadInput
 from lab.planes.openshift.model import Cluster
-from lab.planes.openshift.api.objects import format_labels
+from lab.planes.openshift.api.objects import NetNamespace, format_labels
 from lab.table import format_table
 
 MAX_ENDPOINTS = 3  # kubectl lists three, then ` + N more...`
@@ -196,14 +196,27 @@ def namespace_object(cluster: Cluster, ns) -> dict:
             "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
 
 
-def netnamespace_object(cluster: Cluster, name: str) -> dict:
-    obj = {"apiVersion": "network.openshift.io/v1", "kind": "NetNamespace", "metadata": _meta(name),
-           "netid": cluster.netids[name], "netname": name}
-    if cluster.netns_annotations.get(name):
-        obj["metadata"]["annotations"] = dict(cluster.netns_annotations[name])
-    if cluster.netns_egress_ips.get(name):
-        obj["egressIPs"] = list(cluster.netns_egress_ips[name])
+def netnamespace_object(cluster: Cluster, netns: NetNamespace) -> dict:
+    obj = {"apiVersion": "network.openshift.io/v1", "kind": "NetNamespace", "metadata": _meta(netns.name),
+           "netid": netns.netid, "netname": netns.name}
+    if netns.annotations:
+        obj["metadata"]["annotations"] = dict(netns.annotations)
+    if netns.egress_ips:
+        obj["egressIPs"] = list(netns.egress_ips)
     return obj
+
+
+def _tabwriter(rows: List[List[str]]) -> str:
+    """text/tabwriter as kubectl 1.11 sets it up: minwidth 10, padding 3; the last column unpadded."""
+    width = [max(max(len(r[i]) + 3, 10) for r in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join("".join(c.ljust(w) for c, w in zip(r, width)) + r[-1] for r in rows)
+
+
+def get_netnamespaces(cluster: Cluster, **_kw) -> str:
+    """`oc get netnamespaces`: NAME, NETID, EGRESS IPS, in the API server's (name) order."""
+    rows = [["NAME", "NETID", "EGRESS IPS"]] + [[n.name, str(n.netid), f"[{', '.join(n.egress_ips)}]"]
+                                                 for n in sorted(cluster.netnamespaces, key=lambda n: n.name)]
+    return _tabwriter(rows)
 
 
 def get_egressnetworkpolicies(cluster: Cluster, age: str = "1m", namespace: Optional[str] = "default",
