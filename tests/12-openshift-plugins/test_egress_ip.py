@@ -12,6 +12,7 @@ import pytest
 from lab.daemons import ovs
 from lab.observe.capture import Capture
 from lab.observe.probe import read_line
+from lab.planes.openshift.api import egress as api_egress
 from lab.planes.openshift.node import egress
 from lab.planes.openshift import realize
 from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
@@ -71,8 +72,8 @@ def snat_packets(node) -> int:
 
 
 def set_egress(net, c, node_ips, ns_ips):
-    egress.patch_hostsubnet(c, "node2", {"egressIPs": node_ips})
-    egress.patch_netnamespace(c, "p1", {"egressIPs": ns_ips})
+    api_egress.patch_hostsubnet(c, "node2", {"egressIPs": node_ips})
+    api_egress.patch_netnamespace(c, "p1", {"egressIPs": ns_ips})
     return realize.apply_change(net, c)
 
 
@@ -169,15 +170,15 @@ def test_an_egress_ip_moved_to_another_node_is_announced_and_used_at_once(eg_lab
         set_egress(net, c, [EGRESS_IP], [EGRESS_IP])
         assert wait_source(net, c, "pod1", EGRESS_IP) == EGRESS_IP  # ext now caches node2's MAC for it
         assert ovs.underlay_mac(c.hostsubnet("node2").host_ip) in run(ext, f"ip neigh show {EGRESS_IP}")
-        egress.patch_hostsubnet(c, "node2", {"egressIPs": []})
-        egress.patch_hostsubnet(c, "node1", {"egressIPs": [EGRESS_IP]})
+        api_egress.patch_hostsubnet(c, "node2", {"egressIPs": []})
+        api_egress.patch_hostsubnet(c, "node1", {"egressIPs": [EGRESS_IP]})
         realize.apply_change(net, c)
         assert_switches_hold_their_render(net, c, helpers)
         assert ovs.underlay_mac(c.hostsubnet("node1").host_ip) in run(ext, f"ip neigh show {EGRESS_IP}")
         assert source_seen(net, c, "pod3") == EGRESS_IP  # p1's pod on node2 now leaves through node1
         assert EGRESS_IP not in run(net["node2"], "ip -4 addr")
     finally:
-        egress.patch_hostsubnet(c, "node1", {"egressIPs": []})
+        api_egress.patch_hostsubnet(c, "node1", {"egressIPs": []})
         set_egress(net, c, [], [])
 
 

@@ -9,7 +9,7 @@ from lab.daemons import ovs
 from lab.observe.capture import Capture
 from lab.observe.ping import ping
 from lab.observe.probe import read_line
-from lab.planes.openshift.node import egress
+from lab.planes.openshift.api import egress as api_egress
 from lab.planes.openshift import realize
 from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
 from lab.planes.openshift.oc.edit import oc_edit
@@ -47,7 +47,7 @@ def test_egress_network_policy_denies_and_allows_by_cidr(np3_lab, helpers):
     assert reach(net, "pod1", ext) and reach(net, "pod1", node2_ip)
     try:
         # the external host's CIDR denied for p1: unreachable from p1's pods, reachable from p2's
-        egress.set_egress_network_policy(c, "p1", "default", [{"type": "Deny", "to": {"cidrSelector": f"{ext}/32"}}])
+        api_egress.set_egress_network_policy(c, "p1", "default", [{"type": "Deny", "to": {"cidrSelector": f"{ext}/32"}}])
         realize.apply_change(net, c)
         assert_switches_hold_their_render(net, c, helpers)
         assert not reach(net, "pod1", ext) and not reach(net, "pod5", ext)
@@ -55,7 +55,7 @@ def test_egress_network_policy_denies_and_allows_by_cidr(np3_lab, helpers):
         hops = trace_pod(net, c, "pod1", c.external.name)
         assert hops[0][1].dropped and hops[0][1].path.endswith("30 > 100 > 101"), hops[0][1].summary()
         # an allowed CIDR ahead of a deny-all stays reachable; everything else outside is dropped
-        egress.set_egress_network_policy(c, "p1", "default", [{"type": "Allow", "to": {"cidrSelector": f"{ext}/32"}},
+        api_egress.set_egress_network_policy(c, "p1", "default", [{"type": "Allow", "to": {"cidrSelector": f"{ext}/32"}},
                                                               {"type": "Deny", "to": {"cidrSelector": "0.0.0.0/0"}}])
         realize.apply_change(net, c)
         assert_switches_hold_their_render(net, c, helpers)

@@ -8,6 +8,7 @@ import pytest
 import topologies
 from lab.front.cli import run_parser
 from lab.errors import BadInput
+from lab.planes.openshift.master import egress as master_egress
 from lab.planes.openshift.node import egress
 from lab.planes.openshift.oc import command as occmd
 from lab.planes.openshift.node.render import BRIDGE, render_node
@@ -38,7 +39,7 @@ class ModelLab:
 
     def unplug(self, node, plugged=False):
         self.lines.append(f"{'plug' if plugged else 'unplug'} {node}")
-        egress.set_node_offline(self.cluster, node, not plugged)
+        master_egress.set_node_offline(self.cluster, node, not plugged)
 
     def save(self):
         pass

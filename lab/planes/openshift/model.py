@@ -21,6 +21,7 @@ MULTITENANT_PLUGIN = "redhat/openshift-ovs-multitenant"
 NETWORKPOLICY_PLUGIN = "redhat/openshift-ovs-networkpolicy"
 # pluginId 0/1/2 (the table-253 note's first byte); ruleVersion 7 in openshift-sdn 3.11
 PLUGIN_IDS = {SUBNET_PLUGIN: 0, MULTITENANT_PLUGIN: 1, NETWORKPOLICY_PLUGIN: 2}
+VNID_PLUGINS = ("multitenant", "networkpolicy")  # SupportsVNIDs(): the plugins with NetNamespaces, EgressIP, multicast
 RULE_VERSION = 7
 # what each network is called in messages: the domain name and the `lab run` option that sets it
 CLUSTER_NETWORK = "cluster network (--cluster-cidr)"
@@ -119,7 +120,7 @@ class HostSubnet:
     host_ip: str
     subnet: str
     uid: str
-    egress_ips: Tuple[str, ...] = ()  # the egress IPs this node hosts (`oc patch hostsubnet`, lab.planes.openshift.node.egress)
+    egress_ips: Tuple[str, ...] = ()  # the egress IPs this node hosts (`oc patch hostsubnet`, lab.planes.openshift.api.egress)
     egress_cidrs: Tuple[str, ...] = ()  # automatic mode's ranges: shown by `oc get hostsubnets`, not allocated
 
     @property

@@ -16,7 +16,7 @@ from lab.apply import converge
 from lab.errors import BadInput
 from lab.net import LabNet
 from lab.observe.flows import as_stored
-from lab.planes.openshift.node import egress
+from lab.planes.openshift.master import egress
 from lab.planes.openshift.node.flows import flows_file_text
 from lab.planes.openshift.model import Cluster, Pod
 from lab.planes.openshift.node.render import BRIDGE, render_external, render_node, render_pod

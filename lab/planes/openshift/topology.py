@@ -12,7 +12,7 @@ from lab.errors import LabError
 from lab.front.mncli import flows_verb
 from lab.paths import host_dir, netns_name
 from lab.planes.openshift.api import apistate, builder, manifests
-from lab.planes.openshift.node import egress
+from lab.planes.openshift.api import egress
 from lab.planes.openshift import live, realize
 from lab.planes.openshift.oc import printers as oc, command as occmd
 from lab.planes.openshift.node.flows import PLUGINS

@@ -36,7 +36,7 @@ POLICY_SPEC = {"podSelector", "ingress", "egress", "policyTypes"}
 SELECTOR = {"matchLabels", "matchExpressions"}
 OPERATORS = {"In", "NotIn", "Exists", "DoesNotExist"}
 KINDS = ("Namespace", "Project", "Pod", "Deployment", "Service", "NetworkPolicy", "List")
-EGRESS_KINDS = ("HostSubnet", "NetNamespace", "EgressNetworkPolicy")  # lab.planes.openshift.node.egress.apply_documents
+EGRESS_KINDS = ("HostSubnet", "NetNamespace", "EgressNetworkPolicy")  # lab.planes.openshift.api.egress.apply_documents
 
 
 def load_paths(paths: Sequence[str]) -> List[Document]:
@@ -357,7 +357,7 @@ def apply_documents(cluster, docs: Iterable[Document]) -> None:
               [d for d in docs if d[1].get("kind") not in ("Namespace", "Project")]
     for source, obj in ordered:
         kind = obj.get("kind")
-        if kind in EGRESS_KINDS:  # fields of the network objects: lab.planes.openshift.node.egress, once NetNamespaces exist
+        if kind in EGRESS_KINDS:  # fields of the network objects: lab.planes.openshift.api.egress, once NetNamespaces exist
             continue
         try:
             if kind not in KINDS or kind == "List":

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from lab.errors import BadInput, Refused
-from lab.planes.openshift.node import egress
+from lab.planes.openshift.api import egress
 from lab.planes.openshift.api import manifests
 from lab.planes.openshift.oc import printers as oc
 from lab.planes.openshift.model import MULTITENANT_PLUGIN, Cluster
@@ -393,7 +393,7 @@ def do_apply(ctx: OcContext) -> None:
 
 
 def _network_objects(ctx: OcContext, docs: List[manifests.Document]) -> None:
-    """HostSubnet and NetNamespace fields, EgressNetworkPolicies (lab.planes.openshift.node.egress), once the namespaces
+    """HostSubnet and NetNamespace fields, EgressNetworkPolicies (lab.planes.openshift.api.egress), once the namespaces
     made by the same line have their NetNamespaces."""
     docs = [d for d in docs if d[1].get("kind") in egress.KINDS]
     if docs:

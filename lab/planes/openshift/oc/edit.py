@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Optional
 
 from lab.errors import BadInput
-from lab.planes.openshift.node import egress
+from lab.planes.openshift.api import egress
 from lab.planes.openshift.oc import command as occmd
 from lab.planes.openshift.model import Cluster
 
