@@ -15,7 +15,8 @@ from lab.observe.probe import read_line
 from lab.planes.openshift.api import egress as api_egress
 from lab.planes.openshift.node import egress
 from lab.planes.openshift import realize
-from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.model import ClusterNetwork, plugin_name
 from lab.planes.openshift.oc.edit import oc_edit
 from lab.planes.openshift.node.render import BRIDGE, render_node
 from lab.front.pytest_plugin import built_lab

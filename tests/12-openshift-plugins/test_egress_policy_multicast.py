@@ -11,7 +11,8 @@ from lab.observe.ping import ping
 from lab.observe.probe import read_line
 from lab.planes.openshift.api import egress as api_egress
 from lab.planes.openshift import realize
-from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.model import ClusterNetwork, plugin_name
 from lab.planes.openshift.oc.edit import oc_edit
 from lab.planes.openshift.node.render import BRIDGE, render_node
 from lab.planes.openshift.observe.trace import trace_pod

@@ -11,7 +11,7 @@ from lab import docker, paths
 from lab.daemons import ovs
 from lab.planes.openshift.api import manifests
 from lab.planes.openshift import realize
-from lab.planes.openshift.model import build_cluster
+from lab.planes.openshift.master.cluster import build_cluster
 from lab.front.pytest_plugin import built_lab
 from lab.shell import run
 

@@ -6,7 +6,7 @@ from lab.errors import BadInput
 from lab.planes.openshift.api import manifests
 from lab.planes.openshift.oc import printers as oc
 from lab.planes.openshift.api.builder import ClusterBuilder, container_ports, load_module, run_module
-from lab.planes.openshift.model import build_cluster
+from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.observe.trace import TraceRequest, parse_trace_args
 
 

@@ -9,7 +9,8 @@ from lab.planes.openshift.master import egress as master_egress
 from lab.planes.openshift.node import egress
 from lab.planes.openshift.api import manifests
 from lab.planes.openshift.node.flows import render_node_flows
-from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.model import ClusterNetwork, plugin_name
 from lab.planes.openshift.oc.printers import get_hostsubnets, get_netnamespaces
 from lab.planes.openshift.oc.edit import edit
 from lab.planes.openshift.node.render import render_node

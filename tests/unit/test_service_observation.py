@@ -6,7 +6,8 @@ import pytest
 from lab.errors import BadInput, LabError
 from lab.observe.trace import parse_trace
 from lab.planes.openshift.api import manifests
-from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.model import ClusterNetwork, plugin_name
 from lab.planes.openshift.api.objects import EndpointAddress
 from lab.planes.openshift.observe.request import RequestLine, parse_request_args, resolve_host, split_target
 from lab.observe.conntrack import parse_conntrack

@@ -11,13 +11,13 @@ from typing import Callable, Dict, Optional
 
 from lab import docker, underlay
 from lab.daemons import ovs
-from lab.addressing import pod_mac, veth_name
 from lab.apply import converge
 from lab.errors import BadInput
 from lab.net import LabNet
 from lab.observe.flows import as_stored
 from lab.planes.openshift.master import egress
 from lab.planes.openshift.node.flows import flows_file_text
+from lab.planes.openshift.master.pods import new_pod
 from lab.planes.openshift.model import Cluster, Pod
 from lab.planes.openshift.node.render import BRIDGE, render_external, render_node, render_pod
 from lab.paths import host_dir
@@ -164,29 +164,6 @@ def _write_expected(node, state) -> None:
     """br0's rendered flows as the switch will show them, for diff-flows (the build's check, tests)."""
     with open(os.path.join(node.dir, "flows.expected"), "w") as f:
         f.write(flows_file_text(as_stored(state.flows(BRIDGE))))
-
-
-def new_pod(cluster: Cluster, node_name: str, pod_name: Optional[str] = None) -> Pod:
-    """A pod as the scheduler and the CNI plugin would place it: the next free IP of the node's
-    subnet (from .2), the next free ofport (from 3), MAC and veth name derived as for every pod."""
-    if node_name not in (h.name for h in cluster.hostsubnets):
-        raise BadInput(f"no node named {node_name!r} (nodes: {', '.join(h.name for h in cluster.hostsubnets)})")
-    hs = cluster.hostsubnet(node_name)
-    if pod_name is None:
-        numbers = [int(p.name[3:]) for p in cluster.pods if p.name.startswith("pod") and p.name[3:].isdigit()]
-        pod_name = f"pod{max(numbers, default=0) + 1}"
-    taken = [p.name for p in cluster.pods] + [h.name for h in cluster.hostsubnets] + [cluster.external.name]
-    if pod_name in taken:
-        raise BadInput(f"a host named {pod_name} exists already")
-    subnet = ipaddress.ip_network(hs.subnet)
-    used = {p.ip for p in cluster.pods}
-    ip = next((str(a) for a in list(subnet.hosts())[1:] if str(a) not in used), None)
-    if ip is None:
-        raise BadInput(f"{node_name}'s subnet {hs.subnet} has no free address")
-    ports = {p.ofport for p in cluster.pods_on(node_name)}
-    ofport = next(n for n in range(3, 65280) if n not in ports)
-    return Pod(name=pod_name, node=node_name, ip=ip, mac=pod_mac(ip), veth=veth_name(node_name, pod_name),
-               ofport=ofport)
 
 
 def add_pod(net: LabNet, cluster: Cluster, node_name: str, pod_name: Optional[str] = None) -> StateDiff:

@@ -16,7 +16,8 @@ from lab.planes.openshift.api import egress
 from lab.planes.openshift import live, realize
 from lab.planes.openshift.oc import printers as oc, command as occmd
 from lab.planes.openshift.node.flows import PLUGINS
-from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.model import ClusterNetwork, plugin_name
 from lab.planes.openshift.master.vnid import GLOBAL_VNID, allocate_netids
 from lab.planes.openshift.observe.request import REQUEST_USAGE, request_command
 from lab.planes.openshift.observe.trace import TRACE_USAGE, trace_command
