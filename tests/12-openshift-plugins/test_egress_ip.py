@@ -14,10 +14,9 @@ from lab.observe.capture import Capture
 from lab.observe.probe import read_line
 from lab.planes.openshift.api import egress as api_egress
 from lab.planes.openshift.node import egress
-from lab.planes.openshift import realize
+from lab.planes.openshift import live, realize
 from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.model import ClusterNetwork, plugin_name
-from lab.planes.openshift.oc.edit import oc_edit
 from lab.planes.openshift.node.render import BRIDGE, render_node
 from lab.front.pytest_plugin import built_lab
 from lab.planes.openshift.observe.trace import trace_pod
@@ -190,8 +189,8 @@ def test_automatic_mode_moves_the_ip_off_an_unplugged_node(eg_lab, helpers):
     cidrs = '{"egressCIDRs": ["172.16.1.96/28"]}'
     try:
         for node in ("node1", "node2"):
-            oc_edit(net, c, f"patch hostsubnet {node} -p '{cidrs}'")
-        oc_edit(net, c, f"""patch netnamespace p1 -p '{{"egressIPs": ["{EGRESS_IP}"]}}'""")
+            live.apply(net, c, f"patch hostsubnet {node} -p '{cidrs}'")
+        live.apply(net, c, f"""patch netnamespace p1 -p '{{"egressIPs": ["{EGRESS_IP}"]}}'""")
         holder = next(hs.name for hs in c.hostsubnets if EGRESS_IP in hs.egress_ips)
         other = "node1" if holder == "node2" else "node2"
         pod = next(p.host for p in c.pods if p.namespace == "p1" and p.node == other)
@@ -205,7 +204,7 @@ def test_automatic_mode_moves_the_ip_off_an_unplugged_node(eg_lab, helpers):
         for node in ("node1", "node2"):
             if node in c.offline_nodes:
                 realize.unplug_node(net, c, node, plugged=True)
-            oc_edit(net, c, f"""patch hostsubnet {node} -p '{{"egressCIDRs": [], "egressIPs": []}}'""")
-        oc_edit(net, c, """patch netnamespace p1 -p '{"egressIPs": []}'""")
+            live.apply(net, c, f"""patch hostsubnet {node} -p '{{"egressCIDRs": [], "egressIPs": []}}'""")
+        live.apply(net, c, """patch netnamespace p1 -p '{"egressIPs": []}'""")
     assert_switches_hold_their_render(net, c, helpers)
     assert all(not hs.egress_ips for hs in c.hostsubnets)

@@ -10,10 +10,9 @@ from lab.observe.capture import Capture
 from lab.observe.ping import ping
 from lab.observe.probe import read_line
 from lab.planes.openshift.api import egress as api_egress
-from lab.planes.openshift import realize
+from lab.planes.openshift import live, realize
 from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.model import ClusterNetwork, plugin_name
-from lab.planes.openshift.oc.edit import oc_edit
 from lab.planes.openshift.node.render import BRIDGE, render_node
 from lab.planes.openshift.observe.trace import trace_pod
 from lab.front.pytest_plugin import built_lab
@@ -96,7 +95,7 @@ def test_multicast_reaches_the_namespace_on_every_node_only_when_annotated(np3_l
     net, c = np3_lab
     assert multicast_heard(net, c) == {h: False for h in ("pod2", "pod3", "pod4", "pod5", "pod6")}
     try:
-        assert oc_edit(net, c, f"annotate netnamespace p1 {MULTICAST}=true") == "netnamespace.network.openshift.io/p1 annotated"
+        assert live.apply(net, c, f"annotate netnamespace p1 {MULTICAST}=true").output == "netnamespace.network.openshift.io/p1 annotated"
         assert_switches_hold_their_render(net, c, helpers)
         dump = run(net["node1"], "ovs-ofctl -O OpenFlow13 --no-names dump-flows br0")
         vnid = hex(c.netids["p1"])
@@ -109,7 +108,7 @@ def test_multicast_reaches_the_namespace_on_every_node_only_when_annotated(np3_l
         assert copies and all(s.dst == c.hostsubnet("node2").host_ip and s.vni == c.netids["p1"] for s in copies), \
             [s.summary for s in cap.seen]
     finally:
-        oc_edit(net, c, f"annotate netnamespace p1 {MULTICAST}-")
+        live.apply(net, c, f"annotate netnamespace p1 {MULTICAST}-")
     assert_switches_hold_their_render(net, c, helpers)
     assert not any(multicast_heard(net, c).values())
 
@@ -120,8 +119,8 @@ def test_egress_ip_on_the_networkpolicy_plugin(np3_lab, helpers):
     server = net[c.external.name].popen([sys.executable, "-m", "lab.observe.probe", "serve", "tcp", "5001", "20"])
     try:
         assert read_line(server.stdout, timeout=5).strip() == b"ready"
-        oc_edit(net, c, f"""patch hostsubnet node1 -p '{{"egressIPs": ["{ip}"]}}'""")
-        oc_edit(net, c, f"""patch netnamespace p2 -p '{{"egressIPs": ["{ip}"]}}'""")
+        live.apply(net, c, f"""patch hostsubnet node1 -p '{{"egressIPs": ["{ip}"]}}'""")
+        live.apply(net, c, f"""patch netnamespace p2 -p '{{"egressIPs": ["{ip}"]}}'""")
         assert_switches_hold_their_render(net, c, helpers)
         ask = f"{sys.executable} -m lab.observe.probe ask tcp {c.external.ip} 5001 hi"
         assert f"hi from {ip}" in net["pod4"].cmd(ask)  # p2 on node2 leaves through node1's egress IP
@@ -129,8 +128,8 @@ def test_egress_ip_on_the_networkpolicy_plugin(np3_lab, helpers):
     finally:
         server.kill()
         server.wait()
-        oc_edit(net, c, """patch netnamespace p2 -p '{"egressIPs": null}'""")
-        oc_edit(net, c, """patch hostsubnet node1 -p '{"egressIPs": []}'""")
+        live.apply(net, c, """patch netnamespace p2 -p '{"egressIPs": null}'""")
+        live.apply(net, c, """patch hostsubnet node1 -p '{"egressIPs": []}'""")
     assert_switches_hold_their_render(net, c, helpers)
 
 
@@ -143,9 +142,9 @@ def test_two_egress_ips_fail_over_when_the_first_node_goes_offline(np3_lab, help
     ask = f"{sys.executable} -m lab.observe.probe ask tcp {c.external.ip} 5002 hi"
     try:
         assert read_line(server.stdout, timeout=5).strip() == b"ready"
-        oc_edit(net, c, f"""patch hostsubnet node1 -p '{{"egressIPs": ["{ip_node1}"]}}'""")
-        oc_edit(net, c, f"""patch hostsubnet node2 -p '{{"egressIPs": ["{ip_node2}"]}}'""")
-        oc_edit(net, c, f"""patch netnamespace p2 -p '{{"egressIPs": ["{ip_node2}", "{ip_node1}"]}}'""")
+        live.apply(net, c, f"""patch hostsubnet node1 -p '{{"egressIPs": ["{ip_node1}"]}}'""")
+        live.apply(net, c, f"""patch hostsubnet node2 -p '{{"egressIPs": ["{ip_node2}"]}}'""")
+        live.apply(net, c, f"""patch netnamespace p2 -p '{{"egressIPs": ["{ip_node2}", "{ip_node1}"]}}'""")
         assert f"hi from {ip_node2}" in net["pod2"].cmd(ask)  # pod2 on node1 leaves through node2
         changes = realize.unplug_node(net, c, "node2")
         assert changes["node1"], "node1 moved p2 to its own egress IP"
@@ -158,7 +157,7 @@ def test_two_egress_ips_fail_over_when_the_first_node_goes_offline(np3_lab, help
         server.wait()
         if "node2" in c.offline_nodes:
             realize.unplug_node(net, c, "node2", plugged=True)
-        oc_edit(net, c, """patch netnamespace p2 -p '{"egressIPs": []}'""")
-        oc_edit(net, c, """patch hostsubnet node1 -p '{"egressIPs": []}'""")
-        oc_edit(net, c, """patch hostsubnet node2 -p '{"egressIPs": []}'""")
+        live.apply(net, c, """patch netnamespace p2 -p '{"egressIPs": []}'""")
+        live.apply(net, c, """patch hostsubnet node1 -p '{"egressIPs": []}'""")
+        live.apply(net, c, """patch hostsubnet node2 -p '{"egressIPs": []}'""")
     assert_switches_hold_their_render(net, c, helpers)

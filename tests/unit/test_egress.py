@@ -12,7 +12,7 @@ from lab.planes.openshift.node.flows import render_node_flows
 from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.model import ClusterNetwork, plugin_name
 from lab.planes.openshift.oc.printers import get_hostsubnets, get_netnamespaces
-from lab.planes.openshift.oc.edit import edit
+from lab.planes.openshift.oc.command import edit
 from lab.planes.openshift.node.render import render_node
 from lab.state import Address, Iptables
 

@@ -15,6 +15,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from lab.errors import BadInput
 from lab.planes.openshift.master.pods import place_pod
+from lab.underlay import UNDERLAY_HOST
 from lab.planes.openshift.api.objects import (NODE_PORT_RANGE, PROTOCOLS, SERVICE_TYPES, Container, ContainerPort, Namespace,
                                    NetworkPolicy, Pod, Service, ServicePort, allocate_cluster_ip, check_labels,
                                    check_name)
@@ -322,7 +323,7 @@ class _Builder:
                     ports.append(sp)
                 self.services[i] = replace(s, ports=tuple(ports))
         self.pods = assign_host_names(self.pods)
-        others = {hs.name for hs in self.cluster.hostsubnets} | {self.cluster.external.name, "underlay"}
+        others = {hs.name for hs in self.cluster.hostsubnets} | {self.cluster.external.name, UNDERLAY_HOST}
         seen = set()
         for p in self.pods:
             if p.host in others or p.host in seen:
