@@ -7,7 +7,7 @@ from lab.planes.openshift.api import manifests
 from lab.planes.openshift.api.builder import ClusterBuilder, container_ports, load_module, run_module
 from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.oc import command as occmd, printers
-from lab.planes.openshift.observe.trace import TraceRequest, parse_trace_args
+from lab.planes.openshift.observe.trace_command import TraceRequest, parse_trace_args
 
 
 def oc(cluster, line: str) -> str:

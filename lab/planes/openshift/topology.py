@@ -20,7 +20,7 @@ from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.model import ClusterNetwork, plugin_name
 from lab.planes.openshift.master.vnid import GLOBAL_VNID, allocate_netids
 from lab.planes.openshift.observe.request import REQUEST_USAGE, request_command
-from lab.planes.openshift.observe.trace import TRACE_USAGE, trace_command
+from lab.planes.openshift.observe.trace_command import TRACE_USAGE, trace_command
 from lab.topology import CheckResult, Topology, reachability_checks
 from lab.validate import MIN_MTU
 
