@@ -146,9 +146,9 @@ class ExerciseLab(LiveLab):
             from lab import control
             control.request(self.name, "plug" if plugged else "unplug", node)
             return
-        from lab.planes.openshift import realize
+        from lab.planes.openshift import live
         net, model, _runtime = held
-        realize.unplug_node(net, model, node, plugged=plugged)
+        live.unplug_node(net, model, node, plugged=plugged)
 
     @property
     def api(self) -> dict:

@@ -187,13 +187,13 @@ class OpenShiftTopology(Topology):
 
     @staticmethod
     def cable(net, model, line: str, up: bool) -> str:
-        """`unplug NODE` / `plug NODE`: the node's underlay cable (lab.planes.openshift.realize.unplug_node)."""
+        """`unplug NODE` / `plug NODE`: the node's underlay cable (lab.planes.openshift.live.unplug_node)."""
         words = line.split()
         if len(words) != 1:
             raise LabError(f"usage: {'plug' if up else 'unplug'} <node|{model.external.name}>")
         if words[0] not in net.nameToNode or words[0] == realize.UNDERLAY_HOST:
             raise LabError(f"unknown host {words[0]!r}: give a node or {model.external.name}")
-        realize.unplug_node(net, model, words[0], plugged=up)
+        live.unplug_node(net, model, words[0], plugged=up)
         return f"{words[0]}: underlay cable {'plugged in' if up else 'pulled'}"
 
     def oc_session(self, net, model) -> "OcSession":
