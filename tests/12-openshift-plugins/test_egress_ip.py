@@ -135,14 +135,14 @@ def test_egress_node_down_drops_the_projects_external_traffic_only(eg_lab, helpe
     try:
         set_egress(net, c, [EGRESS_IP], [EGRESS_IP])
         assert wait_source(net, c, "pod1", EGRESS_IP) == EGRESS_IP
-        changes = realize.unplug_node(net, c, "node2")
+        changes = live.unplug_node(net, c, "node2")
         # one egress IP, its node unreachable: 3.11 keeps tunnelling to it, so p1's traffic is black-holed
         assert not any(changes.values()), changes  # the monitor's verdict changes no flow for a single IP
         assert source_seen(net, c, "pod1") == ""
         assert wait_source(net, c, "pod2", node1.host_ip) == node1.host_ip  # p2 on node1: unaffected
         assert_switches_hold_their_render(net, c, helpers)
     finally:
-        realize.unplug_node(net, c, "node2", plugged=True)
+        live.unplug_node(net, c, "node2", plugged=True)
         set_egress(net, c, [], [])
     assert wait_source(net, c, "pod1", node1.host_ip) == node1.host_ip
 
@@ -195,7 +195,7 @@ def test_automatic_mode_moves_the_ip_off_an_unplugged_node(eg_lab, helpers):
         other = "node1" if holder == "node2" else "node2"
         pod = next(p.host for p in c.pods if p.namespace == "p1" and p.node == other)
         assert wait_source(net, c, pod, EGRESS_IP) == EGRESS_IP
-        realize.unplug_node(net, c, holder)
+        live.unplug_node(net, c, holder)
         assert c.hostsubnet(other).egress_ips == (EGRESS_IP,) and c.hostsubnet(holder).egress_ips == ()
         assert_switches_hold_their_render(net, c, helpers)
         assert f"inet {EGRESS_IP}/" in run(net[other], "ip -4 addr")
@@ -203,7 +203,7 @@ def test_automatic_mode_moves_the_ip_off_an_unplugged_node(eg_lab, helpers):
     finally:
         for node in ("node1", "node2"):
             if node in c.offline_nodes:
-                realize.unplug_node(net, c, node, plugged=True)
+                live.unplug_node(net, c, node, plugged=True)
             live.apply(net, c, f"""patch hostsubnet {node} -p '{{"egressCIDRs": [], "egressIPs": []}}'""")
         live.apply(net, c, """patch netnamespace p1 -p '{"egressIPs": []}'""")
     assert_switches_hold_their_render(net, c, helpers)

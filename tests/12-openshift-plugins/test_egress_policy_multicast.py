@@ -146,17 +146,17 @@ def test_two_egress_ips_fail_over_when_the_first_node_goes_offline(np3_lab, help
         live.apply(net, c, f"""patch hostsubnet node2 -p '{{"egressIPs": ["{ip_node2}"]}}'""")
         live.apply(net, c, f"""patch netnamespace p2 -p '{{"egressIPs": ["{ip_node2}", "{ip_node1}"]}}'""")
         assert f"hi from {ip_node2}" in net["pod2"].cmd(ask)  # pod2 on node1 leaves through node2
-        changes = realize.unplug_node(net, c, "node2")
+        changes = live.unplug_node(net, c, "node2")
         assert changes["node1"], "node1 moved p2 to its own egress IP"
         assert_switches_hold_their_render(net, c, helpers)
         assert f"hi from {ip_node1}" in net["pod2"].cmd(ask)
-        realize.unplug_node(net, c, "node2", plugged=True)
+        live.unplug_node(net, c, "node2", plugged=True)
         assert f"hi from {ip_node2}" in net["pod2"].cmd(ask)
     finally:
         server.kill()
         server.wait()
         if "node2" in c.offline_nodes:
-            realize.unplug_node(net, c, "node2", plugged=True)
+            live.unplug_node(net, c, "node2", plugged=True)
         live.apply(net, c, """patch netnamespace p2 -p '{"egressIPs": []}'""")
         live.apply(net, c, """patch hostsubnet node1 -p '{"egressIPs": []}'""")
         live.apply(net, c, """patch hostsubnet node2 -p '{"egressIPs": []}'""")
