@@ -178,7 +178,11 @@ def unplug_node(net, cluster: Cluster, node_name: str, plugged: bool = False) ->
         return {}
     new = cluster.copy()
     set_node_offline(new, node_name, not plugged)
-    return change_model(net, cluster, new)
+    try:
+        return change_model(net, cluster, new)
+    except BaseException:
+        underlay.set_link(net, node_name, not plugged)  # the cable as it was, as the model still says
+        raise
 
 
 def preview(cluster: Cluster, line: str, datapath: str = "netdev") -> Change:
