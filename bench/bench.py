@@ -38,7 +38,7 @@ from lab.cleanup import leftovers, netns_inode, processes_in, signal_processes, 
 from lab.net import LabNet  # noqa: E402
 from lab.observe.ping import ping_matrix  # noqa: E402
 from lab.planes.openshift import realize  # noqa: E402
-from lab.planes.openshift.model import build_cluster  # noqa: E402
+from lab.planes.openshift.master.cluster import build_cluster  # noqa: E402
 from lab.planes.flannel import realize as flannel_realize  # noqa: E402
 from lab.planes.flannel.model import build_flannel_cluster  # noqa: E402
 

@@ -139,6 +139,24 @@ def converge(net, targets: Iterable[Tuple[object, NodeState]],
     return changes
 
 
+def restore(net, targets: Iterable[Tuple[object, NodeState, NodeState]]) -> None:
+    """After a converge that failed part-way: bring each (host, state, attempted) back to `state` from wherever
+    it stopped on its way to `attempted`. What only `attempted` holds is removed, each command on its own and
+    allowed to find nothing gone already; then the whole `state` runs again (idempotent, flows and iptables
+    exact), which also puts back what the attempt removed or changed."""
+    targets = list(targets)
+    netns = _netns(net)
+    jobs = []
+    for host, state, attempted in targets:
+        extra = [i for i in ordered(diff(state, attempted).added, reverse=True) if not isinstance(i, Flow)]
+        undo = [f"{line} >/dev/null 2>&1 || true" for item in extra for cmd in item.remove_commands()
+                for line in _batched([cmd])]
+        jobs.append((host, "".join(c + "\n" for c in undo) + state_script(state, netns)))
+    _run(jobs)
+    for host, state, _attempted in targets:
+        host.applied_state = state
+
+
 def reapply(net, targets: Iterable[Tuple[object, NodeState]]) -> None:
     """Run the whole state again, as a first bring-up would (idempotent: nothing may change)."""
     targets = list(targets)

@@ -15,6 +15,7 @@ _TUN_DST = re.compile(r"set_field:([\d.]+)->tun_dst")
 _SHOW_PORT = re.compile(r"^\s*(\d+)\(([^)]+)\):", re.M)
 _REG_LOAD = re.compile(r"^load:(0x[0-9a-f]+|\d+)->NXM_NX_REG(\d)\[\]$")
 _TUN_ID_NOW = re.compile(r"NXM_NX_TUN_ID\[0\.\.31\] is now (0x[0-9a-f]+|\d+)")
+_TUN_ID_SENT = re.compile(r"\b(?:tun_id|vni)=(0x[0-9a-f]+|\d+)")  # in the datapath actions (kernel / userspace)
 
 
 @dataclass
@@ -53,7 +54,7 @@ class Trace:
         """The tunnel id the packet left with (openshift-sdn moves reg0 into it), None if not tunnelled."""
         if not self.tun_dst:
             return None
-        found = [m.group(1) for m in _TUN_ID_NOW.finditer(self.raw)]
+        found = [m.group(1) for m in _TUN_ID_NOW.finditer(self.raw)] or _TUN_ID_SENT.findall(self.datapath_actions)
         return int(found[-1], 0) if found else 0
 
     def registers(self, tun_id: int = 0) -> Dict[int, int]:
@@ -66,6 +67,15 @@ class Trace:
             elif action.startswith("move:NXM_NX_TUN_ID[0..31]->NXM_NX_REG0[]"):
                 regs[0] = tun_id
         return regs
+
+    def flow_field(self, name: str) -> Optional[str]:
+        """A field of the traced flow as ofproto/trace restates it (`Flow: ...,nw_dst=10.128.0.2,...`)."""
+        for line in self.raw.splitlines():
+            if line.startswith("Flow:"):
+                for part in line[len("Flow:"):].strip().split(","):
+                    if part.startswith(f"{name}="):
+                        return part.split("=", 1)[1]
+        return None
 
     @property
     def loads(self) -> List[str]:

@@ -9,7 +9,7 @@ import pytest
 
 from lab.apply import converge, reapply
 from lab.observe.ping import ping
-from lab.planes.openshift import realize
+from lab.planes.openshift import live, realize
 from lab.shell import run
 
 pytestmark = pytest.mark.root
@@ -77,7 +77,7 @@ def test_a_pod_added_and_removed_changes_only_its_own_flows(lab):
     net, c = lab
     node1, node2 = net["node1"], net["node2"]
     before1, before2 = flows_of(node1), flows_of(node2)
-    change = realize.add_pod(net, c, "node1")
+    change = live.add_pod(net, c, "node1")
     pod = c.pods[-1]
     assert pod.node == "node1" and pod.name in net
     try:
@@ -101,7 +101,7 @@ def test_a_pod_added_and_removed_changes_only_its_own_flows(lab):
         assert ping(net[pod.name], c.external.ip, count=2).ok, f"{pod.name} -> {c.external.name}"
     finally:
         if pod in c.pods:
-            removal = realize.remove_pod(net, c, pod.name)
+            removal = live.remove_pod(net, c, pod.name)
     assert sorted(type(i).__name__ for i in removal.removed) == node_items
     assert flows_of(node1) == before1 and flows_of(node2) == before2
     assert pod.veth not in run(node1, "ovs-vsctl list-ports br0").split()

@@ -16,7 +16,7 @@ def _nat(node) -> set:
 
 
 def test_removing_an_endpoint_pod_updates_every_node(lab):
-    from lab.planes.openshift import realize
+    from lab.planes.openshift import live
     from lab.planes.openshift.node.kubeproxy import sep_chain
     net, c = lab
     web = c.service("shop/web")
@@ -27,7 +27,7 @@ def test_removing_an_endpoint_pod_updates_every_node(lab):
     before = {hs.name: _nat(net[hs.name]) for hs in c.hostsubnets}
     pid = int(open(os.path.join(net[gone.host].dir, "podserver.pid")).read())
 
-    realize.remove_pod(net, c, "shop/web-3")
+    live.remove_pod(net, c, "shop/web-3")
 
     for hs in c.hostsubnets:
         after = _nat(net[hs.name])

@@ -11,7 +11,8 @@ from lab.observe.conntrack import find_connection
 from lab.planes.openshift.node.flows import TUN0_OFPORT
 from lab.planes.openshift.node.render import render_node
 from lab.planes.openshift.observe.service_trace import trace_request, trace_service
-from lab.planes.openshift.observe.trace import trace_command, trace_pod
+from lab.planes.openshift.observe.trace import trace_pod
+from lab.planes.openshift.observe.trace_command import trace_command
 from lab.shell import run
 
 pytestmark = pytest.mark.root

@@ -13,7 +13,8 @@ from lab.daemons import ovs
 from lab.apply import converge
 from lab.observe.flows import as_stored
 from lab.planes.openshift.node.flows import flows_file_text, render_node_flows
-from lab.planes.openshift.model import Cluster, ClusterNetwork, build_cluster, plugin_name
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.model import Cluster, ClusterNetwork, plugin_name
 from lab.planes.openshift.node.policy import PolicyInput
 from lab.planes.openshift.node.render import BRIDGE, render_node
 from lab.front.pytest_plugin import built_lab

@@ -12,10 +12,11 @@ import pytest
 from lab.daemons import ovs
 from lab.observe.capture import Capture
 from lab.observe.probe import read_line
+from lab.planes.openshift.api import egress as api_egress
 from lab.planes.openshift.node import egress
-from lab.planes.openshift import realize
-from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
-from lab.planes.openshift.oc.edit import oc_edit
+from lab.planes.openshift import live, realize
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.model import ClusterNetwork, plugin_name
 from lab.planes.openshift.node.render import BRIDGE, render_node
 from lab.front.pytest_plugin import built_lab
 from lab.planes.openshift.observe.trace import trace_pod
@@ -71,8 +72,8 @@ def snat_packets(node) -> int:
 
 
 def set_egress(net, c, node_ips, ns_ips):
-    egress.patch_hostsubnet(c, "node2", {"egressIPs": node_ips})
-    egress.patch_netnamespace(c, "p1", {"egressIPs": ns_ips})
+    api_egress.patch_hostsubnet(c, "node2", {"egressIPs": node_ips})
+    api_egress.patch_netnamespace(c, "p1", {"egressIPs": ns_ips})
     return realize.apply_change(net, c)
 
 
@@ -134,14 +135,14 @@ def test_egress_node_down_drops_the_projects_external_traffic_only(eg_lab, helpe
     try:
         set_egress(net, c, [EGRESS_IP], [EGRESS_IP])
         assert wait_source(net, c, "pod1", EGRESS_IP) == EGRESS_IP
-        changes = realize.unplug_node(net, c, "node2")
+        changes = live.unplug_node(net, c, "node2")
         # one egress IP, its node unreachable: 3.11 keeps tunnelling to it, so p1's traffic is black-holed
         assert not any(changes.values()), changes  # the monitor's verdict changes no flow for a single IP
         assert source_seen(net, c, "pod1") == ""
         assert wait_source(net, c, "pod2", node1.host_ip) == node1.host_ip  # p2 on node1: unaffected
         assert_switches_hold_their_render(net, c, helpers)
     finally:
-        realize.unplug_node(net, c, "node2", plugged=True)
+        live.unplug_node(net, c, "node2", plugged=True)
         set_egress(net, c, [], [])
     assert wait_source(net, c, "pod1", node1.host_ip) == node1.host_ip
 
@@ -169,15 +170,15 @@ def test_an_egress_ip_moved_to_another_node_is_announced_and_used_at_once(eg_lab
         set_egress(net, c, [EGRESS_IP], [EGRESS_IP])
         assert wait_source(net, c, "pod1", EGRESS_IP) == EGRESS_IP  # ext now caches node2's MAC for it
         assert ovs.underlay_mac(c.hostsubnet("node2").host_ip) in run(ext, f"ip neigh show {EGRESS_IP}")
-        egress.patch_hostsubnet(c, "node2", {"egressIPs": []})
-        egress.patch_hostsubnet(c, "node1", {"egressIPs": [EGRESS_IP]})
+        api_egress.patch_hostsubnet(c, "node2", {"egressIPs": []})
+        api_egress.patch_hostsubnet(c, "node1", {"egressIPs": [EGRESS_IP]})
         realize.apply_change(net, c)
         assert_switches_hold_their_render(net, c, helpers)
         assert ovs.underlay_mac(c.hostsubnet("node1").host_ip) in run(ext, f"ip neigh show {EGRESS_IP}")
         assert source_seen(net, c, "pod3") == EGRESS_IP  # p1's pod on node2 now leaves through node1
         assert EGRESS_IP not in run(net["node2"], "ip -4 addr")
     finally:
-        egress.patch_hostsubnet(c, "node1", {"egressIPs": []})
+        api_egress.patch_hostsubnet(c, "node1", {"egressIPs": []})
         set_egress(net, c, [], [])
 
 
@@ -188,13 +189,13 @@ def test_automatic_mode_moves_the_ip_off_an_unplugged_node(eg_lab, helpers):
     cidrs = '{"egressCIDRs": ["172.16.1.96/28"]}'
     try:
         for node in ("node1", "node2"):
-            oc_edit(net, c, f"patch hostsubnet {node} -p '{cidrs}'")
-        oc_edit(net, c, f"""patch netnamespace p1 -p '{{"egressIPs": ["{EGRESS_IP}"]}}'""")
+            live.apply(net, c, f"patch hostsubnet {node} -p '{cidrs}'")
+        live.apply(net, c, f"""patch netnamespace p1 -p '{{"egressIPs": ["{EGRESS_IP}"]}}'""")
         holder = next(hs.name for hs in c.hostsubnets if EGRESS_IP in hs.egress_ips)
         other = "node1" if holder == "node2" else "node2"
         pod = next(p.host for p in c.pods if p.namespace == "p1" and p.node == other)
         assert wait_source(net, c, pod, EGRESS_IP) == EGRESS_IP
-        realize.unplug_node(net, c, holder)
+        live.unplug_node(net, c, holder)
         assert c.hostsubnet(other).egress_ips == (EGRESS_IP,) and c.hostsubnet(holder).egress_ips == ()
         assert_switches_hold_their_render(net, c, helpers)
         assert f"inet {EGRESS_IP}/" in run(net[other], "ip -4 addr")
@@ -202,8 +203,8 @@ def test_automatic_mode_moves_the_ip_off_an_unplugged_node(eg_lab, helpers):
     finally:
         for node in ("node1", "node2"):
             if node in c.offline_nodes:
-                realize.unplug_node(net, c, node, plugged=True)
-            oc_edit(net, c, f"""patch hostsubnet {node} -p '{{"egressCIDRs": [], "egressIPs": []}}'""")
-        oc_edit(net, c, """patch netnamespace p1 -p '{"egressIPs": []}'""")
+                live.unplug_node(net, c, node, plugged=True)
+            live.apply(net, c, f"""patch hostsubnet {node} -p '{{"egressCIDRs": [], "egressIPs": []}}'""")
+        live.apply(net, c, """patch netnamespace p1 -p '{"egressIPs": []}'""")
     assert_switches_hold_their_render(net, c, helpers)
     assert all(not hs.egress_ips for hs in c.hostsubnets)

@@ -9,10 +9,10 @@ from lab.daemons import ovs
 from lab.observe.capture import Capture
 from lab.observe.ping import ping
 from lab.observe.probe import read_line
-from lab.planes.openshift.node import egress
-from lab.planes.openshift import realize
-from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
-from lab.planes.openshift.oc.edit import oc_edit
+from lab.planes.openshift.api import egress as api_egress
+from lab.planes.openshift import live, realize
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.model import ClusterNetwork, plugin_name
 from lab.planes.openshift.node.render import BRIDGE, render_node
 from lab.planes.openshift.observe.trace import trace_pod
 from lab.front.pytest_plugin import built_lab
@@ -47,7 +47,7 @@ def test_egress_network_policy_denies_and_allows_by_cidr(np3_lab, helpers):
     assert reach(net, "pod1", ext) and reach(net, "pod1", node2_ip)
     try:
         # the external host's CIDR denied for p1: unreachable from p1's pods, reachable from p2's
-        egress.set_egress_network_policy(c, "p1", "default", [{"type": "Deny", "to": {"cidrSelector": f"{ext}/32"}}])
+        api_egress.set_egress_network_policy(c, "p1", "default", [{"type": "Deny", "to": {"cidrSelector": f"{ext}/32"}}])
         realize.apply_change(net, c)
         assert_switches_hold_their_render(net, c, helpers)
         assert not reach(net, "pod1", ext) and not reach(net, "pod5", ext)
@@ -55,7 +55,7 @@ def test_egress_network_policy_denies_and_allows_by_cidr(np3_lab, helpers):
         hops = trace_pod(net, c, "pod1", c.external.name)
         assert hops[0][1].dropped and hops[0][1].path.endswith("30 > 100 > 101"), hops[0][1].summary()
         # an allowed CIDR ahead of a deny-all stays reachable; everything else outside is dropped
-        egress.set_egress_network_policy(c, "p1", "default", [{"type": "Allow", "to": {"cidrSelector": f"{ext}/32"}},
+        api_egress.set_egress_network_policy(c, "p1", "default", [{"type": "Allow", "to": {"cidrSelector": f"{ext}/32"}},
                                                               {"type": "Deny", "to": {"cidrSelector": "0.0.0.0/0"}}])
         realize.apply_change(net, c)
         assert_switches_hold_their_render(net, c, helpers)
@@ -95,11 +95,11 @@ def test_multicast_reaches_the_namespace_on_every_node_only_when_annotated(np3_l
     net, c = np3_lab
     assert multicast_heard(net, c) == {h: False for h in ("pod2", "pod3", "pod4", "pod5", "pod6")}
     try:
-        assert oc_edit(net, c, f"annotate netnamespace p1 {MULTICAST}=true") == "netnamespace.network.openshift.io/p1 annotated"
+        assert live.apply(net, c, f"annotate netnamespace p1 {MULTICAST}=true").output == "netnamespace.network.openshift.io/p1 annotated"
         assert_switches_hold_their_render(net, c, helpers)
         dump = run(net["node1"], "ovs-ofctl -O OpenFlow13 --no-names dump-flows br0")
         vnid = hex(c.netids["p1"])
-        assert f"table=110, n_packets" in dump and f"reg0={vnid} actions=goto_table:111" in dump
+        assert "table=110, n_packets" in dump and f"reg0={vnid} actions=goto_table:111" in dump
         with Capture(net["node1"], "eth0", "udp port 4789") as cap:
             heard = multicast_heard(net, c)
         # the same namespace on the same node (pod3) and on the other (pod5); never p2's pods
@@ -108,7 +108,7 @@ def test_multicast_reaches_the_namespace_on_every_node_only_when_annotated(np3_l
         assert copies and all(s.dst == c.hostsubnet("node2").host_ip and s.vni == c.netids["p1"] for s in copies), \
             [s.summary for s in cap.seen]
     finally:
-        oc_edit(net, c, f"annotate netnamespace p1 {MULTICAST}-")
+        live.apply(net, c, f"annotate netnamespace p1 {MULTICAST}-")
     assert_switches_hold_their_render(net, c, helpers)
     assert not any(multicast_heard(net, c).values())
 
@@ -119,8 +119,8 @@ def test_egress_ip_on_the_networkpolicy_plugin(np3_lab, helpers):
     server = net[c.external.name].popen([sys.executable, "-m", "lab.observe.probe", "serve", "tcp", "5001", "20"])
     try:
         assert read_line(server.stdout, timeout=5).strip() == b"ready"
-        oc_edit(net, c, f"""patch hostsubnet node1 -p '{{"egressIPs": ["{ip}"]}}'""")
-        oc_edit(net, c, f"""patch netnamespace p2 -p '{{"egressIPs": ["{ip}"]}}'""")
+        live.apply(net, c, f"""patch hostsubnet node1 -p '{{"egressIPs": ["{ip}"]}}'""")
+        live.apply(net, c, f"""patch netnamespace p2 -p '{{"egressIPs": ["{ip}"]}}'""")
         assert_switches_hold_their_render(net, c, helpers)
         ask = f"{sys.executable} -m lab.observe.probe ask tcp {c.external.ip} 5001 hi"
         assert f"hi from {ip}" in net["pod4"].cmd(ask)  # p2 on node2 leaves through node1's egress IP
@@ -128,8 +128,8 @@ def test_egress_ip_on_the_networkpolicy_plugin(np3_lab, helpers):
     finally:
         server.kill()
         server.wait()
-        oc_edit(net, c, """patch netnamespace p2 -p '{"egressIPs": null}'""")
-        oc_edit(net, c, """patch hostsubnet node1 -p '{"egressIPs": []}'""")
+        live.apply(net, c, """patch netnamespace p2 -p '{"egressIPs": null}'""")
+        live.apply(net, c, """patch hostsubnet node1 -p '{"egressIPs": []}'""")
     assert_switches_hold_their_render(net, c, helpers)
 
 
@@ -142,22 +142,22 @@ def test_two_egress_ips_fail_over_when_the_first_node_goes_offline(np3_lab, help
     ask = f"{sys.executable} -m lab.observe.probe ask tcp {c.external.ip} 5002 hi"
     try:
         assert read_line(server.stdout, timeout=5).strip() == b"ready"
-        oc_edit(net, c, f"""patch hostsubnet node1 -p '{{"egressIPs": ["{ip_node1}"]}}'""")
-        oc_edit(net, c, f"""patch hostsubnet node2 -p '{{"egressIPs": ["{ip_node2}"]}}'""")
-        oc_edit(net, c, f"""patch netnamespace p2 -p '{{"egressIPs": ["{ip_node2}", "{ip_node1}"]}}'""")
+        live.apply(net, c, f"""patch hostsubnet node1 -p '{{"egressIPs": ["{ip_node1}"]}}'""")
+        live.apply(net, c, f"""patch hostsubnet node2 -p '{{"egressIPs": ["{ip_node2}"]}}'""")
+        live.apply(net, c, f"""patch netnamespace p2 -p '{{"egressIPs": ["{ip_node2}", "{ip_node1}"]}}'""")
         assert f"hi from {ip_node2}" in net["pod2"].cmd(ask)  # pod2 on node1 leaves through node2
-        changes = realize.unplug_node(net, c, "node2")
+        changes = live.unplug_node(net, c, "node2")
         assert changes["node1"], "node1 moved p2 to its own egress IP"
         assert_switches_hold_their_render(net, c, helpers)
         assert f"hi from {ip_node1}" in net["pod2"].cmd(ask)
-        realize.unplug_node(net, c, "node2", plugged=True)
+        live.unplug_node(net, c, "node2", plugged=True)
         assert f"hi from {ip_node2}" in net["pod2"].cmd(ask)
     finally:
         server.kill()
         server.wait()
         if "node2" in c.offline_nodes:
-            realize.unplug_node(net, c, "node2", plugged=True)
-        oc_edit(net, c, """patch netnamespace p2 -p '{"egressIPs": []}'""")
-        oc_edit(net, c, """patch hostsubnet node1 -p '{"egressIPs": []}'""")
-        oc_edit(net, c, """patch hostsubnet node2 -p '{"egressIPs": []}'""")
+            live.unplug_node(net, c, "node2", plugged=True)
+        live.apply(net, c, """patch netnamespace p2 -p '{"egressIPs": []}'""")
+        live.apply(net, c, """patch hostsubnet node1 -p '{"egressIPs": []}'""")
+        live.apply(net, c, """patch hostsubnet node2 -p '{"egressIPs": []}'""")
     assert_switches_hold_their_render(net, c, helpers)

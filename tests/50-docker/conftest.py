@@ -12,7 +12,7 @@ def lab():
     from lab import docker
     from lab.net import running
     from lab.planes.openshift import realize
-    from lab.planes.openshift.model import build_cluster
+    from lab.planes.openshift.master.cluster import build_cluster
     from lab.requirements import require_packages
 
     require_packages(docker.PACKAGES)

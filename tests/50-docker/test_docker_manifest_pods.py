@@ -1,5 +1,5 @@
 """Docker pods from manifests (one app container per declared container: its name, image, command and
-ports) and Docker pods that start and stop at runtime (realize.add_pod / remove_pod)."""
+ports) and Docker pods that start and stop at runtime (live.add_pod / remove_pod)."""
 
 import functools
 import os
@@ -10,8 +10,8 @@ import pytest
 from lab import docker, paths
 from lab.daemons import ovs
 from lab.planes.openshift.api import manifests
-from lab.planes.openshift import realize
-from lab.planes.openshift.model import build_cluster
+from lab.planes.openshift import live, realize
+from lab.planes.openshift.master.cluster import build_cluster
 from lab.front.pytest_plugin import built_lab
 from lab.shell import run
 
@@ -98,7 +98,7 @@ def test_each_containers_ports_answer_through_the_pod_ip(lab):
 
 def test_a_pod_added_at_runtime_is_a_pause_container_with_app_containers_and_goes_again(lab):
     net, cluster = lab
-    change = realize.add_pod(net, cluster, "node2", "late")
+    change = live.add_pod(net, cluster, "node2", "late")
     assert change  # its port and flows on node2
     pod = cluster.pod("late")
     spec = spec_of(cluster, "late")
@@ -117,7 +117,7 @@ def test_a_pod_added_at_runtime_is_a_pause_container_with_app_containers_and_goe
     assert fetch(net["node1"], pod.ip, 8080).splitlines() == ["late", "tomcat"]  # across the VXLAN from the other node
     assert fetch(net["node2"], pod.ip, 80).splitlines() == ["late", "nginx"]
 
-    realize.remove_pod(net, cluster, "late")
+    live.remove_pod(net, cluster, "late")
     left = run(net["node2"], "docker ps -a --format '{{.Names}}'").split()
     assert not [n for n in left if f"_late_default_{spec.uid}_0" in n]
     assert not os.path.exists(paths.netns_path("late")) and "late" not in net
@@ -132,7 +132,6 @@ def test_oc_apply_of_a_pod_makes_its_containers_and_oc_delete_removes_them(lab, 
     app container per declared container, as at bring-up; `oc delete pod` takes them away again."""
     import yaml
 
-    from lab.planes.openshift import live
     net, cluster = lab
     manifest = tmp_path / "cache.yaml"
     manifest.write_text(yaml.safe_dump({

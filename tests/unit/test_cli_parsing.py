@@ -10,7 +10,8 @@ from lab.errors import BadInput, LabError
 from lab.planes.flannel.model import build_flannel_cluster
 from lab.front.mncli import make_cli, one_line, split_commands
 from lab.observe.flows import parse_table
-from lab.planes.openshift.observe.trace import TraceRequest, own_address_note, packet_fields, parse_trace_args
+from lab.planes.openshift.observe.trace import own_address_note, packet_fields
+from lab.planes.openshift.observe.trace_command import TraceRequest, parse_trace_args
 
 NODES = ["node1", "node2", "pod1", "pod3"]
 

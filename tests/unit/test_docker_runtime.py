@@ -74,7 +74,7 @@ def test_image_names_split_into_repository_and_tag(name, ref):
 
 def test_manifest_containers_become_app_containers_with_their_names_images_commands_and_tcp_ports():
     from lab.planes.openshift.api import manifests
-    from lab.planes.openshift.model import build_cluster
+    from lab.planes.openshift.master.cluster import build_cluster
     from lab.planes.openshift.realize import pod_spec
     c = build_cluster(2, 1)
     manifests.apply_documents(c, [("pod.yaml", {

@@ -4,14 +4,16 @@
 import pytest
 
 from lab.errors import BadInput
+from lab.planes.openshift.api import egress as api_egress
+from lab.planes.openshift.master import egress as master_egress
 from lab.planes.openshift.node import egress
 from lab.planes.openshift.api import manifests
 from lab.planes.openshift.node.flows import render_node_flows
-from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
-from lab.planes.openshift.oc.printers import get_hostsubnets
-from lab.planes.openshift.oc.edit import edit
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.model import ClusterNetwork, plugin_name
+from lab.planes.openshift.oc.printers import get_hostsubnets, get_netnamespaces
+from lab.planes.openshift.oc.command import edit
 from lab.planes.openshift.node.render import render_node
-from lab.planes.openshift.master.vnid import get_netnamespaces
 from lab.state import Address, Iptables
 
 IP = "172.16.1.100"
@@ -32,8 +34,8 @@ def test_mark_for_vnid_as_getMarkForVNID(vnid, bit, mark):
 def test_egress_flows_on_the_egress_node_the_pods_node_and_when_dropped():
     c = cluster()
     vnid = c.netids["p1"]
-    egress.patch_hostsubnet(c, "node2", {"egressIPs": [IP]})
-    egress.patch_netnamespace(c, "p1", {"egressIPs": [IP]})
+    api_egress.patch_hostsubnet(c, "node2", {"egressIPs": [IP]})
+    api_egress.patch_netnamespace(c, "p1", {"egressIPs": [IP]})
     mark = egress.mark_for_vnid(vnid)
     tun_mac = egress.tun0_mac(c.hostsubnet("node2"))
     assert egress.render_egress_flows(c, "node2") == [
@@ -45,15 +47,15 @@ def test_egress_flows_on_the_egress_node_the_pods_node_and_when_dropped():
         f"set_field:{mark}->pkt_mark,set_field:{egress.carrier_mac(vnid)}->eth_src,goto_table:101")
     assert egress.render_egress_flows(c, "node1", "netdev") == egress.render_egress_flows(c, "node1")
     assert f"table=100, priority=100, reg0={vnid}, ip, actions=move:" in "\n".join(render_node_flows(c, "node1"))
-    egress.patch_hostsubnet(c, "node2", {"egressIPs": []})
+    api_egress.patch_hostsubnet(c, "node2", {"egressIPs": []})
     assert egress.render_egress_flows(c, "node1") == [f"table=100, priority=100, reg0={vnid}, actions=drop"]
 
 
 def test_egress_node_state_address_snat_reject_and_carrier():
     c = cluster()
     vnid = c.netids["p1"]
-    egress.patch_hostsubnet(c, "node2", {"egressIPs": [IP]})
-    egress.patch_netnamespace(c, "p1", {"egressIPs": [IP]})
+    api_egress.patch_hostsubnet(c, "node2", {"egressIPs": [IP]})
+    api_egress.patch_netnamespace(c, "p1", {"egressIPs": [IP]})
     shown = egress.shown(egress.mark_for_vnid(vnid))
     for datapath, dev in (("system", "eth0"), ("netdev", "br-phy")):
         state = render_node(c, "node2", datapath)
@@ -77,37 +79,37 @@ def test_egress_node_state_address_snat_reject_and_carrier():
 def test_tracker_follows_3_11_activation_rules():
     c = cluster(nodes=3)
     v1, v2 = c.netids["p1"], c.netids["p2"]
-    egress.patch_netnamespace(c, "p1", {"egressIPs": ["172.16.1.100", "172.16.1.101"]})
-    egress.patch_hostsubnet(c, "node2", {"egressIPs": ["172.16.1.100"]})
-    egress.patch_hostsubnet(c, "node3", {"egressIPs": ["172.16.1.101"]})
-    assert egress.namespace_egress(c)[v1] == egress.NamespaceEgress(v1, "172.16.1.100", "172.16.1.12")
+    api_egress.patch_netnamespace(c, "p1", {"egressIPs": ["172.16.1.100", "172.16.1.101"]})
+    api_egress.patch_hostsubnet(c, "node2", {"egressIPs": ["172.16.1.100"]})
+    api_egress.patch_hostsubnet(c, "node3", {"egressIPs": ["172.16.1.101"]})
+    assert master_egress.namespace_egress(c)[v1] == master_egress.NamespaceEgress(v1, "172.16.1.100", "172.16.1.12")
     # several IPs: an offline node's is skipped; the next one is used
-    egress.set_node_offline(c, "node2")
-    assert egress.namespace_egress(c)[v1].egress_ip == "172.16.1.101"
-    egress.set_node_offline(c, "node2", False)
+    master_egress.set_node_offline(c, "node2")
+    assert master_egress.namespace_egress(c)[v1].egress_ip == "172.16.1.101"
+    master_egress.set_node_offline(c, "node2", False)
     # one IP only: an offline node changes nothing (traffic is black-holed there)
-    egress.patch_netnamespace(c, "p1", {"egressIPs": ["172.16.1.100"]})
-    egress.set_node_offline(c, "node2")
-    assert egress.namespace_egress(c)[v1].egress_ip == "172.16.1.100"
-    egress.set_node_offline(c, "node2", False)
+    api_egress.patch_netnamespace(c, "p1", {"egressIPs": ["172.16.1.100"]})
+    master_egress.set_node_offline(c, "node2")
+    assert master_egress.namespace_egress(c)[v1].egress_ip == "172.16.1.100"
+    master_egress.set_node_offline(c, "node2", False)
     # two nodes claiming one IP: not active, the namespace is dropped
-    egress.patch_hostsubnet(c, "node3", {"egressIPs": ["172.16.1.100"]})
-    assert egress.namespace_egress(c)[v1].dropped and egress.local_egress_ips(c, "node2") == []
-    egress.patch_hostsubnet(c, "node3", {"egressIPs": []})
+    api_egress.patch_hostsubnet(c, "node3", {"egressIPs": ["172.16.1.100"]})
+    assert master_egress.namespace_egress(c)[v1].dropped and master_egress.local_egress_ips(c, "node2") == []
+    api_egress.patch_hostsubnet(c, "node3", {"egressIPs": []})
     # two namespaces asking for one IP: both dropped
-    egress.patch_netnamespace(c, "p2", {"egressIPs": ["172.16.1.100"]})
-    states = egress.namespace_egress(c)
+    api_egress.patch_netnamespace(c, "p2", {"egressIPs": ["172.16.1.100"]})
+    states = master_egress.namespace_egress(c)
     assert states[v1].dropped and states[v2].dropped
     # removing the request: normal (no table-100 flow at all)
-    egress.patch_netnamespace(c, "p1", {"egressIPs": []})
-    egress.patch_netnamespace(c, "p2", {"egressIPs": None})
-    assert egress.namespace_egress(c) == {} and egress.render_egress_flows(c, "node1") == []
+    api_egress.patch_netnamespace(c, "p1", {"egressIPs": []})
+    api_egress.patch_netnamespace(c, "p2", {"egressIPs": None})
+    assert master_egress.namespace_egress(c) == {} and egress.render_egress_flows(c, "node1") == []
 
 
 def test_egress_network_policy_into_table_101():
     c = cluster()
     vnid = c.netids["p1"]
-    egress.set_egress_network_policy(c, "p1", "default", [
+    api_egress.set_egress_network_policy(c, "p1", "default", [
         {"type": "Allow", "to": {"cidrSelector": "192.168.0.0/16"}},
         {"type": "Deny", "to": {"cidrSelector": "192.168.1.0/24"}},
         {"type": "Deny", "to": {"cidrSelector": "0.0.0.0/0"}}])
@@ -118,27 +120,27 @@ def test_egress_network_policy_into_table_101():
     for node in ("node1", "node2"):  # every node holds every namespace's policy
         assert f"table=101, reg0={vnid}, priority=1, ip, actions=drop" in render_node_flows(c, node)
     # a second policy in the namespace: deny all
-    egress.set_egress_network_policy(c, "p1", "second", [{"type": "Allow", "to": {"cidrSelector": "10.0.0.0/8"}}])
+    api_egress.set_egress_network_policy(c, "p1", "second", [{"type": "Allow", "to": {"cidrSelector": "10.0.0.0/8"}}])
     assert egress.render_egress_policy_flows(c) == [f"table=101, reg0={vnid}, priority=1, actions=drop"]
-    egress.delete_egress_network_policy(c, "p1", "second")
+    api_egress.delete_egress_network_policy(c, "p1", "second")
     # a shared (joined) NetNamespace: deny all; the global VNID: ignored
     c.set_netids({**c.netids, "p2": vnid})
     assert egress.render_egress_policy_flows(c) == [f"table=101, reg0={vnid}, priority=1, actions=drop"]
     c.set_netids({**c.netids, "p1": 0, "p2": 77})
     assert egress.render_egress_policy_flows(c) == []
     with pytest.raises(BadInput, match="the lab has no DNS"):
-        egress.set_egress_network_policy(c, "p1", "dns", [{"type": "Allow", "to": {"dnsName": "www.example.com"}}])
+        api_egress.set_egress_network_policy(c, "p1", "dns", [{"type": "Allow", "to": {"dnsName": "www.example.com"}}])
     with pytest.raises(BadInput, match="Allow or Deny"):
-        egress.set_egress_network_policy(c, "p1", "x", [{"type": "Permit", "to": {"cidrSelector": "1.2.3.0/24"}}])
+        api_egress.set_egress_network_policy(c, "p1", "x", [{"type": "Permit", "to": {"cidrSelector": "1.2.3.0/24"}}])
     with pytest.raises(BadInput, match="multitenant or networkpolicy"):
-        egress.set_egress_network_policy(cluster("subnet"), "default", "x", [])
+        api_egress.set_egress_network_policy(cluster("subnet"), "default", "x", [])
 
 
 def test_multicast_tables_110_and_120_as_UpdateLocalMulticastFlows():
     c = cluster()
     vnid = c.netids["p1"]
     assert egress.render_multicast_flows(c, "node1", c.netids) == []
-    egress.annotate_netnamespace(c, "p1", egress.MULTICAST_ANNOTATION, "true")
+    api_egress.annotate_netnamespace(c, "p1", egress.MULTICAST_ANNOTATION, "true")
     ports = [p.ofport for p in c.pods_on("node1") if p.namespace == "p1"]
     assert egress.render_multicast_flows(c, "node1", c.netids) == [
         f"table=110, reg0={vnid}, actions=goto_table:111",
@@ -147,8 +149,8 @@ def test_multicast_tables_110_and_120_as_UpdateLocalMulticastFlows():
     c.pods = c.pods + [c.pods[0].__class__(**{**c.pods[0].__dict__, "name": "podx", "ip": "10.128.0.9", "ofport": 10, "host": "podx"})]
     assert egress.render_multicast_flows(c, "node1", c.netids)[1].endswith("actions=output:10,output:3")
     with pytest.raises(BadInput, match="--overwrite is false"):
-        egress.annotate_netnamespace(c, "p1", egress.MULTICAST_ANNOTATION, "false")
-    egress.annotate_netnamespace(c, "p1", egress.MULTICAST_ANNOTATION, None)
+        api_egress.annotate_netnamespace(c, "p1", egress.MULTICAST_ANNOTATION, "false")
+    api_egress.annotate_netnamespace(c, "p1", egress.MULTICAST_ANNOTATION, None)
     assert egress.render_multicast_flows(c, "node1", c.netids) == []
     assert not any(f.startswith("table=110, reg0") for f in render_node_flows(cluster("subnet"), "node1"))
 
@@ -161,7 +163,7 @@ def test_oc_get_shows_egress_columns():
     assert lines[0].split() == ["NAME", "HOST", "HOST", "IP", "SUBNET", "EGRESS", "CIDRS", "EGRESS", "IPS"]
     assert lines[2].split() == ["node2", "node2", "172.16.1.12", "10.129.0.0/23", "[172.16.1.96/28]", "[172.16.1.100]"]
     assert lines[1].split()[-2:] == ["[]", "[]"]
-    text = get_netnamespaces(c.netids, c.netns_egress_ips)
+    text = get_netnamespaces(c)
     assert text.splitlines()[-2].split() == ["p1", str(c.netids["p1"]), "[172.16.1.100]"]
 
 
@@ -179,7 +181,7 @@ def test_oc_edits_and_their_mistakes(tmp_path):
     assert egress.multicast_enabled(c)[c.netids["p1"]]
     edit(c, "annotate netnamespace p1 netnamespace.network.openshift.io/multicast-enabled=false --overwrite")
     edit(c, "annotate netnamespace p1 netnamespace.network.openshift.io/multicast-enabled-")
-    assert c.netns_annotations == {}
+    assert all(not n.annotations for n in c.netnamespaces)
     # EgressNetworkPolicy objects through oc create / get / delete
     enp = tmp_path / "enp.yaml"
     enp.write_text("apiVersion: network.openshift.io/v1\nkind: EgressNetworkPolicy\nmetadata: {name: default, "
@@ -219,13 +221,13 @@ def test_manifests_carry_hostsubnet_netnamespace_and_egress_network_policy():
                         "metadata": {"name": "default", "namespace": "p2"},
                         "spec": {"egress": [{"type": "Deny", "to": {"cidrSelector": "172.16.1.254/32"}}]}})]
     manifests.apply_documents(c, docs)  # the object kinds pass through; their fields wait for NetNamespaces
-    egress.apply_documents(c, docs)
-    assert c.hostsubnet("node2").egress_ips == (IP,) and c.netns_egress_ips == {"p1": (IP,)}
+    api_egress.apply_documents(c, docs)
+    assert c.hostsubnet("node2").egress_ips == (IP,) and {n.name: n.egress_ips for n in c.netnamespaces if n.egress_ips} == {"p1": (IP,)}
     assert egress.multicast_enabled(c)[c.netids["p1"]]
     assert [p.egress for p in c.egress_policies] == [(("Deny", "172.16.1.254/32"),)]
     bad = [("b.yaml", {"kind": "HostSubnet", "metadata": {"name": "node1"}, "hostIP": "1.2.3.4"})]
     with pytest.raises(BadInput, match="b.yaml: HostSubnet node1: hostIP is 172.16.1.11"):
-        egress.apply_documents(c, bad)
+        api_egress.apply_documents(c, bad)
 
 
 def test_lab_run_manifests_set_egress_fields_after_the_netnamespaces_exist(tmp_path):
@@ -287,15 +289,15 @@ def test_automatic_mode_allocates_namespace_ips_to_nodes_by_egress_cidrs():
     edit(c, """patch netnamespace p2 -p '{"egressIPs": ["172.16.1.101"]}'""")
     held = {hs.name: hs.egress_ips for hs in c.hostsubnets}
     assert held == {"node1": (), "node2": ("172.16.1.101",), "node3": ("172.16.1.100",)}  # one each
-    assert egress.namespace_egress(c)[c.netids["p1"]].node_ip == "172.16.1.13"
+    assert master_egress.namespace_egress(c)[c.netids["p1"]].node_ip == "172.16.1.13"
     # the master finds node3 offline: its IP moves to a node whose CIDRs hold it; no rebalancing on return
-    egress.set_node_offline(c, "node3")
+    master_egress.set_node_offline(c, "node3")
     assert c.hostsubnet("node2").egress_ips == ("172.16.1.101", "172.16.1.100") and c.hostsubnet("node3").egress_ips == ()
-    egress.set_node_offline(c, "node3", False)
+    master_egress.set_node_offline(c, "node3", False)
     assert c.hostsubnet("node2").egress_ips == ("172.16.1.101", "172.16.1.100")
     # IPs outside every CIDR stay unassigned (dropped); a namespace with several IPs is left to manual HA
     edit(c, """patch netnamespace p1 -p '{"egressIPs": ["172.16.1.200"]}'""")
-    assert egress.namespace_egress(c)[c.netids["p1"]].dropped
+    assert master_egress.namespace_egress(c)[c.netids["p1"]].dropped
     edit(c, """patch netnamespace p1 -p '{"egressIPs": ["172.16.1.102", "172.16.1.103"]}'""")
     assert "172.16.1.102" not in c.hostsubnet("node2").egress_ips + c.hostsubnet("node3").egress_ips
     with pytest.raises(BadInput, match="not in local network"):

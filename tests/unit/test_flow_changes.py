@@ -11,7 +11,8 @@ from typing import Dict, List, Set, Tuple
 
 from lab.addressing import pod_mac, veth_name
 from lab.planes.openshift.node.flows import render_node_flows
-from lab.planes.openshift.model import Cluster, Pod, build_cluster
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.model import Cluster, Pod
 
 
 def changes(before: Cluster, after: Cluster, node: str) -> Tuple[Set[str], Set[str]]:

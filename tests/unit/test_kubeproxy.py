@@ -10,7 +10,8 @@ from lab.planes.openshift.api import manifests
 from lab.planes.openshift.node.flows import render_service_flows
 from lab.planes.openshift.node.iptables import render_node_iptables
 from lab.planes.openshift.node.kubeproxy import port_proto_hash, probability, render_kube_proxy, sep_chain, svc_chain
-from lab.planes.openshift.model import ClusterNetwork, build_cluster
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.model import ClusterNetwork
 from lab.planes.openshift.api.objects import EndpointAddress, Service, ServicePort
 
 WEB = Service("web", "default", "172.30.45.67", (ServicePort(8080),), {"app": "tomcat"})

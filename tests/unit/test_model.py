@@ -3,7 +3,11 @@
 import pytest
 
 from lab.errors import BadInput
-from lab.planes.openshift.model import ClusterNetwork, allocate_host_subnets, build_cluster, pod_mac
+from lab.addressing import pod_mac
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.master.pods import new_pod
+from lab.planes.openshift.master.subnets import allocate_host_subnets
+from lab.planes.openshift.model import ClusterNetwork
 
 
 def test_hostsubnets_follow_openshift_allocator_order():
@@ -78,3 +82,13 @@ def test_more_pods_than_a_subnet_holds():
     with pytest.raises(BadInput, match="do not fit a /23"):
         build_cluster(1, 510)
     assert len(build_cluster(1, 509).pods) == 509
+
+
+def test_a_new_pod_takes_the_first_free_address_and_ofport():
+    cluster = build_cluster(2, 2)
+    cluster.pods.remove(cluster.pod("pod1"))
+    pod = new_pod(cluster, "node1", "web")
+    assert (pod.name, pod.ip, pod.ofport, pod.mac) == ("web", "10.128.0.2", 3, "0a:58:0a:80:00:02")
+    for node, name in (("node1", "pod2"), ("node1", "ext"), ("node1", "node2"), ("node9", "web")):
+        with pytest.raises(BadInput):
+            new_pod(cluster, node, name)

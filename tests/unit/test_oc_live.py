@@ -9,8 +9,10 @@ import pytest
 from lab.errors import BadInput, Refused
 from lab.planes.openshift import live
 from lab.planes.openshift.oc import command as occmd
+from lab.planes.openshift.oc.args import parse
 from lab.planes.openshift.node.flows import render_node_flows
-from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.model import ClusterNetwork, plugin_name
 
 OUT = "actions=output:NXM_NX_REG2[]"
 
@@ -55,19 +57,19 @@ DENY = """\
 
 
 def test_lines_are_split_as_a_shell_splits_them():
-    a = occmd.parse("label pod 'my pod' \"team=a\" --overwrite -n=shop -owide --to p1 -f a.yaml -f b.yaml")
+    a = parse("label pod 'my pod' \"team=a\" --overwrite -n=shop -owide --to p1 -f a.yaml -f b.yaml")
     assert a.words == ["label", "pod", "my pod", "team=a"]
     assert a.namespace == "shop" and a.has("--overwrite") and a.flag("--output") == "wide"
     assert a.flag("--to") == "p1" and a.flags["--filename"] == ["a.yaml", "b.yaml"]
     with pytest.raises(BadInput, match="split"):
-        occmd.parse("get pods -n 'shop")
+        parse("get pods -n 'shop")
     with pytest.raises(Refused, match="flag needs an argument"):
-        occmd.parse("get pods -n")
+        parse("get pods -n")
 
 
 def test_a_verb_can_be_registered_by_another_module():
     seen = []
-    before = occmd.VERBS.get("annotate")  # lab.planes.openshift.oc.edit registers the real one
+    before = occmd.VERBS.get("annotate")  # the real one, in the table
     occmd.register("annotate", lambda ctx: seen.append(ctx.args.words), "oc annotate ...")
     try:
         assert occmd.run(cluster(), "annotate netnamespace p1 'a=b c'").cluster is None

@@ -8,7 +8,8 @@ import dataclasses
 from typing import Dict, Set, Tuple
 
 from lab.planes.openshift.node.flows import render_node_flows
-from lab.planes.openshift.model import (MULTITENANT_PLUGIN, NETWORKPOLICY_PLUGIN, Cluster, ClusterNetwork, build_cluster)
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.model import MULTITENANT_PLUGIN, NETWORKPOLICY_PLUGIN, Cluster, ClusterNetwork
 from lab.planes.openshift.node.policy import NamespaceInput, PodInput, PolicyInput
 from lab.planes.openshift.master.vnid import isolate_projects, join_projects, make_projects_global
 from lab.state import Flow
@@ -20,7 +21,8 @@ NETIDS = {"default": 0, "p1": 42, "p2": 43}
 def cluster(plugin: str) -> Cluster:
     """2x2, pod1/pod3 in p1 (VNID 42), pod2/pod4 in p2 (VNID 43)."""
     c = build_cluster(2, 2, ClusterNetwork(plugin=plugin))
-    return dataclasses.replace(c, netids=dict(NETIDS))
+    c.set_netids(NETIDS)
+    return c
 
 
 def pod_flows(ofport: int, ip: str, vnid: int, ct: bool = False) -> Set[str]:

@@ -3,7 +3,7 @@
 import pytest
 
 import topologies
-from lab.planes.openshift.model import build_cluster
+from lab.planes.openshift.master.cluster import build_cluster
 from lab.front.pytest_plugin import Lab, path_diff, topology_args, worker_lab_name
 
 

@@ -3,10 +3,9 @@
 import pytest
 
 from lab.apply import diff_script
-from lab.errors import BadInput
-from lab.planes.openshift import realize
 from lab.planes.openshift.node.flows import render_node_flows
-from lab.planes.openshift.model import build_cluster
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.master.pods import new_pod
 from lab.planes.openshift.node.render import render_node, render_pod
 from lab.state import Address, Flow, Iptables, Link, OvsBridge, OvsPort, OvsTunnelNeighbour, Route, Sysctl, diff
 
@@ -58,7 +57,7 @@ def test_pod_state(cluster):
 
 def test_a_pod_added_on_node1_changes_only_its_port_and_flows(cluster):
     before = {hs.name: render_node(cluster, hs.name, "netdev") for hs in cluster.hostsubnets}
-    pod = realize.new_pod(cluster, "node1")
+    pod = new_pod(cluster, "node1")
     assert (pod.name, pod.ip, pod.ofport) == ("pod5", "10.128.0.4", 5)
     cluster.pods.append(pod)
     change = diff(before["node1"], render_node(cluster, "node1", "netdev"))
@@ -85,15 +84,6 @@ def test_a_pod_added_on_node1_changes_only_its_port_and_flows(cluster):
     script = diff_script(undo).splitlines()
     assert script[0].endswith("add-flows br0 /dev/stdin <<'SDNLAB_EOF'") and script[1].startswith("delete_strict")
     assert script[-2:] == [f"ovs-vsctl --if-exists del-port br0 {pod.veth}", "ovs-appctl revalidator/wait"]
-
-
-def test_a_new_pod_takes_the_first_free_address_and_ofport(cluster):
-    cluster.pods.remove(cluster.pod("pod1"))
-    pod = realize.new_pod(cluster, "node1", "web")
-    assert (pod.name, pod.ip, pod.ofport, pod.mac) == ("web", "10.128.0.2", 3, "0a:58:0a:80:00:02")
-    for node, name in (("node1", "pod2"), ("node1", "ext"), ("node1", "node2"), ("node9", "web")):
-        with pytest.raises(BadInput):
-            realize.new_pod(cluster, node, name)
 
 
 def test_flannel_lease_entries_and_their_change():

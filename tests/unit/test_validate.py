@@ -11,7 +11,8 @@ import pytest
 from lab import validate
 from lab.errors import BadInput
 from lab.planes.flannel.model import FlannelConfig, build_flannel_cluster
-from lab.planes.openshift.model import ClusterNetwork, build_cluster
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.model import ClusterNetwork
 from lab.validate import (check_counts, check_mtu, check_networks, check_port, check_readable_file, check_vni,
                           check_writable_file)
 

@@ -4,9 +4,11 @@ import pytest
 
 from lab.errors import BadInput
 from lab.planes.openshift.master import vnid
-from lab.planes.openshift.model import MULTITENANT_PLUGIN, SUBNET_PLUGIN, ClusterNetwork, build_cluster
-from lab.planes.openshift.master.vnid import (allocate_netids, get_netnamespaces, isolate_projects, join_projects,
-                                make_projects_global)
+from lab.planes.openshift.api.objects import NetNamespace
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.model import MULTITENANT_PLUGIN, SUBNET_PLUGIN, Cluster, ClusterNetwork
+from lab.planes.openshift.master.vnid import allocate_netids, isolate_projects, join_projects, make_projects_global
+from lab.planes.openshift.oc.printers import get_netnamespaces
 
 NAMESPACES = ("default", "kube-system", "kube-public", "openshift", "openshift-infra", "p1", "p2")
 
@@ -64,7 +66,8 @@ def test_isolating_default_or_naming_an_unknown_project_is_refused():
 
 
 def test_oc_get_netnamespaces_prints_as_oc_311_with_tabwriter_minwidth_10():
-    text = get_netnamespaces({"project-a": 7823105, "default": 0, "kube-public": 10461457})
+    netnamespaces = [NetNamespace(n, i) for n, i in {"project-a": 7823105, "default": 0, "kube-public": 10461457}.items()]
+    text = get_netnamespaces(Cluster(ClusterNetwork(), "172.16.1.0/24", netnamespaces=netnamespaces))
     assert text == (
         "NAME          NETID      EGRESS IPS\n"
         "default       0          []\n"

@@ -2,7 +2,6 @@
 stand-in lab, the JSON and JUnit writers, `lab workshop` mistakes, `lab draw -f` (no root)."""
 
 import json
-import os
 import re
 import xml.etree.ElementTree as ET
 

@@ -7,6 +7,7 @@ import pytest
 import topologies
 from lab.run import run_parser
 from lab.errors import BadInput
+from lab.planes.openshift.master import egress as master_egress
 from lab.planes.openshift.node import egress
 from lab.planes.openshift.oc import command as occmd
 from lab.planes.openshift.node.render import BRIDGE, render_node
@@ -38,7 +39,7 @@ class ModelLab:
 
     def unplug(self, node, plugged=False):
         self.lines.append(f"{'plug' if plugged else 'unplug'} {node}")
-        egress.set_node_offline(self.cluster, node, not plugged)
+        master_egress.set_node_offline(self.cluster, node, not plugged)
 
     def ask(self, verb, line):  # the lab's CLI verbs, as ExerciseLab.ask reaches them
         if verb in ("plug", "unplug"):
@@ -70,7 +71,7 @@ def test_egress_ip_solution_tunnels_p1_to_node2_which_marks_it():
     assert eg._mark(lab) == egress.shown(egress.mark_for_vnid(vnid)) and eg._mark(lab) != ""
     assert lab.cluster.hostsubnet("node2").egress_ips == (eg.EGRESS_IP,)
     lab.ex.setup(lab)  # reset: no egress IP anywhere again
-    assert eg._mark(lab) == "" and not lab.cluster.netns_egress_ips
+    assert eg._mark(lab) == "" and not any(n.egress_ips for n in lab.cluster.netnamespaces)
     assert all(not hs.egress_ips for hs in lab.cluster.hostsubnets)
 
 

@@ -1,25 +1,26 @@
-"""The cluster as OpenShift's API objects describe it (pure data, deterministic allocation)."""
+"""The cluster as OpenShift's API objects describe it (pure data; lab.planes.openshift.master allocates it)."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import ipaddress
 import uuid
-from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional, Tuple
+from dataclasses import dataclass, field, fields, replace
+from typing import Dict, List, Mapping, Optional, Tuple
 
-from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD, parse_network, pod_mac, veth_name
+from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD, parse_network
 from lab.errors import BadInput
-from lab.planes.openshift.master.vnid import INITIAL_NAMESPACES, allocate_netids
-from lab.planes.openshift.api.objects import (SYSTEM_NAMESPACES, EgressNetworkPolicy, EndpointAddress, Namespace, NetworkPolicy, Pod, Service,
-                                   ServicePort, endpoints_of)
-from lab.validate import check_counts, check_mtu, check_networks, check_port
+from lab.planes.openshift.api.objects import (SYSTEM_NAMESPACES, EgressNetworkPolicy, EndpointAddress, Namespace, NetNamespace,
+                                             NetworkPolicy, Pod, Service, ServicePort, endpoints_of)
+from lab.validate import check_mtu, check_networks, check_port
 
 SUBNET_PLUGIN = "redhat/openshift-ovs-subnet"
 MULTITENANT_PLUGIN = "redhat/openshift-ovs-multitenant"
 NETWORKPOLICY_PLUGIN = "redhat/openshift-ovs-networkpolicy"
 # pluginId 0/1/2 (the table-253 note's first byte); ruleVersion 7 in openshift-sdn 3.11
 PLUGIN_IDS = {SUBNET_PLUGIN: 0, MULTITENANT_PLUGIN: 1, NETWORKPOLICY_PLUGIN: 2}
+VNID_PLUGINS = ("multitenant", "networkpolicy")  # SupportsVNIDs(): the plugins with NetNamespaces, EgressIP, multicast
 RULE_VERSION = 7
 # what each network is called in messages: the domain name and the `lab run` option that sets it
 CLUSTER_NETWORK = "cluster network (--cluster-cidr)"
@@ -74,37 +75,6 @@ class ClusterNetwork:
         return f"{self.plugin_id:02X}.{RULE_VERSION:02X}"
 
 
-def allocate_host_subnets(cidr: str, host_bits: int, count: int) -> List[ipaddress.IPv4Network]:
-    """Subnets in the order openshift-sdn's SubnetAllocator hands them out.
-
-    When the subnet number straddles an octet boundary the allocator rotates its bits so
-    that subnets sharing the low octet come first: 10.128.0.0/23, 10.129.0.0/23, ...
-    """
-    net = ipaddress.ip_network(cidr)
-    subnet_bits = 32 - net.prefixlen - host_bits
-    total = 1 << subnet_bits
-    if count > total:
-        raise BadInput(
-            f"{count} nodes need {count} host subnets but {cidr} with hostSubnetLength {host_bits} has only {total}"
-        )
-    rotate = host_bits % 8 != 0 and (host_bits - 1) // 8 != (host_bits + subnet_bits - 1) // 8
-    if rotate:
-        left_shift = 8 - host_bits % 8
-        left_mask = (1 << (32 - net.prefixlen)) - 1
-        right_shift = subnet_bits - left_shift
-        right_mask = ((1 << left_shift) - 1) << host_bits
-    base = int(net.network_address)
-    subnets = []
-    for n in range(count):
-        shifted = n << host_bits
-        if rotate:
-            offset = ((shifted << left_shift) & left_mask) | ((shifted >> right_shift) & right_mask)
-        else:
-            offset = shifted
-        subnets.append(ipaddress.ip_network((base | offset, 32 - host_bits)))
-    return subnets
-
-
 def stable_uid(kind: str, name: str) -> str:
     """A deterministic stand-in for the API server's random object UID."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sdnlab/{kind}/{name}"))
@@ -118,7 +88,7 @@ class HostSubnet:
     host_ip: str
     subnet: str
     uid: str
-    egress_ips: Tuple[str, ...] = ()  # the egress IPs this node hosts (`oc patch hostsubnet`, lab.planes.openshift.node.egress)
+    egress_ips: Tuple[str, ...] = ()  # the egress IPs this node hosts (`oc patch hostsubnet`, lab.planes.openshift.api.egress)
     egress_cidrs: Tuple[str, ...] = ()  # automatic mode's ranges: shown by `oc get hostsubnets`, not allocated
 
     @property
@@ -147,14 +117,12 @@ class Cluster:
     hostsubnets: List[HostSubnet] = field(default_factory=list)
     pods: List[Pod] = field(default_factory=list)
     external: Optional[ExternalHost] = None
-    netids: Dict[str, int] = field(default_factory=dict)  # NetNamespace NETID by namespace (lab.planes.openshift.master.vnid)
+    # the VNID plugins' NetNamespaces, in creation order (lab.planes.openshift.master.vnid); none with ovs-subnet
+    netnamespaces: List[NetNamespace] = field(default_factory=list)
     namespaces: List[Namespace] = field(default_factory=lambda: [Namespace(n) for n in SYSTEM_NAMESPACES])
     services: List[Service] = field(default_factory=list)
     policies: List[NetworkPolicy] = field(default_factory=list)
-    # NetNamespace fields beyond the NETID (lab.planes.openshift.node.egress): egressIPs and annotations by namespace
-    netns_egress_ips: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
-    netns_annotations: Dict[str, Dict[str, str]] = field(default_factory=dict)
-    egress_policies: List[EgressNetworkPolicy] = field(default_factory=list)  # lab.planes.openshift.node.egress
+    egress_policies: List[EgressNetworkPolicy] = field(default_factory=list)  # lab.planes.openshift.api.egress
     offline_nodes: Tuple[str, ...] = ()  # nodes the egress VXLAN monitor has marked offline (egress failover)
     runtime: str = "netns"  # the lab's choice, not an API object: pods as plain namespaces or Docker containers
 
@@ -177,10 +145,43 @@ class Cluster:
             return named[0]
         raise KeyError(name)
 
-    def set_netids(self, netids: Dict[str, int]) -> None:
-        """NetNamespaces changed (oc adm pod-network): the map and every pod's VNID follow."""
-        self.netids = dict(netids)
+    @property
+    def netids(self) -> Dict[str, int]:
+        """NETID by namespace, in the NetNamespaces' order (a view: change them with set_netids)."""
+        return {n.name: n.netid for n in self.netnamespaces}
+
+    def netnamespace(self, name: str) -> NetNamespace:
+        for n in self.netnamespaces:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    def set_netids(self, netids: Mapping[str, int]) -> None:
+        """NetNamespaces changed (oc adm pod-network, a namespace made or deleted): one per name of `netids`,
+        in its order, each keeping its egress IPs and annotations; every pod's VNID follows."""
+        kept = {n.name: n for n in self.netnamespaces}
+        self.netnamespaces = [replace(kept[name], netid=netid) if name in kept else NetNamespace(name, netid)
+                              for name, netid in netids.items()]
         self.pods = [replace(p, vnid=netids.get(p.namespace, p.vnid)) for p in self.pods]
+
+    def put_netnamespace(self, netns: NetNamespace) -> None:
+        """An edited NetNamespace takes its old self's place."""
+        self.netnamespaces = [netns if n.name == netns.name else n for n in self.netnamespaces]
+
+    def copy(self) -> "Cluster":
+        """A copy whose object lists can change without touching this one (the objects are frozen)."""
+        new = copy.copy(self)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, (list, dict)):
+                setattr(new, f.name, copy.copy(value))
+        return new
+
+    def commit(self, new: "Cluster") -> None:
+        """Take every object of `new` (a changed copy), in place: the CLI, the tests and the tracer hold this one."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(new, f.name))
+
     def namespace(self, name: str) -> Namespace:
         for ns in self.namespaces:
             if ns.name == name:
@@ -212,70 +213,3 @@ class Cluster:
         if self.external and self.external.ip == ip:
             return self.external.name
         return None
-
-
-FIRST_NODE_HOST = 11  # node1 is .11 on the underlay, node2 .12, ...
-# with multitenant/networkpolicy the generated pods alternate between two projects (pod1 p1, pod2 p2, ...)
-PROJECTS = ("p1", "p2")
-
-
-def build_cluster(
-    nodes: int = 2,
-    pods_per_node: int = 2,
-    network: Optional[ClusterNetwork] = None,
-    underlay: str = "172.16.1.0/24",
-    external: str = "ext",
-) -> Cluster:
-    """Allocate HostSubnets, node IPs, pod IPs/MACs/veths exactly as the cluster would."""
-    network = network or ClusterNetwork()
-    check_counts(nodes, pods_per_node)
-    under = parse_network(underlay, "underlay CIDR (--underlay)")
-    check_networks({CLUSTER_NETWORK: network.cidr, SERVICE_NETWORK: network.service_network, UNDERLAY: under})
-    # node addresses from .11 upward, the external host on the last usable address
-    most = max(0, under.num_addresses - 2 - FIRST_NODE_HOST)
-    if nodes > most:
-        raise BadInput(f"{UNDERLAY} {under} is too small for --nodes {nodes}: with nodes from .{FIRST_NODE_HOST} "
-                       f"upward and the external host on its last address it holds at most {most} nodes")
-    total = 1 << (32 - network.network.prefixlen - network.host_subnet_length)
-    if nodes > total:
-        raise BadInput(f"--nodes {nodes}: {nodes} nodes need {nodes} host subnets but cluster network {network.cidr} "
-                       f"with --host-subnet-length {network.host_subnet_length} has only {total}")
-    capacity = (1 << network.host_subnet_length) - 3  # network address, gateway, broadcast
-    if pods_per_node > capacity:
-        raise BadInput(f"--pods-per-node {pods_per_node}: {pods_per_node} pods per node do not fit a "
-                       f"/{32 - network.host_subnet_length} host subnet (at most {capacity})")
-    subnets = allocate_host_subnets(network.cidr, network.host_subnet_length, nodes)
-    cluster = Cluster(network=network, underlay=underlay)
-    if network.plugin != SUBNET_PLUGIN:  # only the VNID plugins have NetNamespaces
-        cluster.netids = allocate_netids(INITIAL_NAMESPACES + PROJECTS)
-        cluster.namespaces += [Namespace(p) for p in PROJECTS if p not in {n.name for n in cluster.namespaces}]
-    pod_no = 0
-    for i, subnet in enumerate(subnets):
-        node = f"node{i + 1}"
-        cluster.hostsubnets.append(
-            HostSubnet(
-                name=node,
-                host_ip=str(under.network_address + FIRST_NODE_HOST + i),
-                subnet=str(subnet),
-                uid=stable_uid("hostsubnet", node),
-            )
-        )
-        for j in range(pods_per_node):
-            pod_no += 1
-            name = f"pod{pod_no}"
-            ip = str(subnet.network_address + 2 + j)
-            namespace = PROJECTS[(pod_no - 1) % 2] if cluster.netids else "default"
-            cluster.pods.append(
-                Pod(
-                    name=name,
-                    node=node,
-                    ip=ip,
-                    mac=pod_mac(ip),
-                    veth=veth_name(node, name),
-                    ofport=3 + j,
-                    namespace=namespace,
-                    vnid=cluster.netids.get(namespace, 0),
-                )
-            )
-    cluster.external = ExternalHost(external, str(under.broadcast_address - 1))
-    return cluster

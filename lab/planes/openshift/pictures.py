@@ -3,7 +3,6 @@ through the running switches (ofproto/trace, node after node over VXLAN)."""
 
 from __future__ import annotations
 
-import re
 from typing import List
 
 from lab.picture import Box, PathHop, Picture, full_mesh, live_pods_and_hosts, underlay_of
@@ -42,8 +41,9 @@ def live_picture(lab) -> Picture:
 
 
 def live_path(lab, src: str, dst: str) -> List[PathHop]:
-    """ofproto/trace of an ICMP echo from pod src to dst on the running switches, node after node."""
-    from lab.observe.trace import parse_trace
+    """ofproto/trace of an ICMP echo from pod src to dst on the running switches, node after node
+    (lab.planes.openshift.observe.follow, on the lab's host handles)."""
+    from lab.planes.openshift.observe.follow import follow_vxlan
     from lab.planes.openshift.observe.trace import packet_fields
     lab.need(src, "pod")
     pic = live_picture(lab)
@@ -54,32 +54,8 @@ def live_path(lab, src: str, dst: str) -> List[PathHop]:
     dst_host = dst if dst in lab.hosts else next((b.name for b in pic.of_role("pod") if b.ip == dst_ip), "")
     dst_mac = lab.sh(dst_host if dst_is_pod else node,
                      f"cat /sys/class/net/{'eth0' if dst_is_pod else 'tun0'}/address").strip()
-    ofport = lab.sh(node, f"ovs-vsctl --bare --columns=ofport find interface external_ids:sandbox={src}").strip()
-    pkt = packet_fields(src_ip, src_mac, dst_ip, dst_mac)
-    hops = []
-    flow = f"in_port={ofport},{pkt}"
-    seen = set()
-    while node and node not in seen:
-        seen.add(node)
-        trace = parse_trace(lab.sh(node, f"ovs-appctl ofproto/trace br0 '{flow}'"))
-        port = trace.output_port
-        end = (f"drop in table {trace.tables[-1] if trace.tables else 0}" if trace.dropped
-               else f"output {PORT_NAMES.get(str(port), f'port {port}')}")
-        hops.append(PathHop(node, trace.tables, end))
-        if not trace.tun_dst:
-            break
-        here = next(b.ip for b in pic.of_role("node") if b.name == node)
-        node = next((b.name for b in pic.of_role("node") if b.ip == trace.tun_dst), "")
-        flow = f"in_port=1,tun_src={here},tun_dst={trace.tun_dst},tun_id={_tunnel_id(trace)},{pkt}"
-    return hops
-
-
-def _tunnel_id(trace) -> str:
-    """The VNI the sending node put in the VXLAN header (table 90 moves REG0 there): the multitenant
-    receiver's table 80 compares it with the destination's VNID, so the next hop must be traced with it."""
-    for pattern in (r"NXM_NX_TUN_ID\[0\.\.31\] is now (0x[0-9a-f]+|\d+)",  # the move, as the trace reports it
-                    r"\btun_id=(0x[0-9a-f]+|\d+)", r"\bvni=(0x[0-9a-f]+|\d+)"):  # kernel / userspace actions
-        m = re.search(pattern, trace.raw)
-        if m:
-            return m.group(1)
-    return "0"
+    ofport = int(lab.sh(node, f"ovs-vsctl --bare --columns=ofport find interface external_ids:sandbox={src}"))
+    node_ips = {b.name: b.ip for b in pic.of_role("node")}
+    hops = follow_vxlan(lab.host, node_ips, node, packet_fields(src_ip, src_mac, dst_ip, dst_mac), ofport)
+    return [PathHop(n, t.tables, f"drop in table {t.tables[-1] if t.tables else 0}" if t.dropped
+                    else f"output {PORT_NAMES.get(str(t.output_port), f'port {t.output_port}')}") for n, t in hops]

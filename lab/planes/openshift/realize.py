@@ -1,30 +1,28 @@
 """Turn an OpenShift cluster model into hosts and links (structure), then apply each host's rendered state;
-add or remove a pod at runtime by applying only the difference it makes to its node."""
+bring a running lab from one model to another by applying only the difference (lab.planes.openshift.live
+decides the models and commits them: this layer reads them and never writes one)."""
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import fields, replace
 import os
 import sys
-from typing import Callable, Dict, Optional
+from dataclasses import replace
+from typing import Callable, Dict, List, Optional, Tuple
 
 from lab import docker, underlay
+from lab.apply import applied, converge, restore
 from lab.daemons import ovs
-from lab.addressing import pod_mac, veth_name
-from lab.apply import converge
-from lab.errors import BadInput
+from lab.errors import BadInput, LabError
 from lab.net import LabNet
 from lab.observe.flows import as_stored
-from lab.planes.openshift.node import egress
-from lab.planes.openshift.node.flows import flows_file_text
-from lab.planes.openshift.model import Cluster, Pod
-from lab.planes.openshift.node.render import BRIDGE, render_external, render_node, render_pod
 from lab.paths import host_dir
+from lab.planes.openshift.model import Cluster, Pod
+from lab.planes.openshift.node.flows import flows_file_text
+from lab.planes.openshift.node.render import BRIDGE, render_external, render_node, render_pod
 from lab.shell import run_scripts, start_scripts, wait_scripts
-from lab.state import Address, Iptables, NodeState, StateDiff
-
-UNDERLAY_HOST = "underlay"
+from lab.state import Address, Iptables, NodeState, StateDiff, diff
+from lab.underlay import UNDERLAY_HOST
 
 
 RUNTIMES = ("netns", "docker")  # a pod is a plain namespace, or a pause container plus app containers
@@ -166,147 +164,104 @@ def _write_expected(node, state) -> None:
         f.write(flows_file_text(as_stored(state.flows(BRIDGE))))
 
 
-def new_pod(cluster: Cluster, node_name: str, pod_name: Optional[str] = None) -> Pod:
-    """A pod as the scheduler and the CNI plugin would place it: the next free IP of the node's
-    subnet (from .2), the next free ofport (from 3), MAC and veth name derived as for every pod."""
-    if node_name not in (h.name for h in cluster.hostsubnets):
-        raise BadInput(f"no node named {node_name!r} (nodes: {', '.join(h.name for h in cluster.hostsubnets)})")
-    hs = cluster.hostsubnet(node_name)
-    if pod_name is None:
-        numbers = [int(p.name[3:]) for p in cluster.pods if p.name.startswith("pod") and p.name[3:].isdigit()]
-        pod_name = f"pod{max(numbers, default=0) + 1}"
-    taken = [p.name for p in cluster.pods] + [h.name for h in cluster.hostsubnets] + [cluster.external.name]
-    if pod_name in taken:
-        raise BadInput(f"a host named {pod_name} exists already")
-    subnet = ipaddress.ip_network(hs.subnet)
-    used = {p.ip for p in cluster.pods}
-    ip = next((str(a) for a in list(subnet.hosts())[1:] if str(a) not in used), None)
-    if ip is None:
-        raise BadInput(f"{node_name}'s subnet {hs.subnet} has no free address")
-    ports = {p.ofport for p in cluster.pods_on(node_name)}
-    ofport = next(n for n in range(3, 65280) if n not in ports)
-    return Pod(name=pod_name, node=node_name, ip=ip, mac=pod_mac(ip), veth=veth_name(node_name, pod_name),
-               ofport=ofport)
-
-
-def add_pod(net: LabNet, cluster: Cluster, node_name: str, pod_name: Optional[str] = None) -> StateDiff:
-    """A pod starts on a node at runtime: its namespace and veth, then the node is re-rendered and only
-    the difference is applied (the port and the pod's flows in tables 20, 40 and 70). Returns that change.
-    With Docker pods (the lab's runtime) the namespace is a new pause container's, and the app containers
-    start once the pod is wired, as at bring-up."""
-    pod = new_pod(cluster, node_name, pod_name)
-    if pod.name in net:  # the underlay, or any host the lab has beyond the model
-        raise BadInput(f"a host named {pod.name} exists already")
-    rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)
-    cluster.pods.append(pod)
-    try:
-        spec = {"netns": f"/proc/{rt.add_sandbox(pod_spec(pod))}/ns/net"} if rt else {}
-        net.add_hosts([{"name": pod.name, "role": "pod", **spec}])
-        converge(net, [(net[pod.name], render_pod(cluster, pod.name, net.datapath))])
-    except Exception:
-        cluster.pods.remove(pod)
-        if rt:
-            rt.remove(pod_spec(pod))
-        if pod.name in net:
-            net.remove_host(net[pod.name])
-        raise
-    _know_pod(net, cluster, pod)
-    change = _resync_node(net, cluster, node_name)
-    if rt:
-        rt.add_apps(pod_spec(pod))
-    return change
-
-
-def remove_pod(net: LabNet, cluster: Cluster, pod_name: str) -> StateDiff:
-    """A pod goes away: the node drops its port and flows (only those), then its namespace is deleted
-    (with Docker pods, its containers are removed first)."""
-    try:
-        pod = cluster.pod(pod_name)
-    except KeyError:
-        raise BadInput(f"no pod named {pod_name!r}") from None
-    cluster.pods.remove(pod)
-    change = _resync_node(net, cluster, pod.node)
-    _stop_server(net[pod.host])
-    rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)
-    if rt:  # kubelet's teardown: the app containers, then the sandbox; the namespace's bind holds it until below
-        rt.remove(pod_spec(pod))
-    if net.nameToNode.get(pod.key) is net[pod.host]:
-        del net.nameToNode[pod.key]
-    net.remove_host(net[pod.host])  # the veth pair ends with the pod's namespace
-    return change
-
-
 def _placement(pod: Pod) -> tuple:
     return (pod.node, pod.ip, pod.mac, pod.veth, pod.ofport)
 
 
-def apply_cluster(net: LabNet, cluster: Cluster, new: Cluster, runtime: str = "netns") -> Dict[str, StateDiff]:
-    """The cluster changed (lab.planes.openshift.live): new pods get their namespace and veth, the model takes the
-    new objects in place, every node is re-rendered and brought to it by its difference only, pods that went
-    away lose their port and flows, then their namespace. Returns each node's difference."""
-    before = {p.host: p for p in cluster.pods}
+def pods_changed(net: LabNet, old: Cluster, new: Cluster) -> Tuple[List[Pod], List[Pod]]:
+    """(pods to start, pods to stop) between two models; a pod may not move, nor take a name the lab uses."""
+    before = {p.host: p for p in old.pods}
     after = {p.host: p for p in new.pods}
     moved = [h for h in after if h in before and _placement(before[h]) != _placement(after[h])]
     if moved:
         raise BadInput(f"pod {moved[0]} cannot move to another node or address while it runs")
     added = [p for h, p in after.items() if h not in before]
-    gone = [p for h, p in before.items() if h not in after]
     taken = next((p.host for p in added if p.host in net), None)
     if taken:
         raise BadInput(f"a host named {taken} exists already")
+    return added, [p for h, p in before.items() if h not in after]
+
+
+def apply_model(net: LabNet, old: Cluster, new: Cluster) -> Dict[str, StateDiff]:
+    """Bring the running lab from old's render to new's, as the node agents would: new pods get their namespace
+    and veth, every node is re-rendered and brought to it by its difference only, new pods' servers start.
+    Reads both models, writes neither. If a step fails part-way, the nodes converge back to old's render and
+    the new pods' hosts go, then the error is raised. Pods that went away keep their namespace until
+    retire_pods. Returns each node's difference."""
+    added, _gone = pods_changed(net, old, new)
     rt: Optional[docker.DockerRuntime] = getattr(net, "pod_runtime", None)  # Docker pods: pause + apps
-    if added:
-        sandboxes = []
-        try:
-            specs = []
-            for p in added:
-                spec = {"name": p.host, "role": "pod"}
-                if rt:
-                    spec["netns"] = f"/proc/{rt.add_sandbox(pod_spec(p))}/ns/net"
-                    sandboxes.append(p)
-                specs.append(spec)
-            net.add_hosts(specs)
-            converge(net, [(net[p.host], render_pod(new, p.host, net.datapath)) for p in added])
-        except Exception:
-            for p in sandboxes:
-                rt.remove(pod_spec(p))
-            for p in added:
-                if p.host in net:
-                    net.remove_host(net[p.host])
-            raise
-    for f in fields(Cluster):  # in place: the CLI, the tests and the tracer hold this object
-        setattr(cluster, f.name, getattr(new, f.name))
-    for p in added:
-        _know_pod(net, cluster, p)
-        net.nameToNode.setdefault(p.key, net[p.host])
-    changes = apply_change(net, cluster)
-    for p in gone:
-        _stop_server(net[p.host])
-        if rt:  # kubelet's teardown: the app containers, then the sandbox
-            rt.remove(pod_spec(p))
-        if net.nameToNode.get(p.key) is net[p.host]:
-            del net.nameToNode[p.key]
-        net.remove_host(net[p.host])
-    if rt:
+    started: List[Pod] = []
+    try:
+        specs = []
         for p in added:
-            rt.add_apps(pod_spec(p))
-        return changes
-    serving = [(net[p.host], "serve", serve_script(net[p.host].dir, p)) for p in added if p.ports]
-    if serving:
-        run_scripts(serving)
-        net.record_daemons()
+            spec = {"name": p.host, "role": "pod"}
+            started.append(p)  # from here on it is the lab's to undo
+            if rt:
+                spec["netns"] = f"/proc/{rt.add_sandbox(pod_spec(p))}/ns/net"
+            specs.append(spec)
+        net.add_hosts(specs)
+        if added:  # the pod's side first: its veth's peer goes into the node
+            converge(net, [(net[p.host], render_pod(new, p.host, net.datapath)) for p in added])
+        for p in added:
+            _know_pod(net, new, p)
+            net.nameToNode.setdefault(p.key, net[p.host])
+        changes = apply_change(net, new)
+        _serve(net, added, rt)
+    except BaseException as error:
+        _roll_back(net, old, new, started, rt, error)
+        raise
     return changes
 
 
-def _resync_node(net: LabNet, cluster: Cluster, node_name: str) -> StateDiff:
-    """Re-render every node (a pod can be a service's endpoint anywhere: kube-proxy's rules are on all
-    nodes) and apply the differences; returns the pod's own node's change."""
-    return apply_change(net, cluster)[node_name]
+def _serve(net: LabNet, pods: List[Pod], rt: Optional[docker.DockerRuntime]) -> None:
+    """New pods' apps: their containers (Docker pods), else the lab's server on their containerPorts."""
+    if rt:
+        for p in pods:
+            rt.add_apps(pod_spec(p))
+        return
+    serving = [(net[p.host], "serve", serve_script(net[p.host].dir, p)) for p in pods if p.ports]
+    if serving:
+        run_scripts(serving)
+        net.record_daemons()
+
+
+def _roll_back(net: LabNet, old: Cluster, new: Cluster, started: List[Pod], rt: Optional[docker.DockerRuntime],
+               error: BaseException) -> None:
+    """Undo a change that failed part-way: every node back to old's render (from wherever it stopped), then
+    the pods it started are stopped and their hosts removed."""
+    try:
+        targets = []
+        for hs in old.hostsubnets:
+            state, attempted = render_node(old, hs.name, net.datapath), render_node(new, hs.name, net.datapath)
+            _write_expected(net[hs.name], state)
+            if diff(state, attempted) or applied(net[hs.name]) != state:
+                targets.append((net[hs.name], state, attempted))
+        restore(net, targets)
+    except Exception as undo:
+        raise LabError(f"{error} (and undoing the change failed: {undo})") from error
+    finally:
+        retire_pods(net, started, rt)
+
+
+def retire_pods(net: LabNet, pods: List[Pod], rt: Optional[docker.DockerRuntime] = None) -> None:
+    """Pods that went away (their ports and flows are gone from the nodes): their server, their containers
+    (kubelet's teardown: the app containers, then the sandbox), then their namespace, with the veth pair."""
+    rt = rt or getattr(net, "pod_runtime", None)
+    for p in pods:
+        if p.host in net:
+            _stop_server(net[p.host])
+        if rt:
+            rt.remove(pod_spec(p))
+        if p.host in net:
+            if net.nameToNode.get(p.key) is net[p.host]:
+                del net.nameToNode[p.key]
+            net.remove_host(net[p.host])
 
 
 def apply_change(net: LabNet, cluster: Cluster) -> Dict[str, StateDiff]:
     """A cluster object changed (a pod, a HostSubnet's or NetNamespace's egress IPs, an annotation, a policy):
-    re-render every node and apply only the differences, as the node agents would; returns them by node."""
+    re-render every node (a pod can be a service's endpoint anywhere: kube-proxy's rules are on all nodes) and
+    apply only the differences, as the node agents would; returns them by node."""
     states = {hs.name: render_node(cluster, hs.name, net.datapath) for hs in cluster.hostsubnets}
     for name, state in states.items():
         _write_expected(net[name], state)
@@ -324,18 +279,6 @@ def _announce_egress_ips(net: LabNet, cluster: Cluster, changes: Dict[str, State
             ip = item.cidr.split("/")[0]
             if ip in claimed:
                 net[name].cmd(f"{sys.executable} -m lab.daemons.garp {item.dev} {ip} reply")
-
-
-def unplug_node(net: LabNet, cluster: Cluster, node_name: str, plugged: bool = False) -> Dict[str, StateDiff]:
-    """Pull a node's underlay cable (plugged=True: plug it back), then apply what 3.11's egress VXLAN monitor
-    concludes after a few seconds: the node offline (online again). Only a namespace with several egress IPs
-    moves to its next one; with one egress IP nothing changes and its traffic is black-holed. Returns the
-    nodes' changes."""
-    underlay.set_link(net, node_name, plugged)
-    if node_name not in (hs.name for hs in cluster.hostsubnets):
-        return {}
-    egress.set_node_offline(cluster, node_name, not plugged)
-    return apply_change(net, cluster)
 
 
 def _stop_server(host) -> None:

@@ -13,14 +13,15 @@ from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
 from lab.errors import LabError
 from lab.paths import host_dir, netns_name
 from lab.planes.openshift.api import apistate, builder, manifests
-from lab.planes.openshift.node import egress
+from lab.planes.openshift.api import egress
 from lab.planes.openshift import live, realize
 from lab.planes.openshift.oc import printers as oc, command as occmd
 from lab.planes.openshift.node.flows import PLUGINS
-from lab.planes.openshift.model import ClusterNetwork, build_cluster, plugin_name
-from lab.planes.openshift.master.vnid import GLOBAL_VNID, allocate_netids, get_netnamespaces
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.model import ClusterNetwork, plugin_name
+from lab.planes.openshift.master.vnid import GLOBAL_VNID, allocate_netids
 from lab.planes.openshift.observe.request import REQUEST_USAGE, request_command
-from lab.planes.openshift.observe.trace import TRACE_USAGE, trace_command
+from lab.planes.openshift.observe.trace_command import TRACE_USAGE, trace_command
 from lab.observe.flows import flows_command
 from lab.topology import CheckResult, Topology, reachability_checks
 from lab.underlay import UNDERLAY_HOST
@@ -127,7 +128,7 @@ class OpenShiftTopology(Topology):
             "$ oc get clusternetwork", oc.get_clusternetwork(model), "",
             "$ oc get hostsubnets", oc.get_hostsubnets(model), "",
             *pods_lines,
-            *(["$ oc get netnamespaces", get_netnamespaces(model.netids, model.netns_egress_ips), ""]
+            *(["$ oc get netnamespaces", oc.get_netnamespaces(model), ""]
               if model.netids else []),
             f"external host: {model.external.name} {model.external.ip} on the underlay {model.underlay}",
             f"from another shell: OVS_RUNDIR={ovs.ovs_dir(host_dir('node1'))} "
@@ -201,13 +202,13 @@ class OpenShiftTopology(Topology):
 
     @staticmethod
     def cable(net, model, line: str, up: bool) -> str:
-        """`unplug NODE` / `plug NODE`: the node's underlay cable (lab.planes.openshift.realize.unplug_node)."""
+        """`unplug NODE` / `plug NODE`: the node's underlay cable (lab.planes.openshift.live.unplug_node)."""
         words = line.split()
         if len(words) != 1:
             raise LabError(f"usage: {'plug' if up else 'unplug'} <node|{model.external.name}>")
         if words[0] not in net.nameToNode or words[0] == UNDERLAY_HOST:
             raise LabError(f"unknown host {words[0]!r}: give a node or {model.external.name}")
-        realize.unplug_node(net, model, words[0], plugged=up)
+        live.unplug_node(net, model, words[0], plugged=up)
         return f"{words[0]}: underlay cable {'plugged in' if up else 'pulled'}"
 
 

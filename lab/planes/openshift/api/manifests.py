@@ -13,8 +13,9 @@ import os
 from dataclasses import replace
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from lab.addressing import pod_mac, veth_name
 from lab.errors import BadInput
+from lab.planes.openshift.master.pods import place_pod
+from lab.underlay import UNDERLAY_HOST
 from lab.planes.openshift.api.objects import (NODE_PORT_RANGE, PROTOCOLS, SERVICE_TYPES, Container, ContainerPort, Namespace,
                                    NetworkPolicy, Pod, Service, ServicePort, allocate_cluster_ip, check_labels,
                                    check_name)
@@ -36,7 +37,7 @@ POLICY_SPEC = {"podSelector", "ingress", "egress", "policyTypes"}
 SELECTOR = {"matchLabels", "matchExpressions"}
 OPERATORS = {"In", "NotIn", "Exists", "DoesNotExist"}
 KINDS = ("Namespace", "Project", "Pod", "Deployment", "Service", "NetworkPolicy", "List")
-EGRESS_KINDS = ("HostSubnet", "NetNamespace", "EgressNetworkPolicy")  # lab.planes.openshift.node.egress.apply_documents
+EGRESS_KINDS = ("HostSubnet", "NetNamespace", "EgressNetworkPolicy")  # lab.planes.openshift.api.egress.apply_documents
 
 
 def load_paths(paths: Sequence[str]) -> List[Document]:
@@ -203,21 +204,12 @@ class _Builder:
             raise BadInput(f"Pod {ns}/{name}: spec.nodeName {node!r} is not a node (nodes: {', '.join(self.nodes)})")
         if any(p.name == name and p.namespace == ns for p in self.pods):
             raise BadInput(f"Pod {ns}/{name} exists already")
-        self.pods.append(self.place(name, ns, node, labels or {}, tuple(ports), tuple(parsed)))
-
-    def place(self, name: str, ns: str, node: str, labels: Dict[str, str], ports: Tuple[ContainerPort, ...],
-              containers: Tuple[Container, ...]) -> Pod:
-        """The next address of the node's subnet from .2 and the next ofport from 3, in creation order."""
-        hs = self.cluster.hostsubnet(node)
-        subnet = ipaddress.ip_network(hs.subnet)
-        used = {p.ip for p in self.pods}
-        ip = next((str(a) for a in list(subnet.hosts())[1:] if str(a) not in used), None)
-        if ip is None:
-            raise BadInput(f"Pod {ns}/{name}: node {node}'s subnet {hs.subnet} has no free address")
-        ofports = {p.ofport for p in self.pods if p.node == node}
-        ofport = next(n for n in range(3, 65280) if n not in ofports)
-        return Pod(name=name, node=node, ip=ip, mac=pod_mac(ip), veth=veth_name(node, f"{ns}/{name}"), ofport=ofport,
-                   namespace=ns, labels=labels, ports=ports, image=containers[0].image, containers=containers)
+        try:  # in creation order, as the kubelets would start them
+            pod = place_pod(self.pods, self.cluster.hostsubnet(node), name, ns, veth_id=f"{ns}/{name}",
+                            labels=labels or {}, ports=tuple(ports), image=parsed[0].image, containers=tuple(parsed))
+        except BadInput as exc:
+            raise BadInput(f"Pod {ns}/{name}: node {exc}") from None
+        self.pods.append(pod)
 
     def deployment(self, obj: dict) -> None:
         _only(obj, TOP, "Deployment")
@@ -331,7 +323,7 @@ class _Builder:
                     ports.append(sp)
                 self.services[i] = replace(s, ports=tuple(ports))
         self.pods = assign_host_names(self.pods)
-        others = {hs.name for hs in self.cluster.hostsubnets} | {self.cluster.external.name, "underlay"}
+        others = {hs.name for hs in self.cluster.hostsubnets} | {self.cluster.external.name, UNDERLAY_HOST}
         seen = set()
         for p in self.pods:
             if p.host in others or p.host in seen:
@@ -357,7 +349,7 @@ def apply_documents(cluster, docs: Iterable[Document]) -> None:
               [d for d in docs if d[1].get("kind") not in ("Namespace", "Project")]
     for source, obj in ordered:
         kind = obj.get("kind")
-        if kind in EGRESS_KINDS:  # fields of the network objects: lab.planes.openshift.node.egress, once NetNamespaces exist
+        if kind in EGRESS_KINDS:  # fields of the network objects: lab.planes.openshift.api.egress, once NetNamespaces exist
             continue
         try:
             if kind not in KINDS or kind == "List":

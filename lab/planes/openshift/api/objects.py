@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Tuple, Union
 
 from lab.errors import BadInput
 
@@ -206,6 +206,17 @@ def allocate_cluster_ip(service_network: str, taken: List[str], name: str) -> st
         if str(addr) not in used:
             return str(addr)
     raise BadInput(f"service {name}: the service network {service_network} has no free address")
+
+
+@dataclass(frozen=True)
+class NetNamespace:
+    """network.openshift.io/v1 NetNamespace: a namespace's NETID (VNID), its egress IPs, its annotations.
+    Frozen: an edit makes a new object, so a copied cluster never shares a change with its original."""
+
+    name: str
+    netid: int
+    egress_ips: Tuple[str, ...] = ()
+    annotations: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)

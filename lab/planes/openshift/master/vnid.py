@@ -11,7 +11,7 @@ resolve as the master resolves them. Everything here is pure: maps in, new maps 
 from __future__ import annotations
 
 import hashlib
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, Mapping, Sequence
 
 from lab.errors import BadInput
 
@@ -91,17 +91,3 @@ def isolate_projects(netids: Mapping[str, int], names: Sequence[str]) -> Dict[st
             continue
         new[ns] = _allocate_next(new.values(), f"{ns}/isolate")
     return new
-
-
-def _tabwriter(rows: List[List[str]]) -> str:
-    """text/tabwriter as kubectl 1.11 sets it up: minwidth 10, padding 3; the last column unpadded."""
-    width = [max(max(len(r[i]) + 3, 10) for r in rows) for i in range(len(rows[0]) - 1)]
-    return "\n".join("".join(c.ljust(w) for c, w in zip(r, width)) + r[-1] for r in rows)
-
-
-def get_netnamespaces(netids: Mapping[str, int], egress_ips: Optional[Mapping[str, Sequence[str]]] = None) -> str:
-    """`oc get netnamespaces`: NAME, NETID, EGRESS IPS, in the API server's (name) order."""
-    egress_ips = egress_ips or {}
-    rows = [["NAME", "NETID", "EGRESS IPS"]] + [[ns, str(netids[ns]), f"[{', '.join(egress_ips.get(ns, ()))}]"]
-                                                 for ns in sorted(netids)]
-    return _tabwriter(rows)

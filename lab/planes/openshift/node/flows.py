@@ -12,7 +12,7 @@ import ipaddress
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from lab.planes.openshift.node import egress
-from lab.planes.openshift.model import PLUGIN_IDS, RULE_VERSION, Cluster, ClusterNetwork, HostSubnet, Pod, plugin_name
+from lab.planes.openshift.model import PLUGIN_IDS, RULE_VERSION, VNID_PLUGINS, Cluster, ClusterNetwork, HostSubnet, Pod, plugin_name
 from lab.planes.openshift.node.policy import NamespaceInput, PodInput, PolicyInput, namespace_flows, parse_policy
 from lab.planes.openshift.api.objects import NetworkPolicy, Service
 
@@ -229,7 +229,7 @@ def render_node_flows(cluster: Cluster, node: str, plugin: Optional[str] = None,
         if policies is None:
             policies = [policy_input(p) for p in cluster.policies]
         flows += render_policy_flows(cluster, vnids, local_vnids, policies, pods, namespaces)
-    if plugin in egress.VNID_PLUGINS:
+    if plugin in VNID_PLUGINS:
         flows += egress.render_multicast_flows(cluster, node, vnids)
         flows += egress.render_egress_flows(cluster, node, datapath)
         flows += egress.render_egress_policy_flows(cluster)

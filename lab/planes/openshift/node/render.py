@@ -11,6 +11,7 @@ import ipaddress
 from typing import List
 
 from lab.daemons import ovs
+from lab.planes.openshift.master.egress import local_egress_ips
 from lab.planes.openshift.node import egress
 from lab.planes.openshift.node.flows import TUN0_OFPORT, VXLAN_OFPORT, render_node_flows
 from lab.planes.openshift.node.iptables import render_node_iptables
@@ -64,7 +65,7 @@ def render_node(cluster: Cluster, node_name: str, datapath: str) -> NodeState:
         Address(f"{hs.gateway}/{prefix}", "tun0", "noprefixroute"),
     ]
     # the egress IPs this node holds: more addresses of the interface with the node IP (its prefix length)
-    local_egress = egress.local_egress_ips(cluster, node_name)
+    local_egress = local_egress_ips(cluster, node_name)
     items += [Address(f"{ip}/{under_len}", ovs.underlay_device(datapath, "eth0")) for ip, _vnid in local_egress]
     if userspace:
         # eth0 (now an OVS port) would still answer ARP for the node IP with its own MAC, and the

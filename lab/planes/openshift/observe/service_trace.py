@@ -13,17 +13,16 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
 from lab.errors import LabError
-from lab.observe.trace import Trace, ofproto_trace
-from lab.planes.openshift.node.flows import TUN0_OFPORT, VXLAN_OFPORT
+from lab.observe.trace import ofproto_trace
+from lab.planes.openshift.api.objects import EndpointAddress, Pod, Service, ServicePort
+from lab.planes.openshift.model import Cluster
+from lab.planes.openshift.node.flows import TUN0_OFPORT
 from lab.planes.openshift.node.iptables import masquerades_services
 from lab.planes.openshift.node.kubeproxy import sep_chain, service_port_name, svc_chain
-from lab.planes.openshift.model import Cluster
-from lab.planes.openshift.api.objects import EndpointAddress, Pod, Service, ServicePort
-from lab.planes.openshift.node.policy import selector_matches
-from lab.planes.openshift.observe.trace import SRC_PORT, format_trace, packet_fields, trace_pod
+from lab.planes.openshift.observe.explain import explain_drop
+from lab.planes.openshift.observe.follow import Hops, follow_vxlan
+from lab.planes.openshift.observe.trace import SRC_PORT, format_trace, packet_fields, trace_pod, underlay_ips
 from lab.shell import run
-
-Hops = List[Tuple[str, Trace]]
 
 
 @dataclass
@@ -76,18 +75,6 @@ def source_after_nat(cluster: Cluster, pod: Pod, endpoint: EndpointAddress, data
     return pod.ip, "OPENSHIFT-MASQUERADE-2: RETURN (destination inside the cluster network), source kept"
 
 
-def follow_tunnel(net, cluster: Cluster, node: str, trace: Trace, packet: str) -> Hops:
-    """The remote node's trace of a packet `trace` sent into the tunnel from `node` ([] if not tunnelled)."""
-    if trace.output_port != VXLAN_OFPORT or not trace.tun_dst:
-        return []
-    remote = next((hs for hs in cluster.hostsubnets if hs.host_ip == trace.tun_dst), None)
-    if remote is None:
-        return []
-    src_ip = cluster.hostsubnet(node).host_ip
-    return [(remote.name, ofproto_trace(net[remote.name], f"in_port={VXLAN_OFPORT},tun_src={src_ip},"
-                                                          f"tun_dst={remote.host_ip},tun_id={trace.tun_id},{packet}"))]
-
-
 def trace_endpoint(net, cluster: Cluster, pod: Pod, service: Service, port: ServicePort,
                    endpoint: EndpointAddress) -> EndpointPath:
     source, nat_note = source_after_nat(cluster, pod, endpoint, net.datapath)
@@ -96,8 +83,8 @@ def trace_endpoint(net, cluster: Cluster, pod: Pod, service: Service, port: Serv
     target = cluster.pod(endpoint.pod)
     # the node's kernel resolves the endpoint over tun0 (10.128.0.0/14 dev tun0): the pod's own MAC
     packet = packet_fields(source, tun0_mac, endpoint.ip, target.mac, port.protocol.lower(), endpoint.port, SRC_PORT)
-    first = ofproto_trace(node, f"in_port={TUN0_OFPORT},{packet}")
-    hops = [(pod.node, first)] + follow_tunnel(net, cluster, pod.node, first, packet)
+    hops = follow_vxlan(lambda name: net[name], underlay_ips(cluster), pod.node, packet, TUN0_OFPORT)
+    first = hops[0][1]
     path = EndpointPath(endpoint, sep_chain(service, port, endpoint), source, nat_note, hops)
     path.drop_note = explain_drop(cluster, hops[-1][1], tun_id=first.tun_id or 0)
     return path
@@ -165,42 +152,6 @@ def trace_request(net, cluster: Cluster, pod_name: str, service: Service, port_n
                 + ("" if conn.replied else " [UNREPLIED]"))
     st.note = "; ".join(n for n in (st.note, seen) if n)
     return st
-
-
-def vnid_name(cluster: Cluster, vnid: int) -> str:
-    names = sorted(ns for ns, v in cluster.netids.items() if v == vnid)
-    return f"{vnid} ({', '.join(names)})" if names else str(vnid)
-
-
-def explain_drop(cluster: Cluster, trace: Trace, tun_id: int = 0) -> str:
-    """A drop in table 80 said in the plugin's terms: the VNIDs (multitenant), the policies (networkpolicy)."""
-    if not trace.dropped or not trace.tables or trace.tables[-1] != 80:
-        return ""
-    plugin = cluster.network.plugin.rsplit("-", 1)[-1]
-    regs = trace.registers(tun_id)
-    src, dst = regs.get(0, 0), regs.get(1, 0)
-    if plugin == "multitenant":
-        return (f"multitenant isolation: source VNID {vnid_name(cluster, src)} may not reach "
-                f"destination VNID {vnid_name(cluster, dst)}")
-    if plugin == "networkpolicy":
-        dst_ip = trace_dst_ip(trace)
-        target = next((p for p in cluster.pods if p.ip == dst_ip), None)
-        if target is None:
-            return f"networkpolicy: VNID {vnid_name(cluster, dst)} allows no such traffic"
-        selecting = [p.name for p in cluster.policies if p.namespace == target.namespace
-                     and selector_matches((p.spec or {}).get("podSelector") or {}, target.labels)]
-        return (f"networkpolicy: namespace {target.namespace} (VNID {dst}) has policies selecting {target.name} "
-                f"({', '.join(sorted(selecting)) or 'none'}); none allows this packet from VNID {vnid_name(cluster, src)}")
-    return ""
-
-
-def trace_dst_ip(trace: Trace) -> Optional[str]:
-    for line in trace.raw.splitlines():
-        if line.startswith("Flow:"):
-            for part in line.split(","):
-                if part.startswith("nw_dst="):
-                    return part.split("=", 1)[1]
-    return None
 
 
 def format_service_trace(st: ServiceTrace, cluster: Cluster, verbose: bool = False) -> str:

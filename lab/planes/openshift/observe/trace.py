@@ -1,14 +1,14 @@
-"""Follow a packet from a pod through br0 of its node and, over VXLAN, through the remote node."""
+"""Follow a packet from a pod through br0 of its node and, over VXLAN, through the remote nodes
+(lab.planes.openshift.observe.follow), and print the hops."""
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 from lab.errors import BadInput, LabError
-from lab.observe.trace import Trace, ofproto_trace
 from lab.planes.openshift.model import Cluster
+from lab.planes.openshift.observe.follow import Hops, follow_vxlan
 from lab.shell import run
 
 
@@ -43,56 +43,6 @@ def resolve(net, cluster: Cluster, target: str) -> Tuple[str, Optional[str]]:
 PROTOCOLS = ("icmp", "udp", "tcp")
 DEFAULT_DST_PORT = {"udp": 33434, "tcp": 80}  # traceroute's first UDP port; HTTP
 SRC_PORT = 40000  # an ephemeral port, as the pod's kernel would pick
-TRACE_USAGE = ("usage: trace <pod> <pod|node|ext|service|IP>[:PORT] [icmp | udp [PORT] | tcp [PORT]] [-v] "
-               "[--request]")
-
-
-@dataclass(frozen=True)
-class TraceRequest:
-    src: str
-    dst: str
-    proto: str = "icmp"
-    dst_port: Optional[int] = None
-    verbose: bool = False
-    request: bool = False  # to a service: send one request, follow the endpoint its DNAT chose (conntrack)
-
-
-def parse_trace_args(line: str) -> TraceRequest:
-    """`pod1 pod3 udp 53 -v` -> TraceRequest; a mistake raises BadInput with the usage."""
-    words = line.split()
-    verbose, request = "-v" in words, "--request" in words
-    words = [w for w in words if w not in ("-v", "--request")]
-    if len(words) < 2 or len(words) > 4:
-        raise BadInput(TRACE_USAGE)
-    src, dst, rest = words[0], words[1], words[2:]
-    dst, colon, dst_port = dst.rpartition(":") if ":" in dst else (dst, "", "")
-    if colon:  # ClusterIP:PORT (or service:PORT): TCP unless a protocol is given, and no second port
-        if len(rest) > 1:
-            raise BadInput(f"trace: {words[1]} already names the port ({TRACE_USAGE})")
-        proto = rest.pop(0).lower() if rest else "tcp"
-        if proto not in ("tcp", "udp"):
-            raise BadInput(f"trace: a port goes with tcp or udp, not {proto!r} ({TRACE_USAGE})")
-        return TraceRequest(src, dst, proto, parse_port(dst_port), verbose, request)
-    proto = rest.pop(0).lower() if rest else "icmp"
-    if proto not in PROTOCOLS:
-        raise BadInput(f"trace: protocol must be icmp, udp or tcp, not {proto!r} ({TRACE_USAGE})")
-    port = None
-    if rest:
-        if proto == "icmp":
-            raise BadInput(f"trace: icmp has no ports ({TRACE_USAGE})")
-        port = parse_port(rest[0])
-    elif proto in DEFAULT_DST_PORT:
-        port = DEFAULT_DST_PORT[proto]
-    if request:
-        raise BadInput(f"trace: --request goes with a service's IP:PORT ({TRACE_USAGE})")
-    return TraceRequest(src, dst, proto, port, verbose)
-
-
-def parse_port(word: str) -> int:
-    port = int(word) if word.isdigit() else 0
-    if not 1 <= port <= 65535:
-        raise BadInput(f"trace: a port is 1..65535, not {word!r}")
-    return port
 
 
 def packet_fields(src_ip: str, src_mac: str, dst_ip: str, dst_mac: str, proto: str = "icmp",
@@ -118,9 +68,14 @@ def own_address_note(pod_name: str, pod_ip: str, dst_ip: str) -> Optional[str]:
             "loopback (the local route table), so the packet never leaves the pod and br0 sees nothing")
 
 
+def underlay_ips(cluster: Cluster) -> Dict[str, str]:
+    """Node name -> its underlay address (HostSubnet.hostIP): where the follower's tunnels lead."""
+    return {hs.name: hs.host_ip for hs in cluster.hostsubnets}
+
+
 def trace_pod(net, cluster: Cluster, pod_name: str, target: str, proto: str = "icmp",
-              dst_port: Optional[int] = None) -> List[Tuple[str, Trace]]:
-    """[(node, trace)]: the source node's trace, then the remote node's if the packet was tunnelled.
+              dst_port: Optional[int] = None) -> Hops:
+    """[(node, trace)]: the source node's trace, then each node the packet is tunnelled to.
     A trace to the pod's own address has no hops (see own_address_note)."""
     try:
         pod = cluster.pod(pod_name)
@@ -129,48 +84,13 @@ def trace_pod(net, cluster: Cluster, pod_name: str, target: str, proto: str = "i
     dst_ip, dst_mac = resolve(net, cluster, target)
     if own_address_note(pod.name, pod.ip, dst_ip):
         return []
-    node = net[pod.node]
     if dst_mac is None:  # off-cluster or node destinations are routed: the pod sends to its gateway
-        dst_mac = run(node, "cat /sys/class/net/tun0/address").strip()
+        dst_mac = run(net[pod.node], "cat /sys/class/net/tun0/address").strip()
     pkt = packet_fields(pod.ip, pod.mac, dst_ip, dst_mac, proto, dst_port)
-    first = ofproto_trace(node, f"in_port={pod.ofport},{pkt}")
-    hops = [(pod.node, first)]
-    if first.tun_dst:
-        remote = next((hs for hs in cluster.hostsubnets if hs.host_ip == first.tun_dst), None)
-        if remote is not None:
-            vnid = pod.vnid
-            src_ip = cluster.hostsubnet(pod.node).host_ip
-            hops.append((remote.name, ofproto_trace(
-                net[remote.name], f"in_port=1,tun_src={src_ip},tun_dst={remote.host_ip},tun_id={vnid},{pkt}")))
-    return hops
+    return follow_vxlan(lambda name: net[name], underlay_ips(cluster), pod.node, pkt, pod.ofport)
 
 
-def trace_command(net, cluster: Cluster, line: str) -> str:
-    """The CLI's `trace` line -> what it prints."""
-    req = parse_trace_args(line)
-    try:
-        pod = cluster.pod(req.src)
-    except KeyError:
-        raise LabError(f"trace: unknown pod {req.src!r} (pods: {', '.join(p.name for p in cluster.pods)})") from None
-    dst_ip = resolve(net, cluster, req.dst)[0]
-    note = own_address_note(pod.name, pod.ip, dst_ip)
-    if note:
-        return note
-    from lab.planes.openshift.observe import service_trace
-    service = service_trace.find_service(cluster, dst_ip)
-    if service is not None and req.proto in ("tcp", "udp"):  # follow it past kube-proxy's DNAT
-        trace = service_trace.trace_request if req.request else service_trace.trace_service
-        st = trace(net, cluster, pod.host, service, req.dst_port, req.proto)
-        return service_trace.format_service_trace(st, cluster, req.verbose)
-    if req.request:
-        raise BadInput(f"trace: --request follows a request to a service; {req.dst} is none")
-    hops = trace_pod(net, cluster, req.src, req.dst, req.proto, req.dst_port)
-    text = format_trace(hops, req.verbose)
-    note = service_trace.explain_drop(cluster, hops[-1][1], tun_id=pod.vnid) if hops else ""
-    return text + (f"\n  {note}" if note else "")
-
-
-def format_trace(hops: List[Tuple[str, Trace]], verbose: bool = False) -> str:
+def format_trace(hops: Hops, verbose: bool = False) -> str:
     lines = []
     for node, trace in hops:
         lines.append(f"{node}: {trace.summary()}")

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from lab.errors import BadInput
 from lab.planes.openshift.model import Cluster
-from lab.planes.openshift.api.objects import format_labels
+from lab.planes.openshift.api.objects import NetNamespace, format_labels
 from lab.table import format_table
 
 MAX_ENDPOINTS = 3  # kubectl lists three, then ` + N more...`
@@ -87,49 +86,6 @@ def get_namespaces(cluster: Cluster, age: str = "1m", **_kw) -> str:
     return format_table(["NAME", "STATUS", "AGE"], [[n.name, "Active", age] for n in sorted(cluster.namespaces, key=lambda n: n.name)])
 
 
-RESOURCES = {
-    "clusternetwork": get_clusternetwork, "clusternetworks": get_clusternetwork,
-    "hostsubnet": get_hostsubnets, "hostsubnets": get_hostsubnets,
-    "pod": get_pods, "pods": get_pods, "po": get_pods,
-    "service": get_services, "services": get_services, "svc": get_services,
-    "endpoints": get_endpoints, "ep": get_endpoints,
-    "namespace": get_namespaces, "namespaces": get_namespaces, "ns": get_namespaces,
-}
-NAMESPACED = {get_pods, get_services, get_endpoints}
-USAGE = "usage: oc get clusternetwork|hostsubnets|pods|svc|endpoints|namespaces [-n NS | --all-namespaces] [-o wide]"
-
-
-def oc(cluster: Cluster, line: str) -> str:
-    """Answer `oc get <resource> [-n NS | --all-namespaces] [-o wide]` from the model."""
-    words = line.split()
-    wide, namespace, rest = False, "default", []
-    i = 0
-    while i < len(words):
-        w = words[i]
-        if w in ("-o", "--output") and i + 1 < len(words) and words[i + 1] == "wide":
-            wide, i = True, i + 2
-            continue
-        if w in ("-owide", "-o=wide", "--output=wide"):
-            wide, i = True, i + 1
-            continue
-        if w in ("-n", "--namespace") and i + 1 < len(words):
-            namespace, i = words[i + 1], i + 2
-            continue
-        if w in ("--all-namespaces", "-A"):
-            namespace, i = None, i + 1
-            continue
-        rest.append(w)
-        i += 1
-    if len(rest) != 2 or rest[0] != "get" or rest[1] not in RESOURCES:
-        return USAGE
-    get = RESOURCES[rest[1]]
-    if get in NAMESPACED:
-        if namespace is not None and namespace not in (n.name for n in cluster.namespaces):
-            raise BadInput(f'oc: namespaces "{namespace}" not found')
-        return get(cluster, namespace=namespace, wide=wide)
-    return get(cluster)
-
-
 # --- network policies, and objects as YAML (`oc get KIND [NAME] -o yaml`) ---------------------------
 
 def format_selector(selector: Optional[dict]) -> str:
@@ -196,14 +152,27 @@ def namespace_object(cluster: Cluster, ns) -> dict:
             "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
 
 
-def netnamespace_object(cluster: Cluster, name: str) -> dict:
-    obj = {"apiVersion": "network.openshift.io/v1", "kind": "NetNamespace", "metadata": _meta(name),
-           "netid": cluster.netids[name], "netname": name}
-    if cluster.netns_annotations.get(name):
-        obj["metadata"]["annotations"] = dict(cluster.netns_annotations[name])
-    if cluster.netns_egress_ips.get(name):
-        obj["egressIPs"] = list(cluster.netns_egress_ips[name])
+def netnamespace_object(cluster: Cluster, netns: NetNamespace) -> dict:
+    obj = {"apiVersion": "network.openshift.io/v1", "kind": "NetNamespace", "metadata": _meta(netns.name),
+           "netid": netns.netid, "netname": netns.name}
+    if netns.annotations:
+        obj["metadata"]["annotations"] = dict(netns.annotations)
+    if netns.egress_ips:
+        obj["egressIPs"] = list(netns.egress_ips)
     return obj
+
+
+def _tabwriter(rows: List[List[str]]) -> str:
+    """text/tabwriter as kubectl 1.11 sets it up: minwidth 10, padding 3; the last column unpadded."""
+    width = [max(max(len(r[i]) + 3, 10) for r in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join("".join(c.ljust(w) for c, w in zip(r, width)) + r[-1] for r in rows)
+
+
+def get_netnamespaces(cluster: Cluster, **_kw) -> str:
+    """`oc get netnamespaces`: NAME, NETID, EGRESS IPS, in the API server's (name) order."""
+    rows = [["NAME", "NETID", "EGRESS IPS"]] + [[n.name, str(n.netid), f"[{', '.join(n.egress_ips)}]"]
+                                                 for n in sorted(cluster.netnamespaces, key=lambda n: n.name)]
+    return _tabwriter(rows)
 
 
 def get_egressnetworkpolicies(cluster: Cluster, age: str = "1m", namespace: Optional[str] = "default",
