@@ -88,27 +88,3 @@ def test_mistakes_are_one_line_exit_2(tmp_path, capsys, monkeypatch, argv, messa
     err = capsys.readouterr().err
     assert err.startswith("lab: error: ") and message in err and err.count("\n") == 1, err
     assert list(tmp_path.iterdir()) == []
-
-
-USERSPACE_TRACE = """bridge("br0")
--------------
-90. ip,nw_dst=10.129.0.0/23, priority 100, cookie 0xc1f16a91
-    move:NXM_NX_REG0[]->NXM_NX_TUN_ID[0..31]
-     -> NXM_NX_TUN_ID[0..31] is now 0x53cff1
-    set_field:172.16.1.12->tun_dst
-    output:1
-Final flow: icmp,reg0=0x53cff1,tun_src=0.0.0.0,tun_dst=172.16.1.12,in_port=3
-Datapath actions: tnl_push(tnl_port(2),header(size=50,type=4,vxlan(flags=0x8000000,vni=0x53cff1)),out_port(6)),5
-"""
-
-
-@pytest.mark.parametrize("raw, vni", [
-    (USERSPACE_TRACE, "0x53cff1"),
-    ("Datapath actions: set(tunnel(tun_id=0x69d6e9,dst=172.16.1.12,ttl=64,tp_dst=4789,flags(df|key))),2", "0x69d6e9"),
-    ("Datapath actions: drop", "0"),
-])
-def test_the_next_node_is_traced_with_the_vni_the_sender_put_on_the_wire(raw, vni):
-    """Multitenant: node2's table 80 compares the tunnel's VNI with the pod's; tracing it with 0 (global)
-    would let every project through."""
-    from lab.observe.trace import parse_trace
-    assert (parse_trace(raw).tun_id or 0) == int(vni, 0)  # what the follower (and the path picture) traces the next node with
