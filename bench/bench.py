@@ -33,14 +33,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from lab.daemons import ovs  # noqa: E402
 from lab.cleanup import leftovers, netns_inode, processes_in, signal_processes, start_time  # noqa: E402
+from lab.daemons import ovs  # noqa: E402
 from lab.net import LabNet  # noqa: E402
 from lab.observe.ping import ping_matrix  # noqa: E402
-from lab.planes.openshift import realize  # noqa: E402
-from lab.planes.openshift.master.cluster import build_cluster  # noqa: E402
 from lab.planes.flannel import realize as flannel_realize  # noqa: E402
 from lab.planes.flannel.model import build_flannel_cluster  # noqa: E402
+from lab.planes.openshift import realize  # noqa: E402
+from lab.planes.openshift.master.cluster import build_cluster  # noqa: E402
 
 
 def read_pid(path: str) -> int:
@@ -163,6 +163,7 @@ def live_model(plugin: str):
     """4x4 with 4 services and 4 policies: pods labelled app0..app3 in turn (app0/app2 in p1, app1/app3 in p2),
     a service and a policy (allow its app's port from its namespace) per label."""
     from dataclasses import replace
+
     from lab.planes.openshift.api import manifests
     from lab.planes.openshift.model import ClusterNetwork, plugin_name
     c = build_cluster(4, 4, ClusterNetwork(plugin=plugin_name(plugin)))

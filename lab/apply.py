@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from lab.shell import run_scripts
-from lab.state import Flow, FlowLine, Ip, NodeState, Netns, StateDiff, Vsctl, diff, heredoc, ordered
+from lab.state import Flow, FlowLine, Ip, Netns, NodeState, StateDiff, Vsctl, diff, heredoc, ordered
 
 OFCTL = "ovs-ofctl -O OpenFlow13 --bundle"
 

@@ -13,8 +13,8 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional
 from mininet.net import Mininet
 
 from lab import cleanup, paths, registry
-from lab.errors import LabError
 from lab import host as host_module
+from lab.errors import LabError
 from lab.host import LabHost
 from lab.livelab import write_hosts
 
@@ -57,7 +57,7 @@ class LabNet(Mininet):
             created = list(pool.map(self._start_host, specs))
         finally:
             pool.shutdown(wait=False, cancel_futures=True)  # a signal must not wait for busy threads
-        for host, spec in zip(created, specs):
+        for host, spec in zip(created, specs, strict=True):
             # an L2 segment is a switch to Mininet: listed by `nodes`, left out of `pingall`
             (self.switches if spec.get("switch") else self.hosts).append(host)
             self.nameToNode[host.name] = host

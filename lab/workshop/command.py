@@ -11,8 +11,8 @@ from lab import paths
 from lab.errors import BadInput, LabError
 from lab.table import format_table
 from lab.workshop import session
-from lab.workshop.exercise import LANGS, Exercise
 from lab.workshop.catalogue import CATALOGUE, exercise
+from lab.workshop.exercise import LANGS, Exercise
 from lab.workshop.grading import Grade, Result, format_grade, write_json, write_junit
 from lab.workshop.live import hold, release
 

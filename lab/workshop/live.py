@@ -138,6 +138,7 @@ class ExerciseLab(LiveLab):
     def request(self, src: str, ip: str, port: int, proto: str = "tcp", timeout: float = 2.0):
         """One request from src to ip:port: which pod answered, or why none did (lab.observe.request)."""
         import sys
+
         from lab.observe.request import _CLIENT, parse_answer
         client = os.path.join(paths.run_dir(self.name), "request_client.py")
         if not os.path.exists(client):

@@ -6,11 +6,10 @@ from __future__ import annotations
 import time
 from typing import Dict, Tuple
 
-from lab import faults
-from lab import paths
+from lab import faults, paths
 from lab.errors import BadInput, LabError
-from lab.workshop.exercise import LANGS, Exercise
 from lab.workshop.catalogue import exercise
+from lab.workshop.exercise import LANGS, Exercise
 from lab.workshop.grading import Grade, format_grade, grade
 from lab.workshop.live import ExerciseLab, write_record
 

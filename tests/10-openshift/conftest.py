@@ -3,9 +3,9 @@
 import pytest
 
 from lab.daemons import ovs
+from lab.front.pytest_plugin import built_lab
 from lab.planes.openshift import realize
 from lab.planes.openshift.master.cluster import build_cluster
-from lab.front.pytest_plugin import built_lab
 
 
 @pytest.fixture(scope="module")

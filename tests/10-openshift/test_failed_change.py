@@ -6,8 +6,8 @@ import os
 import time
 
 import pytest
-
 from labstate import differences, lab_state, manifest, refuse_a_flow
+
 from lab.errors import LabError
 from lab.planes.openshift import live, realize
 from lab.shell import run

@@ -2,8 +2,8 @@
 address, its SNAT and firewall rules, its flows; the model, `oc get` and api.json as before."""
 
 import pytest
-
 from labstate import differences, lab_state, manifest, refuse_a_flow
+
 from lab.daemons import ovs
 from lab.errors import LabError
 from lab.front.pytest_plugin import built_lab

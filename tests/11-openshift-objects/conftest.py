@@ -7,10 +7,10 @@ import os
 import pytest
 
 from lab.daemons import ovs
-from lab.planes.openshift.api import manifests
-from lab.planes.openshift import realize
-from lab.planes.openshift.master.cluster import build_cluster
 from lab.front.pytest_plugin import built_lab, topology_args
+from lab.planes.openshift import realize
+from lab.planes.openshift.api import manifests
+from lab.planes.openshift.master.cluster import build_cluster
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLUGINS = ("subnet", "multitenant", "networkpolicy")

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from lab.observe.request import request, requests
 from lab.observe.conntrack import find_connection
+from lab.observe.request import request, requests
 from lab.planes.openshift.node.flows import TUN0_OFPORT
 from lab.planes.openshift.node.render import render_node
 from lab.planes.openshift.observe.service_trace import trace_request, trace_service

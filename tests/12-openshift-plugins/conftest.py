@@ -9,15 +9,15 @@ from typing import Dict, List, Sequence, Tuple
 
 import pytest
 
-from lab.daemons import ovs
 from lab.apply import converge
+from lab.daemons import ovs
+from lab.front.pytest_plugin import built_lab
 from lab.observe.flows import as_stored
-from lab.planes.openshift.node.flows import flows_file_text, render_node_flows
 from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.model import Cluster, ClusterNetwork, plugin_name
+from lab.planes.openshift.node.flows import flows_file_text, render_node_flows
 from lab.planes.openshift.node.policy import PolicyInput
 from lab.planes.openshift.node.render import BRIDGE, render_node
-from lab.front.pytest_plugin import built_lab
 from lab.shell import run
 from lab.state import Flow, NodeState
 

@@ -6,16 +6,16 @@ import sys
 import pytest
 
 from lab.daemons import ovs
+from lab.front.pytest_plugin import built_lab
 from lab.observe.capture import Capture
 from lab.observe.ping import ping
 from lab.observe.probe import read_line
-from lab.planes.openshift.api import egress as api_egress
 from lab.planes.openshift import live, realize
+from lab.planes.openshift.api import egress as api_egress
 from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.model import ClusterNetwork, plugin_name
 from lab.planes.openshift.node.render import BRIDGE, render_node
 from lab.planes.openshift.observe.trace import trace_pod
-from lab.front.pytest_plugin import built_lab
 from lab.shell import run
 
 pytestmark = pytest.mark.root

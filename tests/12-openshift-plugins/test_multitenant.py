@@ -5,9 +5,9 @@ import pytest
 
 from lab.observe.flows import hit_deltas
 from lab.observe.ping import ping
+from lab.planes.openshift.master.vnid import isolate_projects, join_projects, make_projects_global
 from lab.planes.openshift.node.flows import render_node_flows
 from lab.planes.openshift.observe.trace import trace_pod
-from lab.planes.openshift.master.vnid import isolate_projects, join_projects, make_projects_global
 
 pytestmark = pytest.mark.root
 

@@ -56,7 +56,7 @@ def test_without_policies_every_namespace_allows_all_through_its_priority_50_flo
     for src, dst in (("pod1", "pod2"), ("pod1", "pod4"), ("pod3", "pod2")):
         node = net[c.pod(dst).node]
         answered = []
-        moved = hit_deltas(node, lambda: answered.append(reach(net, c, src, dst)))
+        moved = hit_deltas(node, lambda src=src, dst=dst, answered=answered: answered.append(reach(net, c, src, dst)))
         assert answered == [True] and moved.get(allow_p2, 0) >= 1, (src, dst, moved)
 
 

@@ -61,7 +61,7 @@ def output(proc, timeout: float = 60) -> str:
         proc.kill()
         proc.wait()
         wait_for_line(proc, "\0never\0", timeout=5, until_eof=True)
-        raise AssertionError(f"the lab did not exit within {timeout}s:\n" + "".join(proc.seen)[-6000:])
+        raise AssertionError(f"the lab did not exit within {timeout}s:\n" + "".join(proc.seen)[-6000:]) from None
     wait_for_line(proc, "\0never\0", timeout=5, until_eof=True)
     return "".join(proc.seen)
 
@@ -163,7 +163,7 @@ def test_two_named_labs_run_side_by_side_with_the_same_addresses(tmp_path):
             if p.poll() is None:
                 p.terminate()
                 p.wait(timeout=30)
-    for out, proc in zip(outs, (first, second)):
+    for out, proc in zip(outs, (first, second), strict=True):
         assert proc.returncode == 0, out
         for check in ("pod -> pod", "pod -> external (NAT)", "node -> pod (tun0)"):
             assert f"PASS  {check}" in out

@@ -11,10 +11,10 @@ import sys
 import time
 
 import pytest
+from test_lab_lifecycle import assert_gone, lab, name, no_lab_survives_a_test, output, start, wait_for_line  # noqa: F401
 
 from lab import control, paths
 from lab.daemons import ovs
-from test_lab_lifecycle import assert_gone, lab, name, no_lab_survives_a_test, output, start, wait_for_line  # noqa: F401
 
 pytestmark = pytest.mark.root
 MULTITENANT = ["openshift", "--plugin", "multitenant", "--nodes", "2", "--pods-per-node", "1", "--no-checks"]

@@ -3,9 +3,9 @@
 import pytest
 
 from lab.daemons import cni, etcd
-from lab.planes.flannel import realize
 from lab.observe.capture import Capture
 from lab.observe.ping import ping
+from lab.planes.flannel import realize
 from lab.shell import run
 
 pytestmark = pytest.mark.root

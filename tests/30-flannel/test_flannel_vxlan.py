@@ -7,10 +7,10 @@ import pytest
 from scapy.layers.inet import IP
 from scapy.layers.vxlan import VXLAN
 
-from lab.planes.flannel.render import Lease, expected_vxlan_state
 from lab.observe.capture import Capture
 from lab.observe.mtu import frag_needed, link_mtu, raised_mtu
 from lab.observe.ping import ping
+from lab.planes.flannel.render import Lease, expected_vxlan_state
 from lab.shell import run
 
 pytestmark = pytest.mark.root
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.root
 def leases(net, cluster):
     out = run(net["etcd"], f"etcdctl --endpoints http://{cluster.etcd_ip}:2379 get /coreos.com/network/subnets/ --prefix")
     lines = out.splitlines()
-    return [Lease.from_etcd(k, v) for k, v in zip(lines[::2], lines[1::2])]
+    return [Lease.from_etcd(k, v) for k, v in zip(lines[::2], lines[1::2], strict=True)]
 
 
 def test_vxlan_pod_to_pod_across_nodes(vxlan_lab):

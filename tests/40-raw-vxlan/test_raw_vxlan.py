@@ -2,11 +2,11 @@
 
 import pytest
 
-from lab.planes.rawvxlan import realize as rawvxlan
 from lab.cleanup import leftovers
 from lab.net import running
 from lab.observe.capture import Capture
 from lab.observe.ping import ping
+from lab.planes.rawvxlan import realize as rawvxlan
 from lab.shell import run
 
 pytestmark = pytest.mark.root

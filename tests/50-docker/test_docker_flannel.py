@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from lab.daemons import cni
 from lab import docker
 from lab.addressing import veth_name
 from lab.cleanup import leftovers
+from lab.daemons import cni
 from lab.shell import run
 
 pytestmark = pytest.mark.root
@@ -19,9 +19,9 @@ WGET = ["timeout", "5", "wget", "-qO-"]
 
 @pytest.fixture(scope="module")
 def lab():
+    from lab.net import running
     from lab.planes.flannel import realize
     from lab.planes.flannel.model import build_flannel_cluster
-    from lab.net import running
     from lab.requirements import require_packages
 
     require_packages({**docker.PACKAGES, **cni.PACKAGES})
@@ -80,8 +80,8 @@ def test_each_pod_got_the_flannel_delegates_address_and_routes(lab):
 
 
 def test_a_node_joining_at_runtime_gets_its_own_dockerd_and_its_pods_are_containers(lab):
-    from lab.planes.flannel import realize
     from lab.observe.ping import ping
+    from lab.planes.flannel import realize
     net, cluster = lab
     node = realize.join(net, cluster)
     daemon = docker.NodeDaemon(node.name)

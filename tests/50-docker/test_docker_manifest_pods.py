@@ -9,10 +9,10 @@ import pytest
 
 from lab import docker, paths
 from lab.daemons import ovs
-from lab.planes.openshift.api import manifests
-from lab.planes.openshift import live, realize
-from lab.planes.openshift.master.cluster import build_cluster
 from lab.front.pytest_plugin import built_lab
+from lab.planes.openshift import live, realize
+from lab.planes.openshift.api import manifests
+from lab.planes.openshift.master.cluster import build_cluster
 from lab.shell import run
 
 pytestmark = pytest.mark.root

@@ -7,11 +7,11 @@ import time
 import pytest
 
 from lab import docker
-from lab.planes.rawvxlan import realize as rawvxlan
 from lab.cleanup import leftovers
 from lab.net import running
 from lab.observe.capture import Capture
 from lab.observe.ping import ping
+from lab.planes.rawvxlan import realize as rawvxlan
 from lab.shell import run
 
 pytestmark = pytest.mark.root

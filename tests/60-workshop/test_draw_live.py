@@ -5,8 +5,8 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
-from lab.front import draw, faults
 from lab import paths
+from lab.front import draw, faults
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SVG = "{http://www.w3.org/2000/svg}"

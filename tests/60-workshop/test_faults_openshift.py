@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-
 from faultcheck import udp_answer
+
 from lab import faults
 from lab.observe.flows import hit_deltas
 

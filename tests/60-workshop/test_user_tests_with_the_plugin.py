@@ -50,7 +50,7 @@ def test_a_wrong_path_fails_with_a_readable_diff(tmp_path):
     assert "path pod1 -> pod2 differs" in out and "> 99" in out, out
     assert "node1: 0 > 20 > 21 > 30 > 90: output vxlan0" in out, out
     left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert not [l for l in left.splitlines() if l.startswith(paths.lab_name()[:11] + "x-")], left
+    assert not [ln for ln in left.splitlines() if ln.startswith(paths.lab_name()[:11] + "x-")], left
 
 
 @pytest.mark.root

@@ -4,9 +4,9 @@ a project an egress IP in the lab's CLI, reads the mark from node2's switch, and
 import re
 
 import pytest
+from test_workshop import LAB, Terminal, lab, name
 
 from lab.cleanup import leftovers
-from test_workshop import LAB, Terminal, lab, name
 
 pytestmark = pytest.mark.root
 

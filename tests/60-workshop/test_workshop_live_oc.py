@@ -6,9 +6,9 @@ import json
 import re
 
 import pytest
+from test_workshop import LAB, Terminal, lab, name
 
 from lab.cleanup import leftovers
-from test_workshop import LAB, Terminal, lab, name
 
 pytestmark = pytest.mark.root
 

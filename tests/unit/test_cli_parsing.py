@@ -5,11 +5,11 @@ import sys
 
 import pytest
 
-from lab.front import mncli
 from lab.errors import BadInput, LabError
-from lab.planes.flannel.model import build_flannel_cluster
+from lab.front import mncli
 from lab.front.mncli import make_cli, one_line, split_commands
 from lab.observe.flows import parse_table
+from lab.planes.flannel.model import build_flannel_cluster
 from lab.planes.openshift.observe.trace import own_address_note, packet_fields
 from lab.planes.openshift.observe.trace_command import TraceRequest, parse_trace_args
 

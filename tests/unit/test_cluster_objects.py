@@ -6,8 +6,9 @@ from lab.errors import BadInput, Refused
 from lab.planes.openshift.api import manifests
 from lab.planes.openshift.api.builder import ClusterBuilder, container_ports, load_module, run_module
 from lab.planes.openshift.master.cluster import build_cluster
-from lab.planes.openshift.oc import command as occmd, printers
 from lab.planes.openshift.observe.trace_command import TraceRequest, parse_trace_args
+from lab.planes.openshift.oc import command as occmd
+from lab.planes.openshift.oc import printers
 
 
 def oc(cluster, line: str) -> str:
@@ -53,7 +54,7 @@ def test_oc_get_svc_and_endpoints_as_oc_prints_them():
     assert "web    10.128.0.2:8080,10.128.0.3:8080,10.129.0.2:8080 + 5 more...   1m" in oc(c, "get endpoints -n shop")
     assert oc(c, "get endpoints").splitlines() == ["NAME    ENDPOINTS   AGE", "empty   <none>      1m"]
     assert oc(c, "get svc --all-namespaces").splitlines()[0].startswith("NAMESPACE   NAME")
-    assert [l.split()[0] for l in oc(c, "get namespaces").splitlines()[1:]] == [
+    assert [ln.split()[0] for ln in oc(c, "get namespaces").splitlines()[1:]] == [
         "default", "kube-public", "kube-system", "openshift", "openshift-infra", "shop"]
     with pytest.raises(Refused, match='the server doesn\'t have a resource type "frobs"'):  # oc's own refusal
         oc(c, "get frobs")

@@ -6,8 +6,8 @@ import pytest
 
 from lab import planes
 from lab.front import cli, draw
-from lab.planes.openshift.node.flows import render_node_flows
 from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.node.flows import render_node_flows
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -5,15 +5,15 @@ import pytest
 
 from lab.errors import BadInput
 from lab.planes.openshift.api import egress as api_egress
-from lab.planes.openshift.master import egress as master_egress
-from lab.planes.openshift.node import egress
 from lab.planes.openshift.api import manifests
-from lab.planes.openshift.node.flows import render_node_flows
+from lab.planes.openshift.master import egress as master_egress
 from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.model import ClusterNetwork, plugin_name
-from lab.planes.openshift.oc.printers import get_hostsubnets, get_netnamespaces
-from lab.planes.openshift.oc.command import edit
+from lab.planes.openshift.node import egress
+from lab.planes.openshift.node.flows import render_node_flows
 from lab.planes.openshift.node.render import render_node
+from lab.planes.openshift.oc.command import edit
+from lab.planes.openshift.oc.printers import get_hostsubnets, get_netnamespaces
 from lab.state import Address, Iptables
 
 IP = "172.16.1.100"

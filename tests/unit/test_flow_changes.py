@@ -10,9 +10,9 @@ import dataclasses
 from typing import Dict, List, Set, Tuple
 
 from lab.addressing import pod_mac, veth_name
-from lab.planes.openshift.node.flows import render_node_flows
 from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.model import Cluster, Pod
+from lab.planes.openshift.node.flows import render_node_flows
 
 
 def changes(before: Cluster, after: Cluster, node: str) -> Tuple[Set[str], Set[str]]:

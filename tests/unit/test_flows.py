@@ -1,10 +1,10 @@
 """Rendering against the flow strings of openshift-sdn 3.11's ovscontroller.go (subnet plugin)."""
 
 from lab.observe.flows import as_stored
-from lab.planes.openshift.node.flows import (render_hostsubnet_flows, render_node_flows, render_vxlan_multicast_flow)
-from lab.planes.openshift.node.iptables import USERSPACE_SERVICE_SNAT, render_node_iptables
 from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.model import ClusterNetwork, HostSubnet, plugin_name
+from lab.planes.openshift.node.flows import render_hostsubnet_flows, render_node_flows, render_vxlan_multicast_flow
+from lab.planes.openshift.node.iptables import USERSPACE_SERVICE_SNAT, render_node_iptables
 
 # SetupOVS() for node1 of the default cluster (10.128.0.0/23, gateway .1, node IP 172.16.1.11),
 # written out by hand from ovscontroller.go with useConnTrack=false

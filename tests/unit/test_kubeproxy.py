@@ -7,12 +7,12 @@ import pytest
 
 from lab.errors import BadInput
 from lab.planes.openshift.api import manifests
+from lab.planes.openshift.api.objects import EndpointAddress, Service, ServicePort
+from lab.planes.openshift.master.cluster import build_cluster
+from lab.planes.openshift.model import ClusterNetwork
 from lab.planes.openshift.node.flows import render_service_flows
 from lab.planes.openshift.node.iptables import render_node_iptables
 from lab.planes.openshift.node.kubeproxy import port_proto_hash, probability, render_kube_proxy, sep_chain, svc_chain
-from lab.planes.openshift.master.cluster import build_cluster
-from lab.planes.openshift.model import ClusterNetwork
-from lab.planes.openshift.api.objects import EndpointAddress, Service, ServicePort
 
 WEB = Service("web", "default", "172.30.45.67", (ServicePort(8080),), {"app": "tomcat"})
 PORT = WEB.ports[0]
@@ -124,8 +124,8 @@ def test_statistic_probabilities_as_iptables_prints_them():
 
 def test_three_endpoints_in_ip_string_order_with_probabilities():
     eps = [ep("10.128.2.3"), ep("10.129.0.5"), ep("10.131.0.9")]
-    lines = [l for l in node_text(eps).splitlines() if l.startswith(f"-A {svc_chain(WEB, PORT)} ")]
-    assert [l.split(" -j ")[1] for l in lines] == [sep_chain(WEB, PORT, e) for e in eps]
+    lines = [ln for ln in node_text(eps).splitlines() if ln.startswith(f"-A {svc_chain(WEB, PORT)} ")]
+    assert [ln.split(" -j ")[1] for ln in lines] == [sep_chain(WEB, PORT, e) for e in eps]
     assert "--probability 0.33332999982" in lines[0] and "--probability 0.50000000000" in lines[1]
     assert "statistic" not in lines[2]
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from lab.errors import BadInput
 from lab.addressing import pod_mac
+from lab.errors import BadInput
 from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.master.pods import new_pod
 from lab.planes.openshift.master.subnets import allocate_host_subnets

@@ -8,11 +8,11 @@ import pytest
 
 from lab.errors import BadInput, Refused
 from lab.planes.openshift import live
-from lab.planes.openshift.oc import command as occmd
-from lab.planes.openshift.oc.args import parse
-from lab.planes.openshift.node.flows import render_node_flows
 from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.model import ClusterNetwork, plugin_name
+from lab.planes.openshift.node.flows import render_node_flows
+from lab.planes.openshift.oc import command as occmd
+from lab.planes.openshift.oc.args import parse
 
 OUT = "actions=output:NXM_NX_REG2[]"
 

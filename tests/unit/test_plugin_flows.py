@@ -7,11 +7,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, Set, Tuple
 
-from lab.planes.openshift.node.flows import render_node_flows
 from lab.planes.openshift.master.cluster import build_cluster
-from lab.planes.openshift.model import MULTITENANT_PLUGIN, NETWORKPOLICY_PLUGIN, Cluster, ClusterNetwork
-from lab.planes.openshift.node.policy import NamespaceInput, PodInput, PolicyInput
 from lab.planes.openshift.master.vnid import isolate_projects, join_projects, make_projects_global
+from lab.planes.openshift.model import MULTITENANT_PLUGIN, NETWORKPOLICY_PLUGIN, Cluster, ClusterNetwork
+from lab.planes.openshift.node.flows import render_node_flows
+from lab.planes.openshift.node.policy import NamespaceInput, PodInput, PolicyInput
 from lab.state import Flow
 
 OUT = "actions=output:NXM_NX_REG2[]"

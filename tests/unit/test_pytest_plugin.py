@@ -3,8 +3,8 @@
 import pytest
 
 import topologies
-from lab.planes.openshift.master.cluster import build_cluster
 from lab.front.pytest_plugin import Lab, path_diff, topology_args, worker_lab_name
+from lab.planes.openshift.master.cluster import build_cluster
 
 
 def test_options_override_the_topology_defaults():

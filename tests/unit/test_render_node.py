@@ -3,9 +3,9 @@
 import pytest
 
 from lab.apply import diff_script
-from lab.planes.openshift.node.flows import render_node_flows
 from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.master.pods import new_pod
+from lab.planes.openshift.node.flows import render_node_flows
 from lab.planes.openshift.node.render import render_node, render_pod
 from lab.state import Address, Flow, Iptables, Link, OvsBridge, OvsPort, OvsTunnelNeighbour, Route, Sysctl, diff
 

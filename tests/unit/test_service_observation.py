@@ -4,15 +4,15 @@ packet leaves tun0 with, ofproto/trace registers, and table-80 drops explained (
 import pytest
 
 from lab.errors import BadInput, LabError
+from lab.observe.conntrack import parse_conntrack
+from lab.observe.request import split_target
 from lab.observe.trace import parse_trace
 from lab.planes.openshift.api import manifests
+from lab.planes.openshift.api.objects import EndpointAddress
 from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.model import ClusterNetwork, plugin_name
-from lab.planes.openshift.api.objects import EndpointAddress
-from lab.observe.request import split_target
-from lab.planes.openshift.observe.request import RequestLine, parse_request_args, resolve_host
-from lab.observe.conntrack import parse_conntrack
 from lab.planes.openshift.observe.explain import explain_drop
+from lab.planes.openshift.observe.request import RequestLine, parse_request_args, resolve_host
 from lab.planes.openshift.observe.service_trace import source_after_nat
 from lab.planes.openshift.observe.trace_command import TraceRequest, parse_trace_args
 

@@ -4,8 +4,22 @@ import pytest
 
 from lab import paths
 from lab.apply import diff_script, state_script
-from lab.state import (Address, FdbEntry, File, Flow, Iptables, Link, Neighbour, NodeState, OvsBridge, OvsPort,
-                       Route, StateDiff, Sysctl, diff)
+from lab.state import (
+    Address,
+    FdbEntry,
+    File,
+    Flow,
+    Iptables,
+    Link,
+    Neighbour,
+    NodeState,
+    OvsBridge,
+    OvsPort,
+    Route,
+    StateDiff,
+    Sysctl,
+    diff,
+)
 
 FLOW_A = "table=0, priority=100, ip, actions=goto_table:20"
 FLOW_B = "table=20, priority=100, cookie=0x0000abcd, in_port=3, ip, nw_src=10.128.0.2, actions=goto_table:21"

@@ -13,8 +13,15 @@ from lab.errors import BadInput
 from lab.planes.flannel.model import FlannelConfig, build_flannel_cluster
 from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.model import ClusterNetwork
-from lab.validate import (check_counts, check_mtu, check_networks, check_port, check_readable_file, check_vni,
-                          check_writable_file)
+from lab.validate import (
+    check_counts,
+    check_mtu,
+    check_networks,
+    check_port,
+    check_readable_file,
+    check_vni,
+    check_writable_file,
+)
 
 
 def refused(call, *words):

@@ -3,11 +3,11 @@
 import pytest
 
 from lab.errors import BadInput
-from lab.planes.openshift.master import vnid
 from lab.planes.openshift.api.objects import NetNamespace
+from lab.planes.openshift.master import vnid
 from lab.planes.openshift.master.cluster import build_cluster
-from lab.planes.openshift.model import MULTITENANT_PLUGIN, SUBNET_PLUGIN, Cluster, ClusterNetwork
 from lab.planes.openshift.master.vnid import allocate_netids, isolate_projects, join_projects, make_projects_global
+from lab.planes.openshift.model import MULTITENANT_PLUGIN, SUBNET_PLUGIN, Cluster, ClusterNetwork
 from lab.planes.openshift.oc.printers import get_netnamespaces
 
 NAMESPACES = ("default", "kube-system", "kube-public", "openshift", "openshift-infra", "p1", "p2")

@@ -12,9 +12,9 @@ from lab import planes
 from lab.front import cli
 from lab.run import run_parser
 from lab.workshop import session
+from lab.workshop.catalogue import CATALOGUE
 from lab.workshop.command import _run_args
 from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
-from lab.workshop.catalogue import CATALOGUE
 from lab.workshop.grading import Grade, Result, format_grade, grade, junit_xml, to_json, write_json, write_junit
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -5,16 +5,16 @@
 import pytest
 
 import topologies
-from lab.run import run_parser
 from lab.errors import BadInput
-from lab.planes.openshift.master import egress as master_egress
-from lab.planes.openshift.node import egress
-from lab.planes.openshift.oc import command as occmd
-from lab.planes.openshift.node.render import BRIDGE, render_node
-from lab.workshop.command import _run_args
-from lab.workshop.catalogue import CATALOGUE
 from lab.planes.openshift.exercises import egress as eg
 from lab.planes.openshift.exercises.common import unplug
+from lab.planes.openshift.master import egress as master_egress
+from lab.planes.openshift.node import egress
+from lab.planes.openshift.node.render import BRIDGE, render_node
+from lab.planes.openshift.oc import command as occmd
+from lab.run import run_parser
+from lab.workshop.catalogue import CATALOGUE
+from lab.workshop.command import _run_args
 
 
 class ModelLab:

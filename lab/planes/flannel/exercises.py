@@ -7,8 +7,8 @@ import json
 import os
 
 from lab import paths
-from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
 from lab.workshop.criteria import inject, reaches, repair
+from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
 
 FLANNEL = ("--nodes", "2", "--pods-per-node", "1", "--no-checks")  # pod1 on node1, pod2 on node2
 BACKUP = "backup.db"  # the etcd snapshot the etcd-restore exercise starts from, in the etcd host's directory

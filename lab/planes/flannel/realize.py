@@ -11,17 +11,17 @@ import time
 from dataclasses import replace
 from typing import Callable, Dict, List, Optional, Tuple
 
-from lab.daemons import cni, etcd
-from lab.underlay import UNDERLAY_HOST
 from lab import docker, paths, underlay
 from lab.apply import converge, state_script
+from lab.daemons import cni, etcd
 from lab.errors import BadInput, LabError
-from lab.planes.flannel.model import FlannelCluster, FlannelNode, FlannelPod
-from lab.planes.flannel.render import render_node, render_router, render_underlay_host
 from lab.net import LabNet
 from lab.paths import host_dir
+from lab.planes.flannel.model import FlannelCluster, FlannelNode, FlannelPod
+from lab.planes.flannel.render import render_node, render_router, render_underlay_host
 from lab.shell import run, run_scripts
 from lab.state import NodeState
+from lab.underlay import UNDERLAY_HOST
 
 ETCD_HOST, ROUTER_HOST, EXT_HOST = "etcd", "router", "ext"
 SUBNET_ENV_DIR = "/run/flannel"  # where flanneld writes subnet.env on a real node

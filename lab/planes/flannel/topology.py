@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Dict, List
 
-from lab.daemons import cni, etcd
 from lab import docker
+from lab.daemons import cni, etcd
 from lab.errors import LabError
 from lab.planes.flannel import realize
 from lab.planes.flannel.model import FlannelConfig, build_flannel_cluster

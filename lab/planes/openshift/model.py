@@ -11,8 +11,18 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD, parse_network
 from lab.errors import BadInput
-from lab.planes.openshift.api.objects import (SYSTEM_NAMESPACES, EgressNetworkPolicy, EndpointAddress, Namespace, NetNamespace,
-                                             NetworkPolicy, Pod, Service, ServicePort, endpoints_of)
+from lab.planes.openshift.api.objects import (
+    SYSTEM_NAMESPACES,
+    EgressNetworkPolicy,
+    EndpointAddress,
+    Namespace,
+    NetNamespace,
+    NetworkPolicy,
+    Pod,
+    Service,
+    ServicePort,
+    endpoints_of,
+)
 from lab.validate import check_mtu, check_networks, check_port
 
 SUBNET_PLUGIN = "redhat/openshift-ovs-subnet"

@@ -24,7 +24,6 @@ from lab.shell import run_scripts, start_scripts, wait_scripts
 from lab.state import Address, Iptables, NodeState, StateDiff, diff
 from lab.underlay import UNDERLAY_HOST
 
-
 RUNTIMES = ("netns", "docker")  # a pod is a plain namespace, or a pause container plus app containers
 
 

@@ -8,21 +8,21 @@ import json
 from typing import Dict, List
 
 from lab import docker
-from lab.daemons import ovs
 from lab.addressing import UNDERLAY_MTU, VXLAN_OVERHEAD
+from lab.daemons import ovs
 from lab.errors import LabError
+from lab.observe.flows import flows_command
 from lab.paths import host_dir, netns_name
-from lab.planes.openshift.api import apistate, builder, manifests
-from lab.planes.openshift.api import egress
 from lab.planes.openshift import live, realize
-from lab.planes.openshift.oc import printers as oc, command as occmd
-from lab.planes.openshift.node.flows import PLUGINS
+from lab.planes.openshift.api import apistate, builder, egress, manifests
 from lab.planes.openshift.master.cluster import build_cluster
-from lab.planes.openshift.model import ClusterNetwork, plugin_name
 from lab.planes.openshift.master.vnid import GLOBAL_VNID, allocate_netids
+from lab.planes.openshift.model import ClusterNetwork, plugin_name
+from lab.planes.openshift.node.flows import PLUGINS
 from lab.planes.openshift.observe.request import REQUEST_USAGE, request_command
 from lab.planes.openshift.observe.trace_command import TRACE_USAGE, trace_command
-from lab.observe.flows import flows_command
+from lab.planes.openshift.oc import command as occmd
+from lab.planes.openshift.oc import printers as oc
 from lab.topology import CheckResult, Topology, reachability_checks
 from lab.underlay import UNDERLAY_HOST
 from lab.validate import MIN_MTU

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Tuple
 
 from lab import docker, underlay
-from lab.underlay import UNDERLAY_HOST
 from lab.addressing import veth_name
 from lab.apply import converge
 from lab.net import LabNet
 from lab.shell import run_scripts
 from lab.state import Address, Item, Link, NodeState
+from lab.underlay import UNDERLAY_HOST
 
 UNDERLAY = "172.16.1.0/24"
 HOSTS = (("host1", "172.16.1.11"), ("host2", "172.16.1.12"))

@@ -78,7 +78,7 @@ class ClusterBuilder:
                 namespace: str = "default", cluster_ip: str = "", type: str = "ClusterIP") -> None:
         """ports: 80, (80, 8080), (80, 8080, "UDP"), or (80, 8080, "TCP", 30080) for a NodePort."""
         specs = []
-        for i, p in enumerate(ports):
+        for p in ports:
             p = p if isinstance(p, tuple) else (p,)
             spec = {"port": p[0], "targetPort": p[1] if len(p) > 1 else p[0],
                     "protocol": (p[2] if len(p) > 2 else "TCP").upper()}

@@ -14,11 +14,23 @@ from dataclasses import replace
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from lab.errors import BadInput
+from lab.planes.openshift.api.objects import (
+    NODE_PORT_RANGE,
+    PROTOCOLS,
+    SERVICE_TYPES,
+    Container,
+    ContainerPort,
+    Namespace,
+    NetworkPolicy,
+    Pod,
+    Service,
+    ServicePort,
+    allocate_cluster_ip,
+    check_labels,
+    check_name,
+)
 from lab.planes.openshift.master.pods import place_pod
 from lab.underlay import UNDERLAY_HOST
-from lab.planes.openshift.api.objects import (NODE_PORT_RANGE, PROTOCOLS, SERVICE_TYPES, Container, ContainerPort, Namespace,
-                                   NetworkPolicy, Pod, Service, ServicePort, allocate_cluster_ip, check_labels,
-                                   check_name)
 
 Document = Tuple[str, dict]  # (the file it came from, the parsed object)
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -130,7 +142,8 @@ def check_selector(selector: object, where: str) -> dict:
             raise BadInput(f"{at}: operator {e['operator']} needs values")
         if e["operator"] in ("Exists", "DoesNotExist") and values:
             raise BadInput(f"{at}: operator {e['operator']} takes no values")
-        check_labels({e["key"]: v for v in values}, f"{at}.values")
+        for v in values:  # every value is a label value
+            check_labels({e["key"]: v}, f"{at}.values")
     return selector
 
 
@@ -290,7 +303,7 @@ class _Builder:
         for direction in ("ingress", "egress"):
             for i, rule in enumerate(spec.get(direction) or []):
                 peers = (rule or {}).get("from" if direction == "ingress" else "to") or []
-                for j, peer in enumerate(peers):
+                for peer in peers:
                     for sel in ("podSelector", "namespaceSelector"):
                         if sel in (peer or {}):
                             check_selector(peer[sel], f"{at}: spec.{direction}[{i}].{sel}")

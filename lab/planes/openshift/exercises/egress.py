@@ -14,8 +14,8 @@ import time
 from typing import List, Optional
 
 from lab import paths
-from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
 from lab.planes.openshift.exercises.common import oc, unplug
+from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
 
 MANIFESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "manifests")
 STREAM = os.path.join(MANIFESTS, "stream.yaml")

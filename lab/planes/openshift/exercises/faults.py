@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from lab.faults import WRONG_MAC
-from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
-from lab.workshop.criteria import digits, inject, reaches, repair
 from lab.planes.openshift.exercises.paths import SMALL
+from lab.workshop.criteria import digits, inject, reaches, repair
+from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
 
 
 def _table(flow: str) -> int:

@@ -9,9 +9,9 @@ import os
 import re
 
 from lab.errors import LabError
-from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
-from lab.workshop.criteria import reaches
 from lab.planes.openshift.exercises.common import api, oc
+from lab.workshop.criteria import reaches
+from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
 
 MANIFESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "manifests")
 SHOP = os.path.join(MANIFESTS, "shop.yaml")

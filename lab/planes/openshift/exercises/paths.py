@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import re
 
-from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
 from lab.workshop.criteria import digits, numbers
+from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
 
 SMALL = ("--nodes", "2", "--pods-per-node", "1", "--no-checks")  # pod1 on node1, pod2 on node2
 TWO_PER_NODE = ("--nodes", "2", "--pods-per-node", "2", "--no-checks")  # pod1, pod2 on node1; pod3, pod4 on node2

@@ -11,8 +11,17 @@ from lab.planes.openshift.api.objects import Namespace
 from lab.planes.openshift.master.pods import place_pod
 from lab.planes.openshift.master.subnets import allocate_host_subnets
 from lab.planes.openshift.master.vnid import INITIAL_NAMESPACES, allocate_netids
-from lab.planes.openshift.model import (CLUSTER_NETWORK, SERVICE_NETWORK, SUBNET_PLUGIN, UNDERLAY, Cluster,
-                                        ClusterNetwork, ExternalHost, HostSubnet, stable_uid)
+from lab.planes.openshift.model import (
+    CLUSTER_NETWORK,
+    SERVICE_NETWORK,
+    SUBNET_PLUGIN,
+    UNDERLAY,
+    Cluster,
+    ClusterNetwork,
+    ExternalHost,
+    HostSubnet,
+    stable_uid,
+)
 from lab.validate import check_counts, check_networks
 
 FIRST_NODE_HOST = 11  # node1 is .11 on the underlay, node2 .12, ...

@@ -15,7 +15,6 @@ from typing import Dict, List, Tuple
 from lab.planes.openshift.model import Cluster, HostSubnet
 
 
-
 @dataclass(frozen=True)
 class NamespaceEgress:
     vnid: int

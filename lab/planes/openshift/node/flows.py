@@ -11,10 +11,19 @@ from __future__ import annotations
 import ipaddress
 from typing import Dict, List, Mapping, Optional, Sequence
 
-from lab.planes.openshift.node import egress
-from lab.planes.openshift.model import PLUGIN_IDS, RULE_VERSION, VNID_PLUGINS, Cluster, ClusterNetwork, HostSubnet, Pod, plugin_name
-from lab.planes.openshift.node.policy import NamespaceInput, PodInput, PolicyInput, namespace_flows, parse_policy
 from lab.planes.openshift.api.objects import NetworkPolicy, Service
+from lab.planes.openshift.model import (
+    PLUGIN_IDS,
+    RULE_VERSION,
+    VNID_PLUGINS,
+    Cluster,
+    ClusterNetwork,
+    HostSubnet,
+    Pod,
+    plugin_name,
+)
+from lab.planes.openshift.node import egress
+from lab.planes.openshift.node.policy import NamespaceInput, PodInput, PolicyInput, namespace_flows, parse_policy
 
 VXLAN_OFPORT = 1
 TUN0_OFPORT = 2

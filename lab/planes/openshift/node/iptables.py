@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from lab.planes.openshift.node.kubeproxy import DROP_MARK, Tables
 from lab.planes.openshift.model import NETWORKPOLICY_PLUGIN, ClusterNetwork
+from lab.planes.openshift.node.kubeproxy import DROP_MARK, Tables
 
 BUILTIN = {"filter": ["INPUT", "FORWARD", "OUTPUT"], "nat": ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"]}
 PORTALS = '"handle ClusterIPs; NOTE: this must be before the NodePort rules"'

@@ -12,13 +12,25 @@ from typing import List
 
 from lab.daemons import ovs
 from lab.planes.openshift.master.egress import local_egress_ips
+from lab.planes.openshift.model import Cluster, Pod
 from lab.planes.openshift.node import egress
 from lab.planes.openshift.node.flows import TUN0_OFPORT, VXLAN_OFPORT, render_node_flows
 from lab.planes.openshift.node.iptables import render_node_iptables
 from lab.planes.openshift.node.kubeproxy import render_cluster_services
-from lab.planes.openshift.model import Cluster, Pod
-from lab.state import (Address, Flow, Iptables, Item, Link, NodeState, OvsBridge, OvsFrags, OvsPort,
-                       OvsTunnelNeighbour, Route, Sysctl)
+from lab.state import (
+    Address,
+    Flow,
+    Iptables,
+    Item,
+    Link,
+    NodeState,
+    OvsBridge,
+    OvsFrags,
+    OvsPort,
+    OvsTunnelNeighbour,
+    Route,
+    Sysctl,
+)
 
 BRIDGE = "br0"
 MULTICAST = "224.0.0.0/4"

@@ -16,7 +16,6 @@ from lab.errors import BadInput, LabError
 from lab.observe.request import REQUEST_USAGE, Answer, requests, split_target
 
 
-
 def resolve_host(cluster, name: str) -> str:
     """A service, pod, node or external host name (or an address) -> the address a client sends to."""
     try:

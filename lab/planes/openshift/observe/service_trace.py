@@ -132,8 +132,8 @@ def trace_request(net, cluster: Cluster, pod_name: str, service: Service, port_n
                   proto: str = "tcp") -> ServiceTrace:
     """Send one request from the pod, read the node's conntrack entry for it, and trace the endpoint the
     DNAT chose (answered or not: a dropped request still has its entry, marked unreplied)."""
-    from lab.observe.request import request
     from lab.observe.conntrack import find_connection
+    from lab.observe.request import request
     pod = cluster.pod(pod_name)
     answer = request(net[pod.host], service.cluster_ip, port_number, proto, timeout=1.0)
     port = find_port(service, port_number, proto)

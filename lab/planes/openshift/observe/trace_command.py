@@ -10,8 +10,14 @@ from lab.errors import BadInput, LabError
 from lab.planes.openshift.model import Cluster
 from lab.planes.openshift.observe import service_trace
 from lab.planes.openshift.observe.explain import explain_drop
-from lab.planes.openshift.observe.trace import (DEFAULT_DST_PORT, PROTOCOLS, format_trace, own_address_note, resolve,
-                                                trace_pod)
+from lab.planes.openshift.observe.trace import (
+    DEFAULT_DST_PORT,
+    PROTOCOLS,
+    format_trace,
+    own_address_note,
+    resolve,
+    trace_pod,
+)
 
 TRACE_USAGE = ("usage: trace <pod> <pod|node|ext|service|IP>[:PORT] [icmp | udp [PORT] | tcp [PORT]] [-v] "
                "[--request]")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from lab.planes.openshift.model import Cluster
 from lab.planes.openshift.api.objects import NetNamespace, format_labels
+from lab.planes.openshift.model import Cluster
 from lab.table import format_table
 
 MAX_ENDPOINTS = 3  # kubectl lists three, then ` + N more...`
@@ -28,7 +28,7 @@ def get_hostsubnets(cluster: Cluster, **_kw) -> str:
 def _table(header: List[str], rows: List[list], namespaces: Optional[List[str]]) -> str:
     """With --all-namespaces (namespaces given) a NAMESPACE column comes first."""
     if namespaces is not None:
-        header, rows = ["NAMESPACE"] + header, [[ns] + row for ns, row in zip(namespaces, rows)]
+        header, rows = ["NAMESPACE"] + header, [[ns] + row for ns, row in zip(namespaces, rows, strict=True)]
     if not rows:
         return "No resources found."
     return format_table(header, rows)
@@ -165,7 +165,7 @@ def netnamespace_object(cluster: Cluster, netns: NetNamespace) -> dict:
 def _tabwriter(rows: List[List[str]]) -> str:
     """text/tabwriter as kubectl 1.11 sets it up: minwidth 10, padding 3; the last column unpadded."""
     width = [max(max(len(r[i]) + 3, 10) for r in rows) for i in range(len(rows[0]) - 1)]
-    return "\n".join("".join(c.ljust(w) for c, w in zip(r, width)) + r[-1] for r in rows)
+    return "\n".join("".join(c.ljust(w) for c, w in zip(r, width, strict=False)) + r[-1] for r in rows)
 
 
 def get_netnamespaces(cluster: Cluster, **_kw) -> str:
