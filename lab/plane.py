@@ -34,7 +34,7 @@ class Plane:
     port_names: Dict[str, str] = {}  # its switch's fixed ports by number, as pictures name them
     fault_table: Dict[str, object] = {}  # fault name -> lab.faults.Fault
     exercise_list: List[object] = []  # lab.workshop.exercise.Exercise, in course order
-    pictures = None  # a module with picture(model) and, for running labs, live_picture(lab)
+    pictures = None  # a module with picture(model)
 
     def _not(self, what: str) -> NotOffered:
         return NotOffered(f"{what} is not offered by {self.name} labs")
@@ -59,9 +59,7 @@ class Plane:
 
     def live_picture(self, lab):
         """What a running lab holds (lab.livelab.LiveLab)."""
-        if not hasattr(self.pictures, "live_picture"):
-            raise self._not("a picture of a running lab")
-        return self.pictures.live_picture(lab)
+        raise self._not("a picture of a running lab")
 
     def path(self, lab, src: str, dst: str):
         """[lab.picture.PathHop]: a packet's way through a running lab's switches, node after node."""

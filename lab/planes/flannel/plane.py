@@ -15,6 +15,7 @@ class FlannelPlane(Plane):
     fault_table = faults.FAULTS
     exercise_list = exercises.EXERCISES
     pictures = pictures
+    live_picture = staticmethod(pictures.live_picture)
 
     def address_book(self, model) -> List[Address]:
         from lab.planes.flannel.realize import ETCD_HOST, EXT_HOST, ROUTER_HOST

@@ -16,6 +16,7 @@ class OpenShiftPlane(Plane):
     fault_table = faults.FAULTS
     exercise_list = exercises.EXERCISES
     pictures = pictures
+    live_picture = staticmethod(pictures.live_picture)
     port_names = pictures.PORT_NAMES
 
     def path(self, lab, src: str, dst: str):
