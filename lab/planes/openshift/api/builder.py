@@ -87,8 +87,8 @@ class ClusterBuilder:
             if len(ports) > 1:
                 spec["name"] = f"{spec['protocol'].lower()}-{p[0]}"
             specs.append(spec)
-        obj = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
-               "spec": {"selector": dict(selector), "ports": specs, "type": type}}
+        obj: dict = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
+                     "spec": {"selector": dict(selector), "ports": specs, "type": type}}
         if cluster_ip:
             obj["spec"]["clusterIP"] = cluster_ip
         self.objects.append(obj)
