@@ -7,10 +7,27 @@ for many hosts in parallel and remembers what each host holds, so the next call 
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from lab.shell import run_scripts
-from lab.state import Flow, FlowLine, Ip, Netns, NodeState, StateDiff, Vsctl, diff, heredoc, ordered
+from lab.state import (
+    Flow,
+    FlowLine,
+    Ip,
+    Item,
+    Link,
+    Netns,
+    NodeState,
+    OvsPort,
+    StateDiff,
+    Vsctl,
+    diff,
+    heredoc,
+    ordered,
+)
+
+if TYPE_CHECKING:
+    from lab.host import LabHost
 
 OFCTL = "ovs-ofctl -O OpenFlow13 --bundle"
 
@@ -45,6 +62,7 @@ def _batched(commands: Iterable[str]) -> List[str]:
     for cmd in list(commands) + [""]:
         g = _group(cmd)
         if run and (g is None or g != group):
+            assert group is not None  # `run` holds commands only of a group (its g was not None)
             out.append(_joined(group, run))
             run = []
         if g is None:
@@ -71,6 +89,16 @@ def state_script(state: NodeState, netns: Optional[Netns] = None) -> str:
     return "".join(c + "\n" for c in _batched(commands))
 
 
+def _replace_commands(old: Item, new: Item, netns: Optional[Netns]) -> List[str]:
+    """`new` in place of `old` (one key: the same kind of item). The kinds with replace_commands say how;
+    any other kind's commands replace (they look before they act)."""
+    if isinstance(new, Link) and isinstance(old, Link):
+        return new.replace_commands(old, netns)
+    if isinstance(new, OvsPort) and isinstance(old, OvsPort):
+        return new.replace_commands(old, netns)
+    return new.commands(netns)
+
+
 def diff_script(change: StateDiff, netns: Optional[Netns] = None) -> str:
     """Removals in reverse bring-up order, then replacements and additions in bring-up order."""
     commands: List[str] = []
@@ -80,7 +108,7 @@ def diff_script(change: StateDiff, netns: Optional[Netns] = None) -> str:
     for item in ordered([new for _old, new in change.replaced] + list(change.added)):
         old = old_of.get(item.key)
         if old is not None:
-            commands += item.replace_commands(old, netns) if hasattr(item, "replace_commands") else item.commands(netns)
+            commands += _replace_commands(old, item, netns)
         else:  # known to be missing: an item may skip looking for itself first
             commands += item.add_commands(netns) if hasattr(item, "add_commands") else item.commands(netns)
     if any(isinstance(i, Flow) for i in list(change.removed) + list(change.added) + [n for _o, n in change.replaced]):
@@ -103,9 +131,9 @@ def _netns(net) -> Netns:
     return {h.name: str(h.pid) for h in list(net.hosts) + list(net.switches)}
 
 
-def _run(jobs: List[Tuple[object, str]], also: Sequence[Tuple[object, str, str]] = ()) -> None:
+def _run(jobs: List[Tuple[LabHost, str]], also: Sequence[Tuple[LabHost, str, str]] = ()) -> None:
     """One script per host (a host's shell runs one at a time); `also` scripts run after the host's state."""
-    scripts: Dict[object, List[str]] = {}  # host -> [step, script]
+    scripts: Dict[LabHost, List[str]] = {}  # host -> [step, script]
     for host, text in jobs:
         if text:  # nothing to do: no shell is even woken
             host.apply_count = getattr(host, "apply_count", 0) + 1
@@ -118,8 +146,8 @@ def _run(jobs: List[Tuple[object, str]], also: Sequence[Tuple[object, str, str]]
     run_scripts([(host, step, text) for host, (step, text) in scripts.items()])
 
 
-def converge(net, targets: Iterable[Tuple[object, NodeState]],
-             also: Sequence[Tuple[object, str, str]] = ()) -> Dict[str, StateDiff]:
+def converge(net, targets: Iterable[Tuple[LabHost, NodeState]],
+             also: Sequence[Tuple[LabHost, str, str]] = ()) -> Dict[str, StateDiff]:
     """Bring each host to its new state: the whole state the first time, later only the difference
     from what it holds. Returns each host's difference (empty where nothing changed).
     also: (host, step, script) of the same bring-up phase that are not state (start a daemon, a mount)."""
@@ -139,7 +167,7 @@ def converge(net, targets: Iterable[Tuple[object, NodeState]],
     return changes
 
 
-def restore(net, targets: Iterable[Tuple[object, NodeState, NodeState]]) -> None:
+def restore(net, targets: Iterable[Tuple[LabHost, NodeState, NodeState]]) -> None:
     """After a converge that failed part-way: bring each (host, state, attempted) back to `state` from wherever
     it stopped on its way to `attempted`. What only `attempted` holds is removed, each command on its own and
     allowed to find nothing gone already; then the whole `state` runs again (idempotent, flows and iptables
@@ -157,7 +185,7 @@ def restore(net, targets: Iterable[Tuple[object, NodeState, NodeState]]) -> None
         host.applied_state = state
 
 
-def reapply(net, targets: Iterable[Tuple[object, NodeState]]) -> None:
+def reapply(net, targets: Iterable[Tuple[LabHost, NodeState]]) -> None:
     """Run the whole state again, as a first bring-up would (idempotent: nothing may change)."""
     targets = list(targets)
     netns = _netns(net)

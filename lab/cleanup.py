@@ -138,7 +138,8 @@ def _protected_inodes() -> Optional[Set[int]]:
     mine = netns_inode("self")
     if mine is None:
         return None
-    return {mine} | ({netns_inode(1)} - {None})
+    init = netns_inode(1)
+    return {mine} | ({init} if init is not None else set())
 
 
 def lab_namespaces(name: str = "") -> Set[int]:
@@ -168,7 +169,7 @@ def lab_namespaces(name: str = "") -> Set[int]:
 
 def processes_in(inodes: Set[int]) -> List[Proc]:
     me = os.getpid()
-    found = []
+    found: List[Proc] = []
     if not inodes:
         return found
     for entry in os.listdir("/proc"):
@@ -184,8 +185,9 @@ def processes_in(inodes: Set[int]) -> List[Proc]:
 
 def lab_processes(name: str = "") -> Dict[str, List[Proc]]:
     """The lab's live processes: `shells` (recorded shells) and `others` (daemons, anything in its namespaces)."""
-    shells, others = [], []
-    recorded = {}
+    shells: List[Proc] = []
+    others: List[Proc] = []
+    recorded: Dict[int, Tuple[int, str]] = {}
     for pid, start, label in recorded_processes(name):
         if start is not None and same_process((pid, start)) and not is_zombie(pid):
             recorded[pid] = (start, label)
@@ -324,7 +326,7 @@ def _remove_container(container) -> None:
 
 def cgroup_dirs(parent: str) -> List[str]:
     """The directories of a cgroup parent in every mounted hierarchy (v1 controllers and v2)."""
-    found = []
+    found: List[str] = []
     try:
         hierarchies = [os.path.join(CGROUP_ROOT, h) for h in os.listdir(CGROUP_ROOT)]
     except OSError:

@@ -106,6 +106,7 @@ class Server:
     def _serve(self) -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
         sock = self._sock
+        assert sock is not None  # start() sets it before it starts this thread
         try:
             while not self._stopped.is_set():
                 try:

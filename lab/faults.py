@@ -5,18 +5,16 @@ needs no handle on the process that runs the lab. Before it breaks anything it r
 to break as the lab rendered it (a flow, a route, a neighbour, an FDB entry, an iptables rule, an MTU, an
 offload setting) and records the commands that put that item back (RUN_DIR/<lab>/faults/<fault>.json);
 `repair` runs them and forgets the record. Each plane has its catalogue (Plane.faults()); the faults of
-the kernel that every plane has (a route, a neighbour, a MASQUERADE rule) are here.
+the kernel that every plane has (a route, a neighbour, a MASQUERADE rule) are here; the records and the
+`lab fault` command are lab.front.faults.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
-import os
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, List, Sequence, Tuple
 
-from lab import paths
 from lab.errors import BadInput, LabError
 from lab.livelab import LiveLab
 from lab.state import Neighbour
@@ -122,70 +120,3 @@ STALE_ARP = Fault("stale-arp", "[POD [DEST]]",
                   "a permanent wrong neighbour in POD for the next hop to DEST (default first and last pod)",
                   inject_stale_arp)
 ROUTE = Fault("route", "[HOST [DEST]]", "HOST's route to DEST deleted (default node1, the last pod)", inject_route)
-
-
-# --- the records ------------------------------------------------------------------------------------------
-
-def catalogue(lab: LiveLab) -> Dict[str, Fault]:
-    """The faults of the lab's plane (lab.planes)."""
-    from lab.planes import get
-    return get(lab.plane).faults() if lab.plane else {}
-
-
-def fault_of(lab: LiveLab, name: str) -> Fault:
-    faults = catalogue(lab)
-    if name not in faults:
-        from lab.planes import every
-        others = [p.name for p in every() if name in p.faults()]
-        if others:
-            raise BadInput(f"fault {name!r} is for {', '.join(others)} labs; lab {lab.name!r} is {lab.plane}")
-        raise BadInput(f"unknown fault {name!r} for lab {lab.name!r} ({lab.topology}; its faults: "
-                       f"{', '.join(faults) or 'none'}; see `lab fault list --name {lab.name}`)")
-    return faults[name]
-
-
-def record_dir(lab: str) -> str:
-    return os.path.join(paths.run_dir(lab), "faults")
-
-
-def injected(lab: str) -> List[dict]:
-    """The faults in place in lab `lab`, as recorded by inject."""
-    d = record_dir(lab)
-    found = []
-    for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-        with open(os.path.join(d, f)) as fh:
-            found.append(json.load(fh))
-    return found
-
-
-def inject(lab_name: str, name: str, args: Sequence[str] = ()) -> str:
-    """Break the running lab; returns what was done and how to undo it."""
-    lab = LiveLab(lab_name)
-    f = fault_of(lab, name)
-    record = os.path.join(record_dir(lab_name), f"{name}.json")
-    if os.path.exists(record):
-        raise BadInput(f"fault {name!r} is already injected in lab {lab_name!r}; `lab fault repair {name}` first")
-    done = f.inject(lab, list(args))
-    os.makedirs(record_dir(lab_name), exist_ok=True)
-    with open(record, "w") as fh:
-        json.dump({"fault": name, "args": list(args), "did": done.did, "undo": done.undo, "hint": done.hint}, fh)
-    return (f"injected {name}: {done.did}\n"
-            + (f"symptom: {done.hint}\n" if done.hint else "")
-            + f"undo: lab fault repair --name {lab_name} {name}   ("
-            + "; ".join(f"{h}: {c.splitlines()[0]}" for h, c in done.undo) + ")")
-
-
-def repair(lab_name: str, name: str) -> str:
-    """Put back what inject broke (the items as the lab had rendered them)."""
-    lab = LiveLab(lab_name)
-    fault_of(lab, name)
-    record = os.path.join(record_dir(lab_name), f"{name}.json")
-    try:
-        with open(record) as fh:
-            done = json.load(fh)
-    except FileNotFoundError:
-        raise BadInput(f"fault {name!r} is not injected in lab {lab_name!r}") from None
-    for host, cmd in done["undo"]:
-        lab.sh(host, cmd)
-    os.unlink(record)
-    return f"repaired {name}: " + "; ".join(f"{h}: {c.splitlines()[0]}" for h, c in done["undo"])

@@ -118,7 +118,7 @@ class LiveLab:
         found: Dict[str, ipaddress.IPv4Interface] = {}
         for line in self.sh(host, "ip -4 -o addr show").splitlines():
             words = line.split()
-            found.setdefault(words[1], ipaddress.ip_interface(words[3]))
+            found.setdefault(words[1], ipaddress.IPv4Interface(words[3]))  # ip -4: IPv4 only
         return found
 
     def recorded_ip(self, host: str) -> Optional[str]:

@@ -106,7 +106,9 @@ class LabNet(Mininet):
         ino = cleanup.netns_inode(host.pid)
         others = [p for p in cleanup.processes_in({ino} if ino else set()) if p[0] != host.pid]
         cleanup.signal_processes(others)
-        cleanup.signal_processes([(host.pid, cleanup.start_time(host.pid))], signal.SIGKILL)
+        start = cleanup.start_time(host.pid)
+        if start is not None:  # None: the shell is gone already (signal_processes would skip it)
+            cleanup.signal_processes([(host.pid, start)], signal.SIGKILL)
         host.release()
         self.hosts.remove(host)
         del self.nameToNode[host.name]

@@ -5,9 +5,13 @@ end switches on a plane's name or on the shape of a model."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 from lab.errors import BadInput
+
+if TYPE_CHECKING:  # for the annotations only: these modules use the planes, not the other way round
+    from lab.faults import Fault
+    from lab.workshop.exercise import Exercise
 
 
 class NotOffered(BadInput):
@@ -32,8 +36,8 @@ class Plane:
     title = ""  # as a person names it: "OpenShift SDN"
     course = 100  # where the plane's exercises stand in the workshop's course (lower first)
     port_names: Dict[str, str] = {}  # its switch's fixed ports by number, as pictures name them
-    fault_table: Dict[str, object] = {}  # fault name -> lab.faults.Fault
-    exercise_list: List[object] = []  # lab.workshop.exercise.Exercise, in course order
+    fault_table: Dict[str, Fault] = {}  # by fault name
+    exercise_list: List[Exercise] = []  # in course order
     pictures = None  # a module with picture(model)
 
     def _not(self, what: str) -> NotOffered:
@@ -41,11 +45,11 @@ class Plane:
 
     # -- break/fix and teaching
 
-    def faults(self) -> Dict[str, object]:
+    def faults(self) -> Dict[str, Fault]:
         """Fault name -> lab.faults.Fault."""
         return self.fault_table
 
-    def exercises(self) -> List[object]:
+    def exercises(self) -> List[Exercise]:
         """lab.workshop.exercise.Exercise objects, in course order."""
         return self.exercise_list
 

@@ -22,7 +22,8 @@ class Claim:
     """This process's hold on a lab name (its lock file descriptor)."""
 
     def __init__(self, name: str, fd: int):
-        self.name, self.fd = name, fd
+        self.name = name
+        self.fd: Optional[int] = fd  # None once released
 
     def release(self) -> None:
         if self.fd is None:

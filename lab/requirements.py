@@ -34,6 +34,6 @@ def require_packages(extra: Optional[Dict[str, str]] = None) -> None:
         raise MissingRequirement(
             f"missing OS packages: {', '.join(missing)}; install them with: "
             f"apt-get install -y {' '.join(missing)}  (or run ./sdnlab, which installs everything)")
-    for extra in PATH_EXTRA:  # sudo's PATH may lack the sbin directories
-        if extra not in os.environ.get("PATH", "").split(os.pathsep):
-            os.environ["PATH"] = os.environ.get("PATH", "") + os.pathsep + extra
+    for directory in PATH_EXTRA:  # sudo's PATH may lack the sbin directories
+        if directory not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = os.environ.get("PATH", "") + os.pathsep + directory

@@ -5,21 +5,24 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from typing import Iterable, List, Tuple
+from typing import TYPE_CHECKING, Iterable, List, Tuple
 
 from lab.errors import LabError
+
+if TYPE_CHECKING:  # the scripts need a Mininet shell (sendCmd, waitOutput): a LabHost, not a LiveHost
+    from lab.host import LabHost
 
 _RC = re.compile(r"__sdnlab_rc=(\d+)")
 
 
-def run_scripts(jobs: Iterable[Tuple[object, str, str]]) -> None:
+def run_scripts(jobs: Iterable[Tuple[LabHost, str, str]]) -> None:
     """jobs: (host, step name, bash script). All start together; each must exit 0."""
     wait_scripts(start_scripts(jobs))
 
 
-def start_scripts(jobs: Iterable[Tuple[object, str, str]]) -> List[Tuple[object, str, str]]:
+def start_scripts(jobs: Iterable[Tuple[LabHost, str, str]]) -> List[Tuple[LabHost, str, str]]:
     """Send each script to its host's shell and return at once; wait_scripts() collects them."""
-    started: List[Tuple[object, str, str]] = []
+    started: List[Tuple[LabHost, str, str]] = []
     for host, step, script in jobs:
         path = os.path.join(host.dir, f"{step}.sh")
         log = os.path.join(host.dir, f"{step}.log")
@@ -32,7 +35,7 @@ def start_scripts(jobs: Iterable[Tuple[object, str, str]]) -> List[Tuple[object,
     return started
 
 
-def wait_scripts(started: List[Tuple[object, str, str]]) -> None:
+def wait_scripts(started: List[Tuple[LabHost, str, str]]) -> None:
     failures = []
     for host, step, log in started:
         out = host.waitOutput()

@@ -17,6 +17,12 @@ class Interrupted(BaseException):
         self.exit_code = 128 + signum
 
 
+def _main_thread_id() -> int:
+    ident = threading.main_thread().ident
+    assert ident is not None  # only a thread not yet started has none, and the main thread runs this program
+    return ident
+
+
 class Signals:
     """SIGINT/SIGTERM/SIGHUP. Until `lab run` starts to claim its lab nothing exists, so the process leaves
     at once. From then on the first signal raises Interrupted wherever the main thread is, so the lab is torn down by
@@ -97,7 +103,7 @@ class Signals:
                 continue
             for delay in self.NUDGE_S:
                 time.sleep(delay)
-                signal.pthread_kill(threading.main_thread().ident, self.NUDGE)
+                signal.pthread_kill(_main_thread_id(), self.NUDGE)
 
     def _handle(self, signum, _frame):
         if not self.started:  # no lab exists yet: leaving at once is the orderly exit
@@ -116,7 +122,7 @@ class Signals:
             time.sleep(self.RETRY_S)
             if self.seen or self.tearing_down:
                 return
-            signal.pthread_kill(threading.main_thread().ident, signum)
+            signal.pthread_kill(_main_thread_id(), signum)
 
     def interactive(self, on: bool) -> None:
         """At the interactive prompt Ctrl-C interrupts the running command, as in Mininet."""

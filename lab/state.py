@@ -259,7 +259,7 @@ class OvsBridge:
         return ("ovs-bridge", self.name)
 
     def commands(self, netns: Optional[Netns] = None) -> List[str]:
-        return [Vsctl(f"--may-exist add-br {self.name}")] + _settings("bridge", self.name, self.columns)
+        return [Vsctl(f"--may-exist add-br {self.name}"), *_settings("bridge", self.name, self.columns)]
 
     def remove_commands(self) -> List[str]:
         return [Vsctl(f"--if-exists del-br {self.name}")]
@@ -279,8 +279,8 @@ class OvsPort:
         return ("ovs-port", self.name)
 
     def commands(self, netns: Optional[Netns] = None) -> List[str]:
-        return [Vsctl(f"--may-exist add-port {self.bridge} {self.name}")] + _settings("interface", self.name,
-                                                                                     self.columns)
+        return [Vsctl(f"--may-exist add-port {self.bridge} {self.name}"), *_settings("interface", self.name,
+                                                                                     self.columns)]
 
     def remove_commands(self) -> List[str]:
         return [Vsctl(f"--if-exists del-port {self.bridge} {self.name}")]

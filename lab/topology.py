@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Tuple
+
+if TYPE_CHECKING:
+    from lab.host import LabHost
 
 
 @dataclass
@@ -16,7 +19,7 @@ class CheckResult:
     detail: str = ""
 
 
-def reachability_checks(groups: Dict[str, List[Tuple[object, str, str]]]) -> List[CheckResult]:
+def reachability_checks(groups: Dict[str, List[Tuple[LabHost, str, str]]]) -> List[CheckResult]:
     """One check per group of (source host, destination name, destination IP); all pinged in parallel."""
     from lab.observe.ping import ping_matrix
     results = {(r.src, r.dst): r for r in ping_matrix([p for g in groups.values() for p in g], count=1, timeout=2)}

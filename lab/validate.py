@@ -18,7 +18,7 @@ Network = Union[str, ipaddress.IPv4Network]
 
 # Ranges no lab network may touch: the kernel or every IP stack gives them a special meaning.
 RESERVED: Tuple[Tuple[str, ipaddress.IPv4Network], ...] = tuple(
-    (what, ipaddress.ip_network(cidr)) for what, cidr in (
+    (what, ipaddress.IPv4Network(cidr)) for what, cidr in (
         ('"this network" range', "0.0.0.0/8"),
         ("loopback range", "127.0.0.0/8"),
         ("link-local range", "169.254.0.0/16"),

@@ -1,14 +1,83 @@
-"""`lab fault list | inject | repair | status` and the CLI verb `fault`: the lab's plane's faults (lab.faults)."""
+"""Break/fix on a running lab: the lab's plane's faults (lab.faults, through the registry), injected and repaired
+from any shell with a record of what to put back; `lab fault list | inject | repair | status` and the CLI verb."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from lab import paths, planes
 from lab.errors import BadInput
-from lab.faults import Fault, inject, injected, repair
+from lab.faults import Fault
 from lab.livelab import LiveLab
+
+# --- the records: RUN_DIR/<lab>/faults/<fault>.json, written by inject, read and removed by repair --------
+
+def catalogue(lab: LiveLab) -> Dict[str, Fault]:
+    """The faults of the lab's plane (lab.planes)."""
+    return planes.get(lab.plane).faults() if lab.plane else {}
+
+
+def fault_of(lab: LiveLab, name: str) -> Fault:
+    faults = catalogue(lab)
+    if name not in faults:
+        others = [p.name for p in planes.every() if name in p.faults()]
+        if others:
+            raise BadInput(f"fault {name!r} is for {', '.join(others)} labs; lab {lab.name!r} is {lab.plane}")
+        raise BadInput(f"unknown fault {name!r} for lab {lab.name!r} ({lab.topology}; its faults: "
+                       f"{', '.join(faults) or 'none'}; see `lab fault list --name {lab.name}`)")
+    return faults[name]
+
+
+def record_dir(lab: str) -> str:
+    return os.path.join(paths.run_dir(lab), "faults")
+
+
+def injected(lab: str) -> List[dict]:
+    """The faults in place in lab `lab`, as recorded by inject."""
+    d = record_dir(lab)
+    found = []
+    for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        with open(os.path.join(d, f)) as fh:
+            found.append(json.load(fh))
+    return found
+
+
+def inject(lab_name: str, name: str, args: Sequence[str] = ()) -> str:
+    """Break the running lab; returns what was done and how to undo it."""
+    lab = LiveLab(lab_name)
+    f = fault_of(lab, name)
+    record = os.path.join(record_dir(lab_name), f"{name}.json")
+    if os.path.exists(record):
+        raise BadInput(f"fault {name!r} is already injected in lab {lab_name!r}; `lab fault repair {name}` first")
+    done = f.inject(lab, list(args))
+    os.makedirs(record_dir(lab_name), exist_ok=True)
+    with open(record, "w") as fh:
+        json.dump({"fault": name, "args": list(args), "did": done.did, "undo": done.undo, "hint": done.hint}, fh)
+    return (f"injected {name}: {done.did}\n"
+            + (f"symptom: {done.hint}\n" if done.hint else "")
+            + f"undo: lab fault repair --name {lab_name} {name}   ("
+            + "; ".join(f"{h}: {c.splitlines()[0]}" for h, c in done.undo) + ")")
+
+
+def repair(lab_name: str, name: str) -> str:
+    """Put back what inject broke (the items as the lab had rendered them)."""
+    lab = LiveLab(lab_name)
+    fault_of(lab, name)
+    record = os.path.join(record_dir(lab_name), f"{name}.json")
+    try:
+        with open(record) as fh:
+            done = json.load(fh)
+    except FileNotFoundError:
+        raise BadInput(f"fault {name!r} is not injected in lab {lab_name!r}") from None
+    for host, cmd in done["undo"]:
+        lab.sh(host, cmd)
+    os.unlink(record)
+    return f"repaired {name}: " + "; ".join(f"{h}: {c.splitlines()[0]}" for h, c in done["undo"])
+
+
 
 
 def every_fault() -> Dict[str, Tuple[Fault, List[str]]]:

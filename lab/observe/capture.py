@@ -9,9 +9,12 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Callable, List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
 from lab.errors import LabError
+
+if TYPE_CHECKING:
+    from scapy.packet import Packet  # at run time scapy (slow to import) is loaded only to read a capture
 
 
 @dataclass
@@ -77,35 +80,39 @@ class Capture:
         self.host, self.intf, self.bpf, self.vxlan_ports, self.settle = host, intf, bpf, vxlan_ports, settle
         fd, self.path = tempfile.mkstemp(prefix=f"{host.name}-{intf}-", suffix=".pcap", dir=host.dir)
         os.close(fd)  # a name of our own; tcpdump (kept root by -Z root) rewrites the file
-        self.packets = []
-        self.proc = None
+        self.packets: List[Packet] = []
+        self.proc: Optional[subprocess.Popen[bytes]] = None
 
     def __enter__(self) -> "Capture":
         # --immediate-mode: without it packets wait in the capture ring and are lost at SIGINT
         cmd = ["tcpdump", "--immediate-mode", "-Z", "root", "-i", self.intf, "-n", "-U", "-w", self.path]
         cmd += self.bpf.split() if self.bpf else []
-        self.proc = self.host.popen(cmd)
+        proc: subprocess.Popen[bytes] = self.host.popen(cmd)
+        self.proc = proc
+        assert proc.stderr is not None  # Mininet's popen() pipes stderr unless told otherwise
         deadline = time.monotonic() + 5
         err = b""
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stderr], [], [], 0.1)
+            ready, _, _ = select.select([proc.stderr], [], [], 0.1)
             if ready:
-                err += os.read(self.proc.stderr.fileno(), 4096)
+                err += os.read(proc.stderr.fileno(), 4096)
                 if b"listening on" in err:
                     return self
-            if self.proc.poll() is not None:
+            if proc.poll() is not None:
                 break
-        self.proc.kill()
+        proc.kill()
         raise LabError(f"tcpdump on {self.host.name}:{self.intf} did not start: {err.decode(errors='replace').strip()}")
 
     def __exit__(self, *exc) -> None:
         time.sleep(self.settle)
-        self.proc.send_signal(signal.SIGINT)
+        proc = self.proc
+        assert proc is not None  # __enter__ started it (or raised, and then no __exit__ runs)
+        proc.send_signal(signal.SIGINT)
         try:
-            self.proc.wait(timeout=3)
+            proc.wait(timeout=3)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            proc.kill()
+            proc.wait()
         from scapy.utils import rdpcap
         _load_layers(self.vxlan_ports)  # before reading: frames are decoded as they are read
         self.packets = list(rdpcap(self.path)) if os.path.getsize(self.path) > 24 else []

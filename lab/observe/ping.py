@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Tuple
+
+if TYPE_CHECKING:
+    from lab.host import LabHost
 
 _STATS = re.compile(r"(\d+) packets transmitted, (\d+) received")
 _RTT = re.compile(r"= [\d.]+/([\d.]+)/")
@@ -38,9 +41,9 @@ def ping(src, dst_ip: str, count: int = 1, timeout: float = 2, extra: str = "", 
     return parse_ping(src.name, dst_name or dst_ip, src.cmd(ping_command(dst_ip, count, timeout, extra=extra)))
 
 
-def ping_matrix(pairs: Iterable[Tuple[object, str, str]], count: int = 1, timeout: float = 2) -> List[PingResult]:
+def ping_matrix(pairs: Iterable[Tuple[LabHost, str, str]], count: int = 1, timeout: float = 2) -> List[PingResult]:
     """pairs: (source host, destination name, destination IP). Sources work in parallel."""
-    by_src: Dict[object, List[Tuple[str, str]]] = {}
+    by_src: Dict[LabHost, List[Tuple[str, str]]] = {}
     for src, name, ip in pairs:
         by_src.setdefault(src, []).append((name, ip))
     for src, dsts in by_src.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from lab import faults
+from lab.front import faults
 from lab.workshop.exercise import Criterion, Outcome, text
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from lab import faults
+from lab.front import faults
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import sys
 import pytest
 from faultcheck import udp_answer
 
-from lab import faults
+from lab.faults import WRONG_MAC
+from lab.front import faults
 from lab.observe.flows import hit_deltas
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -80,7 +81,7 @@ def test_tx_checksum_offload_breaks_udp_not_ping(lab):
 
 def test_stale_arp_entry_in_a_pod(lab):
     faults.inject(lab.name, "stale-arp", ["pod1", "pod3"])
-    assert faults.WRONG_MAC in lab.cmd("pod1", f"ip neigh show {lab.ip_of('pod3')}")
+    assert WRONG_MAC in lab.cmd("pod1", f"ip neigh show {lab.ip_of('pod3')}")
     assert not lab.ping("pod1", "pod3").ok
     lab.assert_reachable("pod2", "pod3")
     faults.repair(lab.name, "stale-arp")

@@ -73,6 +73,13 @@ def test_a_module_without_build_is_bad_input(tmp_path):
         manifests.apply_documents(build_cluster(2, 0), builder.documents)
 
 
+def test_a_module_file_not_named_py_is_bad_input(tmp_path):
+    path = tmp_path / "m.cluster"
+    path.write_text("def build(c):\n    pass\n")
+    with pytest.raises(BadInput, match=r"its name ends in \.py"):
+        load_module(str(path))
+
+
 @pytest.mark.parametrize("line, request_", [
     ("pod1 172.30.0.2:80", TraceRequest("pod1", "172.30.0.2", "tcp", 80)),
     ("pod1 shop/web:53 udp -v", TraceRequest("pod1", "shop/web", "udp", 53, True)),

@@ -109,6 +109,31 @@ def test_flannel_lease_entries_and_their_change():
         Route("10.244.1.0/24", via="172.16.1.12", dev="eth0"),)
 
 
+def test_a_vxlan_lease_without_its_vtep_mac_is_an_error_of_the_agent_not_a_command(tmp_path, monkeypatch):
+    """A hand-written vxlan lease without VtepMAC: no `lladdr None` command; the agent takes away what the
+    lease had, records the error and follows the other leases."""
+    import argparse
+
+    from lab.errors import BadInput
+    from lab.planes.flannel import agent
+    from lab.planes.flannel.render import Lease, lease_state
+    with pytest.raises(BadInput, match="10.244.1.0/24 of 172.16.1.12 has no VtepMAC"):
+        lease_state(Lease("10.244.1.0/24", "172.16.1.12", "vxlan"))
+    ran = []
+    monkeypatch.setattr(agent, "run_local", lambda script: ran.append(script) or "")
+    a = agent.Agent(argparse.Namespace(etcd="http://127.0.0.1:2379", subnet="10.244.0.0/24", iface="eth0",
+                                       dir=str(tmp_path)))
+    good = Lease("10.244.1.0/24", "172.16.1.12", "vxlan", "aa:bb:cc:00:00:01")
+    other = Lease("10.244.2.0/24", "172.16.1.13", "vxlan", "aa:bb:cc:00:00:02")
+    a.reconcile({good.subnet: good, other.subnet: other})
+    assert set(a.applied) == {good.subnet, other.subnet} and not a.errors
+    ran.clear()
+    a.reconcile({good.subnet: Lease(good.subnet, good.public_ip, "vxlan"), other.subnet: other})
+    assert ran == [diff_script(diff(lease_state(good), lease_state(None)))]  # only the old lease's entries go
+    assert set(a.applied) == {other.subnet}
+    assert a.errors == ["10.244.1.0/24: vxlan lease 10.244.1.0/24 of 172.16.1.12 has no VtepMAC"]
+
+
 def test_flannel_node_state():
     from lab.planes.flannel.model import build_flannel_cluster
     from lab.planes.flannel.render import render_node as flannel_node

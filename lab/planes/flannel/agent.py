@@ -18,6 +18,7 @@ from typing import Dict, List
 
 from lab.apply import diff_script
 from lab.daemons.etcd import Client
+from lab.errors import BadInput
 from lab.planes.flannel.model import PREFIX, FlannelConfig, lease_key, lease_value
 from lab.planes.flannel.render import VXLAN_DEV, Lease, agent_state, delete_commands, lease_state, subnet_env_file
 from lab.state import NodeState, diff
@@ -90,8 +91,13 @@ class Agent:
             old, new = self.applied.get(subnet), want.get(subnet)
             if old == new:
                 continue
-            change = diff(lease_state(old, self.args.iface), lease_state(new, self.args.iface))
+            try:
+                target, problem = lease_state(new, self.args.iface), ""
+            except BadInput as exc:  # a lease it cannot follow: what the old one put there goes, nothing comes
+                target, problem = NodeState(), str(exc)
+            change = diff(lease_state(old, self.args.iface), target)  # old was applied: it can be followed
             err = run_local(diff_script(change))
+            err = "; ".join(e for e in (problem, err) if e)
             if old is not None:
                 del self.applied[subnet]
             if new is None:

@@ -52,9 +52,9 @@ class FlannelConfig:
         return json.dumps({"Network": self.network, "Backend": {"Type": self.backend}})
 
     def subnets(self, count: int) -> List[ipaddress.IPv4Network]:
-        net = ipaddress.ip_network(self.network)
+        net = ipaddress.IPv4Network(self.network)
         subnets = net.subnets(new_prefix=self.subnet_len)
-        out = []
+        out: List[ipaddress.IPv4Network] = []
         for _ in range(count):
             try:
                 out.append(next(subnets))

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import List, Optional
 
+from lab.errors import BadInput
 from lab.planes.flannel.model import FlannelCluster, FlannelConfig, FlannelNode, FlannelPod
 from lab.state import Address, FdbEntry, File, Iptables, Item, Link, Neighbour, NodeState, Route, Sysctl, ordered
 
@@ -60,10 +61,13 @@ class Lease:
 
 def lease_state(lease: Optional[Lease], iface: str = "eth0") -> NodeState:
     """What a node holds for another node's lease: vxlan a permanent neighbour and FDB entry for the
-    remote VTEP and an onlink route through it; host-gw a route via the node itself. None: nothing."""
+    remote VTEP and an onlink route through it; host-gw a route via the node itself. None: nothing.
+    A vxlan lease without its VTEP's MAC (written by hand: the agents always give it) is BadInput."""
     if lease is None:
         return NodeState()
     if lease.backend == "vxlan":
+        if lease.vtep_mac is None:
+            raise BadInput(f"vxlan lease {lease.subnet} of {lease.public_ip} has no VtepMAC")
         return NodeState((Neighbour(lease.vtep_ip, lease.vtep_mac, VXLAN_DEV),
                           FdbEntry(lease.vtep_mac, VXLAN_DEV, lease.public_ip),
                           Route(lease.subnet, via=lease.vtep_ip, dev=VXLAN_DEV, onlink=True)))

@@ -73,7 +73,7 @@ class ClusterNetwork:
 
     @property
     def network(self) -> ipaddress.IPv4Network:
-        return ipaddress.ip_network(self.cidr)
+        return ipaddress.IPv4Network(self.cidr)
 
     @property
     def plugin_id(self) -> int:

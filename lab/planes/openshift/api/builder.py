@@ -87,8 +87,8 @@ class ClusterBuilder:
             if len(ports) > 1:
                 spec["name"] = f"{spec['protocol'].lower()}-{p[0]}"
             specs.append(spec)
-        obj = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
-               "spec": {"selector": dict(selector), "ports": specs, "type": type}}
+        obj: dict = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
+                     "spec": {"selector": dict(selector), "ports": specs, "type": type}}
         if cluster_ip:
             obj["spec"]["clusterIP"] = cluster_ip
         self.objects.append(obj)
@@ -107,6 +107,8 @@ def load_module(path: str):
     if not os.path.isfile(path):
         raise BadInput(f"{path}: no such file")
     spec = importlib.util.spec_from_file_location(f"sdnlab_custom_{abs(hash(path))}", path)
+    if spec is None or spec.loader is None:  # Python finds no loader for the file's suffix
+        raise BadInput(f"{path}: a cluster module is a Python file (its name ends in .py)")
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)

@@ -63,7 +63,7 @@ def patch_hostsubnet(cluster: Cluster, node: str, patch: Mapping) -> HostSubnet:
         value = patch["egressCIDRs"] or []
         if not isinstance(value, list):
             raise BadInput(f"egressCIDRs must be a list of CIDRs, not {value!r}")
-        under = ipaddress.ip_network(cluster.underlay)
+        under = ipaddress.IPv4Network(cluster.underlay)
         for c in value:
             try:
                 net = ipaddress.IPv4Network(c)

@@ -119,16 +119,16 @@ def _words(value: object, where: str) -> Tuple[str, ...]:
     words = value if isinstance(value, list) else [None]
     if not all(isinstance(w, (str, int, float)) and not isinstance(w, bool) for w in words):
         raise BadInput(f"{where} must be a list of strings, not {value!r}")
-    return tuple(str(w) for w in value)
+    return tuple(str(w) for w in words)  # words is value: a list (anything else was refused)
 
 
 def check_selector(selector: object, where: str) -> dict:
     """A LabelSelector (matchLabels, matchExpressions) as the API server validates it."""
     if selector is None:
         return {}
-    _only(selector, SELECTOR, where)
-    check_labels(selector.get("matchLabels"), f"{where}.matchLabels")
-    exprs = selector.get("matchExpressions") or []
+    checked = _only(selector, SELECTOR, where)  # the selector itself, known to be a dict
+    check_labels(checked.get("matchLabels"), f"{where}.matchLabels")
+    exprs = checked.get("matchExpressions") or []
     if not isinstance(exprs, list):
         raise BadInput(f"{where}.matchExpressions must be a list")
     for i, e in enumerate(exprs):
@@ -144,7 +144,7 @@ def check_selector(selector: object, where: str) -> dict:
             raise BadInput(f"{at}: operator {e['operator']} takes no values")
         for v in values:  # every value is a label value
             check_labels({e["key"]: v}, f"{at}.values")
-    return selector
+    return checked
 
 
 class _Builder:

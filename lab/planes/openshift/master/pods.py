@@ -42,7 +42,8 @@ def new_pod(cluster: Cluster, node_name: str, pod_name: Optional[str] = None) ->
     if pod_name is None:
         numbers = [int(p.name[3:]) for p in cluster.pods if p.name.startswith("pod") and p.name[3:].isdigit()]
         pod_name = f"pod{max(numbers, default=0) + 1}"
-    taken = [p.name for p in cluster.pods] + [h.name for h in cluster.hostsubnets] + [cluster.external.name]
+    taken = [p.name for p in cluster.pods] + [h.name for h in cluster.hostsubnets]
+    taken += [cluster.external.name] if cluster.external else []  # as settle() takes it
     if pod_name in taken:
         raise BadInput(f"a host named {pod_name} exists already")
     return place_pod(cluster.pods, cluster.hostsubnet(node_name), pod_name)

@@ -14,7 +14,7 @@ def allocate_host_subnets(cidr: str, host_bits: int, count: int) -> List[ipaddre
     When the subnet number straddles an octet boundary the allocator rotates its bits so
     that subnets sharing the low octet come first: 10.128.0.0/23, 10.129.0.0/23, ...
     """
-    net = ipaddress.ip_network(cidr)
+    net = ipaddress.IPv4Network(cidr)
     subnet_bits = 32 - net.prefixlen - host_bits
     total = 1 << subnet_bits
     if count > total:
@@ -28,12 +28,12 @@ def allocate_host_subnets(cidr: str, host_bits: int, count: int) -> List[ipaddre
         right_shift = subnet_bits - left_shift
         right_mask = ((1 << left_shift) - 1) << host_bits
     base = int(net.network_address)
-    subnets = []
+    subnets: List[ipaddress.IPv4Network] = []
     for n in range(count):
         shifted = n << host_bits
         if rotate:
             offset = ((shifted << left_shift) & left_mask) | ((shifted >> right_shift) & right_mask)
         else:
             offset = shifted
-        subnets.append(ipaddress.ip_network((base | offset, 32 - host_bits)))
+        subnets.append(ipaddress.IPv4Network((base | offset, 32 - host_bits)))
     return subnets

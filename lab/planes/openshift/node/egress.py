@@ -94,7 +94,8 @@ def egress_iptables(cluster: Cluster, node: str) -> Tuple[List[str], List[str]]:
     """(nat rules to prepend to OPENSHIFT-MASQUERADE, filter rules to append to OPENSHIFT-FIREWALL-ALLOW) for
     the egress IPs this node holds, in iptables-save form (3.11 passes the mark as 0x%08x; iptables prints it
     without zeros). Each later claim is prepended above the earlier ones."""
-    nat, allow = [], []
+    nat: List[str] = []
+    allow: List[str] = []
     for ip, vnid in local_egress_ips(cluster, node):
         nat.insert(0, f"-A OPENSHIFT-MASQUERADE -s {cluster.network.cidr} -m mark --mark {shown(mark_for_vnid(vnid))} "
                       f"-j SNAT --to-source {ip}")

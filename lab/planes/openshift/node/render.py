@@ -116,6 +116,7 @@ def render_pod(cluster: Cluster, pod_name: str, datapath: str) -> NodeState:
 
 def render_external(cluster: Cluster, datapath: str) -> NodeState:
     """The external host: its underlay address (its eth0 is made by the underlay wiring)."""
+    assert cluster.external is not None  # build_cluster gives every lab cluster its external host
     under_len = ipaddress.ip_network(cluster.underlay).prefixlen
     return NodeState((Link("lo"), Link("eth0", tx_checksum=datapath == "system"),
                       Address(f"{cluster.external.ip}/{under_len}", "eth0")))
