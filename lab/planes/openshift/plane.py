@@ -29,8 +29,8 @@ class OpenShiftPlane(Plane):
         return render_node_flows(model, node)
 
     def live_flows(self, lab, node: str) -> List[str]:
-        lab.need(node, "node")
-        return lab.sh(node, "ovs-ofctl -O OpenFlow13 --no-names dump-flows br0").splitlines()
+        from lab.observe.flows import dump
+        return [f.line for f in dump(lab.host(lab.need(node, "node")))]
 
     def address_book(self, model) -> List[Address]:
         book = [Address(hs.name, hs.host_ip, "node", also=(hs.gateway,)) for hs in model.hostsubnets]
