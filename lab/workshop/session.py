@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from typing import Dict, Tuple
 
-from lab import faults, paths
+from lab import paths
+from lab.front import faults
 from lab.errors import BadInput, LabError
 from lab.workshop.catalogue import exercise
 from lab.workshop.exercise import LANGS, Exercise
