@@ -7,8 +7,8 @@ import time
 from typing import Dict, Tuple
 
 from lab import paths
-from lab.front import faults
 from lab.errors import BadInput, LabError
+from lab.front import faults
 from lab.workshop.catalogue import exercise
 from lab.workshop.exercise import LANGS, Exercise
 from lab.workshop.grading import Grade, format_grade, grade
