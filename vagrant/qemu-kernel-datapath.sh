@@ -61,16 +61,22 @@ if [ ! -e "$ROOT/.sdnlab-ready" ]; then
   rm -rf "$ROOT"; mkdir -p "$WORK"
   debootstrap --variant=minbase --include="$PACKAGES" bookworm "$ROOT" "$MIRROR" >"$WORK/debootstrap.log"
   # wheels fetched by the host's pip (its index settings), installed offline in the guest root
-  python3 -m pip download -q -d "$ROOT/wheels" mininet==2.3.0.dev6 pyroute2 scapy pytest setuptools
+  python3 -m pip download -q -d "$ROOT/wheels" mininet==2.3.0.dev6 pyroute2 scapy pytest setuptools wheel
   chroot "$ROOT" python3 -m venv /opt/venv
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/venv/bin/pip install -q --no-index \
-    --find-links /wheels mininet==2.3.0.dev6 pyroute2 scapy pytest setuptools
+    --find-links /wheels mininet==2.3.0.dev6 pyroute2 scapy pytest --upgrade setuptools wheel
   touch "$ROOT/.sdnlab-ready"
 fi
 # PyYAML (manifests, setup.cfg) also in a root built before the project needed it
 if ! chroot "$ROOT" /opt/venv/bin/python -c "import yaml" 2>/dev/null; then
   python3 -m pip download -q -d "$ROOT/wheels" PyYAML
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/venv/bin/pip install -q --no-index --find-links /wheels PyYAML
+fi
+
+# pyproject.toml builds with setuptools>=61 and wheel; the venv's bundled setuptools is older
+if ! chroot "$ROOT" /opt/venv/bin/python -c "import wheel, setuptools, sys; sys.exit(int(setuptools.__version__.split('.')[0]) < 61)" 2>/dev/null; then
+  python3 -m pip download -q -d "$ROOT/wheels" "setuptools>=61" wheel
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/venv/bin/pip install -q --no-index --find-links /wheels --upgrade "setuptools>=61" wheel
 fi
 
 echo "*** copying the project"
