@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
-from lab import planes
+from lab import outfile, planes
 from lab.errors import BadInput, LabError
 from lab.observe.flows import parse_dump
 from lab.picture import PathHop, Picture
@@ -74,7 +74,7 @@ def topology_dot(pic: Picture, path: Sequence[PathHop] = (), src: str = "", dst:
             lines.append(f"  {_id(box.name)} -> {_id('underlay')};")
     for a, b, label in pic.tunnels:
         lines.append(f"  {_id(a, pic.overlay_dev)} -> {_id(b, pic.overlay_dev)} "
-                     f"[style=dashed, color=darkgreen, fontcolor=darkgreen, label={_q(label)}, constraint=false];")
+                     f"[style=dashed, color=darkgreen, fontcolor=darkgreen, xlabel={_q(label)}, constraint=false];")
     lines += _path_edges(pic, path, src, dst)
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -177,17 +177,21 @@ def pipeline_dot(node: str, flows: Sequence[str], visited: Sequence[int] = (),
     return "\n".join(lines) + "\n"
 
 
+def check_output(out: str) -> str:
+    """-o FILE.svg|.png, checked before any work (a bad place is one line and exit 2)."""
+    return outfile.check_file(out, suffixes=tuple(f".{f}" for f in FORMATS))
+
+
 def write(dot_text: str, out: str) -> str:
-    """Run dot; the format follows the file name (.svg or .png)."""
-    fmt = out.rsplit(".", 1)[-1].lower() if "." in out else ""
-    if fmt not in FORMATS:
-        raise BadInput(f"-o {out}: the file name ends in .svg or .png")
+    """Run dot; the format follows the file name (.svg or .png); the file is written whole or not at all."""
+    check_output(out)
+    fmt = out.rsplit(".", 1)[-1].lower()
     from lab.requirements import require_packages
     require_packages({"dot": "graphviz"})
-    r = subprocess.run(["dot", f"-T{fmt}", "-o", out], input=dot_text, text=True, capture_output=True, timeout=60)
-    if r.returncode != 0:
-        raise LabError(f"dot failed: {r.stderr.strip()}")
-    return out
+    r = subprocess.run(["dot", f"-T{fmt}"], input=dot_text.encode(), capture_output=True, timeout=60)
+    if r.returncode != 0 or not r.stdout:
+        raise LabError(f"dot failed: {r.stderr.decode(errors='replace').strip() or 'no output'}")
+    return outfile.write(out, r.stdout)
 
 
 # --- `lab draw` ----------------------------------------------------------------------------------------
@@ -216,6 +220,7 @@ def main(argv: Sequence[str]) -> int:
     p.add_argument("--node", default="node1")
     p.add_argument("-o", "--output", required=True)
     args = p.parse_args(argv[1:])
+    check_output(args.output)
     model = topology.model(args)  # validates, as `lab run` would
     plane = planes.get(topology.plane)
     if args.what == "pipeline":
@@ -240,6 +245,7 @@ def live_main(argv: Sequence[str], lab_name: Optional[str] = None) -> int:
     a = p.parse_args(list(argv))
     if not a.name:
         raise BadInput(f"which lab? --name LAB (usage: {USAGE})")
+    check_output(a.output)
     text = live_dot(a.name, a.what, a.args)
     print(f"wrote {write(text, a.output)}")
     return 0

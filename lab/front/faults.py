@@ -114,19 +114,29 @@ def main(argv: Sequence[str], lab_name: Optional[str] = None) -> int:
     argv = list(argv)
     if not argv:
         raise BadInput(f"usage: {USAGE}")
-    # --name may come anywhere before the fault's name; the fault's own arguments follow it
-    head = [argv.pop(0)]
-    while argv and argv[0] in ("--name", "--all"):
-        head.append(argv.pop(0))
-        if head[-1] == "--name" and argv:
-            head.append(argv.pop(0))
+    # --name and --all may come anywhere (a fault's own arguments never start with "-")
+    head, words = [argv.pop(0)], []
+    while argv:
+        word = argv.pop(0)
+        if word == "--name":
+            if not argv:
+                raise BadInput(f"--name needs a lab's name (usage: {USAGE})")
+            head += [word, argv.pop(0)]
+        elif word.startswith("--name=") or word == "--all":
+            head.append(word)
+        elif word.startswith("-") and word != "-":
+            raise BadInput(f"unknown option {word!r} (usage: {USAGE})")
+        else:
+            words.append(word)
+    if sum(w == "--name" or w.startswith("--name=") for w in head) > 1:
+        raise BadInput(f"--name given twice (usage: {USAGE})")
     a = p.parse_args(head)
-    a.words = argv
+    a.words = words
     if a.verb == "list":
         if a.words:
             raise BadInput(f"`fault list` takes only --name (usage: {USAGE})")
         lab = None
-        if "--name" in head or lab_name:
+        if any(w.startswith("--name") for w in head) or lab_name:
             try:
                 lab = LiveLab(a.name)
             except BadInput:

@@ -9,7 +9,7 @@ import time
 from typing import List
 
 import topologies
-from lab import run
+from lab import outfile, run
 from lab.errors import LabError
 from lab.signals import SIGS, Interrupted
 
@@ -38,10 +38,8 @@ def run_lab(argv: List[str], hooks=None) -> int:
         run.build(topology, net, model, progress=say)
         print(f"*** Lab {net.name!r} up in {time.monotonic() - start:.2f} s\n", flush=True)
         print(topology.inventory_text(net, model), flush=True)
-        if args.json:
-            with open(args.json, "w") as f:
-                json.dump(topology.inventory(net, model), f, indent=2)
-                f.write("\n")
+        if args.json is not None:
+            outfile.write(args.json, (json.dumps(topology.inventory(net, model), indent=2) + "\n").encode(), "--json")
         if hooks is not None:
             hooks.after_build(net, topology, model)
         verbs = {**topology.cli_verbs(net, model), **(hooks.verbs(net) if hooks is not None else {})}
@@ -84,10 +82,11 @@ def run_lab(argv: List[str], hooks=None) -> int:
 
 def check_files(args) -> None:
     """--json and --script are checked before anything exists, so a typo costs no lab."""
-    from lab.validate import check_readable_file, check_writable_file
-    if args.json:
-        check_writable_file(args.json, "--json")
-    if args.script:
+    from lab.outfile import check_file
+    from lab.validate import check_readable_file
+    if args.json is not None:
+        check_file(args.json, "--json")
+    if args.script is not None:
         check_readable_file(args.script, "--script")
 
 

@@ -7,7 +7,7 @@ import os
 import time
 from typing import List, Sequence
 
-from lab import paths
+from lab import outfile, paths
 from lab.errors import BadInput, LabError
 from lab.table import format_table
 from lab.workshop import session
@@ -89,10 +89,9 @@ def cmd_check(argv: List[str]) -> int:
     p.add_argument("--json", metavar="FILE")
     p.add_argument("--junit", metavar="FILE")
     a = p.parse_args(argv)
-    from lab.validate import check_writable_file
     for path, flag in ((a.json, "--json"), (a.junit, "--junit")):
-        if path:
-            check_writable_file(path, flag)
+        if path is not None:
+            outfile.check_file(path, flag)
     from lab.requirements import require_root
     require_root()
     names = _workshop_labs() if a.all else [paths.check_name(a.name)]
@@ -241,6 +240,19 @@ def handout(ex: Exercise, lang: str, picture: str) -> str:
         "sudo lab workshop check --name <your name>       # from another shell", "```", ""])
 
 
+def _handout_dir(directory: str) -> str:
+    """-o DIR: made if missing (under a writable directory on a real filesystem), before any work."""
+    parent = os.path.abspath(directory)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    outfile.check_dir(parent, shown=directory)
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"-o {directory}: {exc.strerror or exc}") from None
+    return outfile.check_dir(directory)
+
+
 def cmd_handout(argv: List[str]) -> int:
     p = _parser("list")
     p.add_argument("exercises", nargs="*")
@@ -250,15 +262,13 @@ def cmd_handout(argv: List[str]) -> int:
     import topologies
     from lab import planes, run
     from lab.front import draw
-    os.makedirs(a.output, exist_ok=True)
+    outdir = _handout_dir(a.output)
     for ex in chosen:
         topology = topologies.load(ex.topology)
         _args, model = run.from_argv(topology, _run_args(ex, "handout")[1:])
         picture = draw.write(draw.topology_dot(planes.get(topology.plane).picture(model)),
-                             os.path.join(a.output, f"{ex.id}.svg"))
-        page = os.path.join(a.output, f"{ex.id}.md")
-        with open(page, "w") as f:
-            f.write(handout(ex, a.lang or "en", picture))
+                             os.path.join(outdir, f"{ex.id}.svg"))
+        page = outfile.write(os.path.join(outdir, f"{ex.id}.md"), handout(ex, a.lang or "en", picture).encode())
         print(f"wrote {page} and {picture}")
     return 0
 

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from typing import List, Sequence
 
+from lab import outfile
 from lab.workshop.exercise import Exercise
 
 
@@ -87,9 +88,7 @@ def to_json(grades: Sequence[Grade]) -> dict:
 
 
 def write_json(grades: Sequence[Grade], path: str) -> None:
-    with open(path, "w") as f:
-        json.dump(to_json(grades), f, indent=2, ensure_ascii=False)
-        f.write("\n")
+    outfile.write(path, (json.dumps(to_json(grades), indent=2, ensure_ascii=False) + "\n").encode(), "--json")
 
 
 def junit_xml(grades: Sequence[Grade]) -> bytes:
@@ -111,5 +110,4 @@ def junit_xml(grades: Sequence[Grade]) -> bytes:
 
 
 def write_junit(grades: Sequence[Grade], path: str) -> None:
-    with open(path, "wb") as f:
-        f.write(junit_xml(grades))
+    outfile.write(path, junit_xml(grades), "--junit")

@@ -83,6 +83,9 @@ CASES = [
     # files and names, checked before the first namespace
     (["--json", "/"], ["--json / is a directory, not a file"]),
     (["flannel", "--json", "/nonexistent-sdnlab-dir/inventory.json"], ["directory /nonexistent-sdnlab-dir does not exist"]),
+    (["--json", ""], ["--json: the file name is empty"]),  # once: a lab built and exit 0
+    (["--json", "/proc/inventory.json"], ["--json /proc/inventory.json: /proc is a proc filesystem"]),
+    (["--script", ""], ["--script: the file name is empty"]),
     (["--script", "/nonexistent-sdnlab-session.mn"], ["--script /nonexistent-sdnlab-session.mn: no such file"]),
     (["vxlan-p2p", "--script", "/"], ["--script / is a directory, not a file"]),
     (["--name", "Bad-Name"], ["invalid lab name 'Bad-Name'"]),

@@ -24,6 +24,9 @@ def svg_texts(path) -> str:
     (["flannel", "--backend", "vxlan"], ["node1", "node2", "pod1", "pod4", "cni0", "flannel.1", "etcd", "ext"]),
     (["flannel", "--backend", "host-gw", "--routed", "--nodes", "3"], ["node3", "pod6", "router", "host-gw route"]),
     (["vxlan-p2p"], ["host1", "host2", "vxlan20", "VXLAN VNI 20, 4789/udp"]),
+    # past 5 nodes dot once failed ("trouble in init_rank", "lost edge") on the labelled full mesh
+    (["openshift", "--nodes", "16", "--pods-per-node", "1"], ["node16", "pod16", "VXLAN 4789"]),
+    (["flannel", "--nodes", "8"], ["node8", "pod16", "etcd"]),
     (["docker-vxlan"], ["host1", "host2", "c1", "c2"]),
 ])
 def test_topology_svg_names_every_host(tmp_path, capsys, argv, names):
