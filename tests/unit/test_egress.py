@@ -1,6 +1,8 @@
 """EgressIP, EgressNetworkPolicy and multicast rendering against openshift-sdn 3.11's format strings
 (pkg/network/node/ovscontroller.go, egressip.go, iptables.go, common/egressip.go); the oc edits."""
 
+from dataclasses import replace
+
 import pytest
 
 from lab.errors import BadInput
@@ -92,18 +94,29 @@ def test_tracker_follows_3_11_activation_rules():
     master_egress.set_node_offline(c, "node2")
     assert master_egress.namespace_egress(c)[v1].egress_ip == "172.16.1.100"
     master_egress.set_node_offline(c, "node2", False)
-    # two nodes claiming one IP: not active, the namespace is dropped
-    api_egress.patch_hostsubnet(c, "node3", {"egressIPs": ["172.16.1.100"]})
+    # two nodes claiming one IP: not active, the namespace is dropped (the lab's API refuses the second
+    # holder, so the claim is put into the model directly)
+    with pytest.raises(BadInput, match="172.16.1.100 is already in use by hostsubnet node2"):
+        api_egress.patch_hostsubnet(c, "node3", {"egressIPs": ["172.16.1.100"]})
+    _hold(c, "node3", ("172.16.1.100",))
     assert master_egress.namespace_egress(c)[v1].dropped and master_egress.local_egress_ips(c, "node2") == []
-    api_egress.patch_hostsubnet(c, "node3", {"egressIPs": []})
-    # two namespaces asking for one IP: both dropped
-    api_egress.patch_netnamespace(c, "p2", {"egressIPs": ["172.16.1.100"]})
+    _hold(c, "node3", ())
+    # two namespaces asking for one IP: both dropped (refused by the API too; put into the model directly)
+    with pytest.raises(BadInput, match="172.16.1.100 is already in use by netnamespace p1"):
+        api_egress.patch_netnamespace(c, "p2", {"egressIPs": ["172.16.1.100"]})
+    c.put_netnamespace(replace(c.netnamespace("p2"), egress_ips=("172.16.1.100",)))
     states = master_egress.namespace_egress(c)
     assert states[v1].dropped and states[v2].dropped
     # removing the request: normal (no table-100 flow at all)
     api_egress.patch_netnamespace(c, "p1", {"egressIPs": []})
     api_egress.patch_netnamespace(c, "p2", {"egressIPs": None})
     assert master_egress.namespace_egress(c) == {} and egress.render_egress_flows(c, "node1") == []
+
+
+def _hold(c, node: str, ips: tuple) -> None:
+    """A node's egressIPs set in the model itself, past the API's checks (a state 3.11's API would allow)."""
+    hs = c.hostsubnet(node)
+    c.hostsubnets[c.hostsubnets.index(hs)] = replace(hs, egress_ips=ips)
 
 
 def test_egress_network_policy_into_table_101():
@@ -302,3 +315,30 @@ def test_automatic_mode_allocates_namespace_ips_to_nodes_by_egress_cidrs():
     assert "172.16.1.102" not in c.hostsubnet("node2").egress_ips + c.hostsubnet("node3").egress_ips
     with pytest.raises(BadInput, match="not in local network"):
         edit(c, """patch hostsubnet node1 -p '{"egressCIDRs": ["10.0.0.0/24"]}'""")
+
+
+def test_an_egress_ip_is_never_a_host_address_the_subnet_edges_or_taken(tmp_path):
+    """Issue 14.2: with egressCIDRs covering the whole underlay, asking for node1's address was accepted and
+    node2 announced it. Every address a host of the underlay has, the network and broadcast addresses, and an
+    address another node or namespace holds are refused, by hand and in automatic mode."""
+    c = cluster(nodes=3)
+    edit(c, """patch hostsubnet node2 -p '{"egressCIDRs": ["172.16.1.0/24"]}'""")
+    before = (list(c.hostsubnets), list(c.netnamespaces))
+    for ip, words in [("172.16.1.11", "already the address of node1"), ("172.16.1.12", "already the address of node2"),
+                      ("172.16.1.254", "already the address of ext"), ("172.16.1.0", "not in local network"),
+                      ("172.16.1.255", "not in local network")]:
+        for line in (f"""patch netnamespace p1 -p '{{"egressIPs": ["{ip}"]}}'""",
+                     f"""patch hostsubnet node3 -p '{{"egressIPs": ["{ip}"]}}'"""):
+            assert words in _refusal(lambda line=line: edit(c, line))
+    assert (list(c.hostsubnets), list(c.netnamespaces)) == before
+    edit(c, """patch netnamespace p1 -p '{"egressIPs": ["172.16.1.100"]}'""")
+    assert c.hostsubnet("node2").egress_ips == ("172.16.1.100",)  # automatic mode placed it
+    assert "already in use by netnamespace p1" in _refusal(
+        lambda: edit(c, """patch netnamespace p2 -p '{"egressIPs": ["172.16.1.100"]}'"""))
+    assert "already in use by hostsubnet node2" in _refusal(
+        lambda: edit(c, """patch hostsubnet node3 -p '{"egressIPs": ["172.16.1.100"]}'"""))
+    # the allocator skips a taken address even when the model asks for one (an older record, a host added later)
+    c.put_netnamespace(replace(c.netnamespace("p2"), egress_ips=("172.16.1.11",)))
+    master_egress.reallocate_egress_ips(c)
+    assert c.hostsubnet("node2").egress_ips == ("172.16.1.100",)
+    assert [ip for ip, _vnid in master_egress.local_egress_ips(c, "node2")] == ["172.16.1.100"]

@@ -10,7 +10,8 @@ from dataclasses import replace
 from typing import Mapping, Optional, Sequence, Tuple
 
 from lab.errors import BadInput
-from lab.planes.openshift.api.objects import EgressNetworkPolicy, check_name
+from lab.planes.openshift.api import fields
+from lab.planes.openshift.api.objects import EgressNetworkPolicy, check_labels, check_name
 from lab.planes.openshift.master.egress import reallocate_egress_ips
 from lab.planes.openshift.model import VNID_PLUGINS, Cluster, HostSubnet
 
@@ -26,24 +27,39 @@ def _ip_list(value: object, where: str) -> Tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise BadInput(f"{where} must be a list of IP address strings, not {value!r}")
+        raise BadInput(f"{where} must be a list of IP address strings, not {fields.shown(value)}")
     for v in value:
         try:
-            ipaddress.IPv4Address(v)
+            if str(ipaddress.IPv4Address(v)) != v:  # 172.16.1.100 only, as the API server's ParseIP reads it
+                raise ValueError(v)
         except ValueError:
-            raise BadInput(f"{where}: {v!r} is not an IPv4 address") from None
+            raise BadInput(f"{where}: {fields.shown(v)} is not an IPv4 address") from None
+    if len(set(value)) != len(value):
+        raise BadInput(f"{where}: {next(v for v in value if value.count(v) > 1)} is listed twice")
     return tuple(value)
 
 
 def _check_egress_ip(cluster: Cluster, ip: str, node: str) -> None:
-    """assignEgressIP()'s checks, made when the edit is given: the address must be in the network of the
-    interface that holds the node IP, and must not be the node's (or another host's) own address."""
+    """assignEgressIP()'s checks, made when the edit is given: the address must be a host address of the network
+    of the interface that holds the node IP (not its network or broadcast address), and must not be the
+    address of any host of the underlay (a node, the external host)."""
     under = ipaddress.ip_network(cluster.underlay)
     if ipaddress.ip_address(ip) not in under or ip in (str(under.network_address), str(under.broadcast_address)):
         raise BadInput(f'egress IP "{ip}" is not in local network {under} of interface eth0 of {node}')
     owner = cluster.owner_of_ip(ip)
     if owner is not None:
         raise BadInput(f"egress IP {ip} is already the address of {owner}")
+
+
+def _check_unclaimed(cluster: Cluster, ip: str, kind: str, name: str) -> None:
+    """One egress IP, one holder of each kind: a second node or namespace naming it is refused (3.11 would
+    accept it and then drop the traffic of every namespace that asks for it)."""
+    if kind == "hostsubnet":
+        other = next((hs.name for hs in cluster.hostsubnets if hs.name != name and ip in hs.egress_ips), None)
+    else:
+        other = next((n.name for n in cluster.netnamespaces if n.name != name and ip in n.egress_ips), None)
+    if other is not None:
+        raise BadInput(f"egress IP {ip} is already in use by {kind} {other}")
 
 
 def patch_hostsubnet(cluster: Cluster, node: str, patch: Mapping) -> HostSubnet:
@@ -62,13 +78,15 @@ def patch_hostsubnet(cluster: Cluster, node: str, patch: Mapping) -> HostSubnet:
     if "egressCIDRs" in patch:
         value = patch["egressCIDRs"] or []
         if not isinstance(value, list):
-            raise BadInput(f"egressCIDRs must be a list of CIDRs, not {value!r}")
+            raise BadInput(f"egressCIDRs must be a list of CIDRs, not {fields.shown(value)}")
         under = ipaddress.IPv4Network(cluster.underlay)
         for c in value:
             try:
+                if not isinstance(c, str) or "/" not in c:
+                    raise ValueError(c)
                 net = ipaddress.IPv4Network(c)
-            except (ValueError, TypeError):
-                raise BadInput(f"egressCIDRs: {c!r} is not a valid CIDR") from None
+            except ValueError:
+                raise BadInput(f"egressCIDRs: {fields.shown(c)} is not a valid CIDR") from None
             if not net.subnet_of(under):
                 raise BadInput(f"egressCIDRs: {c} is not in local network {under} of interface eth0 of {node}")
         cidrs = tuple(value)
@@ -77,6 +95,7 @@ def patch_hostsubnet(cluster: Cluster, node: str, patch: Mapping) -> HostSubnet:
     for ip in ips:
         if ip not in hs.egress_ips:
             _check_egress_ip(cluster, ip, node)
+            _check_unclaimed(cluster, ip, "hostsubnet", node)
     new = replace(hs, egress_ips=ips, egress_cidrs=cidrs)
     cluster.hostsubnets[cluster.hostsubnets.index(hs)] = new
     reallocate_egress_ips(cluster)
@@ -100,6 +119,10 @@ def patch_netnamespace(cluster: Cluster, name: str, patch: Mapping) -> Tuple[str
         raise BadInput(f"netnamespace {name}: the lab patches egressIPs only, not {unknown[0]}"
                        + (" (use oc adm pod-network)" if unknown[0] == "netid" else ""))
     ips = _ip_list(patch.get("egressIPs"), "egressIPs")
+    for ip in ips:
+        if ip not in cluster.netnamespace(name).egress_ips:
+            _check_egress_ip(cluster, ip, f"the node that would host it for {name}")
+            _check_unclaimed(cluster, ip, "netnamespace", name)
     cluster.put_netnamespace(replace(cluster.netnamespace(name), egress_ips=ips))
     reallocate_egress_ips(cluster)
     return ips
@@ -187,10 +210,11 @@ def apply_documents(cluster: Cluster, docs: Sequence[Tuple[str, dict]]) -> None:
 
 def apply_object(cluster: Cluster, obj: dict) -> None:
     kind = obj.get("kind")
-    meta = obj.get("metadata") or {}
-    name = meta.get("name")
-    if not isinstance(name, str) or not name:
-        raise BadInput(f"{kind}: metadata.name is required")
+    meta = fields.obj(obj.get("metadata"), {"name", "namespace", "labels", "annotations"}, f"{kind}: metadata")
+    name = check_name(str(kind), meta.get("name"), label=kind == "NetNamespace")
+    check_labels(meta.get("labels"), f"{kind} {name}: metadata.labels")
+    annotations = fields.string_map(meta.get("annotations"), f"{kind} {name}: metadata.annotations")
+    check_labels(dict.fromkeys(annotations, ""), f"{kind} {name}: metadata.annotations")
     if kind == "HostSubnet":
         extra = sorted(set(obj) - {"apiVersion", "kind", "metadata", "host", "hostIP", "subnet", "egressIPs", "egressCIDRs"})
         if extra:
@@ -213,13 +237,13 @@ def apply_object(cluster: Cluster, obj: dict) -> None:
                            "(change it with oc adm pod-network)")
         if "egressIPs" in obj:
             patch_netnamespace(cluster, name, {"egressIPs": obj["egressIPs"]})
-        for key, value in (meta.get("annotations") or {}).items():
-            annotate_netnamespace(cluster, name, str(key), str(value), overwrite=True)
+        for key, value in annotations.items():
+            annotate_netnamespace(cluster, name, key, value, overwrite=True)
     else:
         extra = sorted(set(obj) - {"apiVersion", "kind", "metadata", "spec"})
         if extra:
             raise BadInput(f"unknown field EgressNetworkPolicy.{extra[0]}")
-        namespace = meta.get("namespace") or "default"
+        namespace = fields.string(meta.get("namespace"), f"EgressNetworkPolicy {name}: metadata.namespace") or "default"
         rules = egress_rules(obj.get("spec") or {}, f"EgressNetworkPolicy {namespace}/{name}")
         set_egress_network_policy(cluster, namespace, name,
                                   [{"type": t, "to": {"cidrSelector": c}} for t, c in rules])

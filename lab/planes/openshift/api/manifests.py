@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from lab.errors import BadInput
+from lab.planes.openshift.api import fields, netpol
 from lab.planes.openshift.api.objects import (
     NODE_PORT_RANGE,
     PROTOCOLS,
@@ -44,8 +45,11 @@ CONTAINER_PORT = {"containerPort", "protocol", "name"}
 DEPLOYMENT_SPEC = {"replicas", "selector", "template"}
 TEMPLATE = {"metadata", "spec"}
 SERVICE_SPEC = {"selector", "ports", "clusterIP", "type", "sessionAffinity"}
+SESSION_AFFINITIES = ("None", "ClientIP")
+RESTART_POLICIES = ("Always", "OnFailure", "Never")
+PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+MAX_POD_NAME = 63  # a pod's name becomes its lab host: a namespace name, a directory, a host name
 SERVICE_PORT = {"name", "port", "targetPort", "protocol", "nodePort"}
-POLICY_SPEC = {"podSelector", "ingress", "egress", "policyTypes"}
 SELECTOR = {"matchLabels", "matchExpressions"}
 OPERATORS = {"In", "NotIn", "Exists", "DoesNotExist"}
 KINDS = ("Namespace", "Project", "Pod", "Deployment", "Service", "NetworkPolicy", "List")
@@ -65,17 +69,22 @@ def load_paths(paths: Sequence[str]) -> List[Document]:
             files = [path]
         for name in files:
             try:
-                with open(name) as f:
+                with open(name, encoding="utf-8") as f:
                     parsed = list(yaml.safe_load_all(f))
             except OSError as exc:
                 raise BadInput(f"{name}: cannot read: {exc.strerror}") from None
+            except UnicodeDecodeError as exc:
+                raise BadInput(f"{name}: not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r})") \
+                    from None
             except yaml.YAMLError as exc:
                 raise BadInput(f"{name}: not valid YAML: {' '.join(str(exc).split())}") from None
+            except RecursionError:
+                raise BadInput(f"{name}: not valid YAML: nested too deeply") from None
             for obj in parsed:
                 if obj is None:  # an empty document (`---` at the end)
                     continue
                 if not isinstance(obj, dict):
-                    raise BadInput(f"{name}: a document must be an object with apiVersion and kind, not {obj!r}")
+                    raise BadInput(f"{name}: a document must be an object with apiVersion and kind, not {fields.shown(obj)}")
                 docs += [(name, item) for item in _flatten(name, obj)]
     return docs
 
@@ -89,37 +98,12 @@ def _flatten(source: str, obj: dict) -> List[dict]:
     return items
 
 
-def _only(obj: object, allowed: set, where: str) -> dict:
-    if not isinstance(obj, dict):
-        raise BadInput(f"{where} must be an object, not {obj!r}")
-    unknown = sorted(set(obj) - allowed)
-    if unknown:
-        raise BadInput(f"unknown field {where}.{unknown[0]} (the lab knows: {', '.join(sorted(allowed))})")
-    return obj
-
-
-def _int(value: object, where: str, low: int = 1, high: int = 65535) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise BadInput(f"{where} must be an integer {low}..{high}, not {value!r}")
-    return value
+_only = fields.obj
+_int = fields.integer
 
 
 def _protocol(value: object, where: str) -> str:
-    if value is None:
-        return "TCP"
-    if value not in PROTOCOLS:
-        raise BadInput(f"{where} must be TCP or UDP, not {value!r}")
-    return value
-
-
-def _words(value: object, where: str) -> Tuple[str, ...]:
-    """command/args: a list of strings (numbers are written as YAML reads them)."""
-    if value is None:
-        return ()
-    words = value if isinstance(value, list) else [None]
-    if not all(isinstance(w, (str, int, float)) and not isinstance(w, bool) for w in words):
-        raise BadInput(f"{where} must be a list of strings, not {value!r}")
-    return tuple(str(w) for w in words)  # words is value: a list (anything else was refused)
+    return fields.choice(value, where, PROTOCOLS, "TCP")
 
 
 def check_selector(selector: object, where: str) -> dict:
@@ -128,16 +112,14 @@ def check_selector(selector: object, where: str) -> dict:
         return {}
     checked = _only(selector, SELECTOR, where)  # the selector itself, known to be a dict
     check_labels(checked.get("matchLabels"), f"{where}.matchLabels")
-    exprs = checked.get("matchExpressions") or []
-    if not isinstance(exprs, list):
-        raise BadInput(f"{where}.matchExpressions must be a list")
+    exprs = fields.array(checked.get("matchExpressions"), f"{where}.matchExpressions")
     for i, e in enumerate(exprs):
         at = f"{where}.matchExpressions[{i}]"
         _only(e, {"key", "operator", "values"}, at)
         check_labels({e.get("key"): ""}, at)
         if e.get("operator") not in OPERATORS:
-            raise BadInput(f"{at}.operator must be one of {', '.join(sorted(OPERATORS))}, not {e.get('operator')!r}")
-        values = e.get("values") or []
+            raise BadInput(f"{at}.operator must be one of {', '.join(sorted(OPERATORS))}, not {fields.shown(e.get('operator'))}")
+        values = fields.array(e.get("values"), f"{at}.values")
         if e["operator"] in ("In", "NotIn") and not values:
             raise BadInput(f"{at}: operator {e['operator']} needs values")
         if e["operator"] in ("Exists", "DoesNotExist") and values:
@@ -162,13 +144,14 @@ class _Builder:
     # --- metadata -------------------------------------------------------------------------------
     def meta(self, obj: dict, kind: str, namespaced: bool = True) -> Tuple[str, str, Dict[str, str]]:
         m = _only(obj.get("metadata"), METADATA, "metadata") if obj.get("metadata") is not None else {}
-        name = check_name(kind, m.get("name"), label=kind in ("Namespace", "Project", "Service"))
+        name = check_name(kind, m.get("name"), label=kind in ("Namespace", "Project"), dns1035=kind == "Service")
         labels = check_labels(m.get("labels"), f"{kind} {name}: metadata.labels")
+        fields.string_map(m.get("annotations"), f"{kind} {name}: metadata.annotations")
         ns = ""
         if namespaced:
-            ns = m.get("namespace") or "default"
+            ns = fields.string(m.get("namespace"), f"{kind} {name}: metadata.namespace") or "default"
             if ns not in (n.name for n in self.namespaces):
-                raise BadInput(f"{kind} {name}: namespace {ns!r} does not exist (namespaces: "
+                raise BadInput(f"{kind} {name}: namespace {fields.shown(ns)} does not exist (namespaces: "
                                f"{', '.join(n.name for n in self.namespaces)})")
         return name, ns, labels
 
@@ -185,7 +168,14 @@ class _Builder:
         if name is None:
             _only(obj, TOP, "Pod")
             name, ns, labels = self.meta(obj, "Pod")
-        spec = _only(obj.get("spec"), POD_SPEC, "spec")
+        if len(name) > MAX_POD_NAME:
+            raise BadInput(f"Pod {ns}/{name[:20]}...: a pod's name becomes its lab host, namespace and directory "
+                           f"names: at most {MAX_POD_NAME} characters, not {len(name)}")
+        spec = _only(obj.get("spec"), POD_SPEC, f"Pod {ns}/{name}: spec")
+        fields.choice(spec.get("restartPolicy"), f"Pod {ns}/{name}: spec.restartPolicy", RESTART_POLICIES, "Always")
+        if spec.get("terminationGracePeriodSeconds") is not None:
+            _int(spec["terminationGracePeriodSeconds"], f"Pod {ns}/{name}: spec.terminationGracePeriodSeconds", 0,
+                 2**31 - 1)
         containers = spec.get("containers")
         if not isinstance(containers, list) or not containers:
             raise BadInput(f"Pod {ns}/{name}: spec.containers must list at least one container")
@@ -198,23 +188,27 @@ class _Builder:
             if any(other.name == cname for other in parsed):
                 raise BadInput(f"{at}: container name {cname!r} is used twice in the pod")
             own: List[ContainerPort] = []
-            for j, p in enumerate(c.get("ports") or []):
+            fields.choice(c.get("imagePullPolicy"), f"{at}.imagePullPolicy", PULL_POLICIES, "IfNotPresent")
+            for j, p in enumerate(fields.array(c.get("ports"), f"{at}.ports")):
                 where = f"{at}.ports[{j}]"
                 _only(p, CONTAINER_PORT, f"spec.containers[{i}].ports[{j}]")
+                pname = p.get("name")
                 port = ContainerPort(_int(p.get("containerPort"), f"{where}.containerPort"),
-                                     _protocol(p.get("protocol"), f"{where}.protocol"), str(p.get("name") or ""))
+                                     _protocol(p.get("protocol"), f"{where}.protocol"),
+                                     "" if pname is None else fields.port_name(pname, f"{where}.name"))
                 if any((q.port, q.protocol) == (port.port, port.protocol) for q in ports):
                     raise BadInput(f"{where}: {port.port}/{port.protocol} is declared twice")
                 ports.append(port)
                 own.append(port)
-            parsed.append(Container(cname, str(c.get("image") or ""), tuple(own),
-                                    _words(c.get("command"), f"{at}.command"), _words(c.get("args"), f"{at}.args")))
-        node = node or spec.get("nodeName")
+            parsed.append(Container(cname, fields.image(c.get("image"), f"{at}.image"), tuple(own),
+                                    fields.words(c.get("command"), f"{at}.command"),
+                                    fields.words(c.get("args"), f"{at}.args")))
+        node = node or fields.string(spec.get("nodeName"), f"Pod {ns}/{name}: spec.nodeName") or None
         if node is None:  # no scheduler in the lab: the next node in order, as a Deployment spreads
             node = self.nodes[self.next_node % len(self.nodes)]
             self.next_node += 1
         if node not in self.nodes:
-            raise BadInput(f"Pod {ns}/{name}: spec.nodeName {node!r} is not a node (nodes: {', '.join(self.nodes)})")
+            raise BadInput(f"Pod {ns}/{name}: spec.nodeName {fields.shown(node)} is not a node (nodes: {', '.join(self.nodes)})")
         if any(p.name == name and p.namespace == ns for p in self.pods):
             raise BadInput(f"Pod {ns}/{name} exists already")
         try:  # in creation order, as the kubelets would start them
@@ -230,13 +224,16 @@ class _Builder:
         spec = _only(obj.get("spec"), DEPLOYMENT_SPEC, "spec")
         replicas = _int(spec.get("replicas", 1), f"Deployment {ns}/{name}: spec.replicas", 0, 1000)
         selector = check_selector(spec.get("selector"), f"Deployment {ns}/{name}: spec.selector")
-        template = _only(spec.get("template"), TEMPLATE, "spec.template")
-        tmeta = _only(template.get("metadata") or {}, {"labels", "annotations", "name"}, "spec.template.metadata")
+        template = _only(spec.get("template"), TEMPLATE, f"Deployment {ns}/{name}: spec.template")
+        tmeta = _only(template.get("metadata") or {}, {"labels", "annotations", "name"},
+                      f"Deployment {ns}/{name}: spec.template.metadata")
         labels = check_labels(tmeta.get("labels"), f"Deployment {ns}/{name}: spec.template.metadata.labels")
+        fields.string_map(tmeta.get("annotations"), f"Deployment {ns}/{name}: spec.template.metadata.annotations")
+        tspec = _only(template.get("spec"), POD_SPEC, f"Deployment {ns}/{name}: spec.template.spec")
         wanted = selector.get("matchLabels") or {}
         if not labels or any(labels.get(k) != str(v) for k, v in wanted.items()):
             raise BadInput(f"Deployment {ns}/{name}: spec.selector does not match spec.template.metadata.labels")
-        pinned = (template.get("spec") or {}).get("nodeName")
+        pinned = fields.string(tspec.get("nodeName"), f"Deployment {ns}/{name}: spec.template.spec.nodeName")
         for i in range(replicas):
             # replica names are `<deployment>-<n>` (a real cluster adds a template hash and a random suffix)
             node = pinned or self.nodes[self.next_node % len(self.nodes)]
@@ -250,35 +247,33 @@ class _Builder:
         at = f"Service {ns}/{name}"
         spec = _only(obj.get("spec"), SERVICE_SPEC, "spec")
         selector = check_labels(spec.get("selector"), f"{at}: spec.selector")
-        stype = spec.get("type", "ClusterIP")
-        if stype not in SERVICE_TYPES:
-            raise BadInput(f"{at}: spec.type must be one of {', '.join(SERVICE_TYPES)}, not {stype!r}")
+        stype = fields.choice(spec.get("type"), f"{at}: spec.type", SERVICE_TYPES, "ClusterIP")
+        fields.choice(spec.get("sessionAffinity"), f"{at}: spec.sessionAffinity", SESSION_AFFINITIES, "None")
         raw_ports = spec.get("ports")
         if not isinstance(raw_ports, list) or not raw_ports:
             raise BadInput(f"{at}: spec.ports must list at least one port")
         ports: List[ServicePort] = []
         for i, p in enumerate(raw_ports):
             where = f"{at}: spec.ports[{i}]"
-            _only(p, SERVICE_PORT, f"spec.ports[{i}]")
+            _only(p, SERVICE_PORT, f"{at}: spec.ports[{i}]")
             target = p.get("targetPort", 0)
-            if isinstance(target, str) and not target.isdigit():
-                check_name("targetPort", target, label=True)
-            elif target != 0:
-                target = _int(int(target), f"{where}.targetPort")
+            if type(target) is not int or target != 0:  # 0 (or none): the same as port, as the API defaults it
+                target = fields.port_or_name(target, f"{where}.targetPort")
+            pname = p.get("name")
             node_port = 0
             if "nodePort" in p:
                 if stype != "NodePort":
                     raise BadInput(f"{where}.nodePort is only for type NodePort")
                 node_port = _int(p["nodePort"], f"{where}.nodePort", *NODE_PORT_RANGE)
             ports.append(ServicePort(_int(p.get("port"), f"{where}.port"), _protocol(p.get("protocol"), f"{where}.protocol"),
-                                     str(p.get("name") or ""), target, node_port))
+                                     "" if pname is None else fields.port_name(pname, f"{where}.name"), target, node_port))
         if len(ports) > 1 and any(not sp.name for sp in ports):
             raise BadInput(f"{at}: with more than one port every port needs a name")
         if len({(sp.port, sp.protocol) for sp in ports}) != len(ports):
             raise BadInput(f"{at}: a port and protocol are listed twice")
         if any(s.name == name and s.namespace == ns for s in self.services):
             raise BadInput(f"{at} exists already")
-        cluster_ip = spec.get("clusterIP") or ""
+        cluster_ip = fields.string(spec.get("clusterIP"), f"{at}: spec.clusterIP")
         if cluster_ip:
             net = ipaddress.ip_network(self.cluster.network.service_network)
             try:
@@ -296,17 +291,7 @@ class _Builder:
         _only(obj, TOP, "NetworkPolicy")
         name, ns, _labels = self.meta(obj, "NetworkPolicy")
         at = f"NetworkPolicy {ns}/{name}"
-        spec = _only(obj.get("spec"), POLICY_SPEC, "spec")
-        if "podSelector" not in spec:
-            raise BadInput(f"{at}: spec.podSelector is required (an empty one, {{}}, selects every pod)")
-        check_selector(spec["podSelector"], f"{at}: spec.podSelector")
-        for direction in ("ingress", "egress"):
-            for i, rule in enumerate(spec.get(direction) or []):
-                peers = (rule or {}).get("from" if direction == "ingress" else "to") or []
-                for peer in peers:
-                    for sel in ("podSelector", "namespaceSelector"):
-                        if sel in (peer or {}):
-                            check_selector(peer[sel], f"{at}: spec.{direction}[{i}].{sel}")
+        spec = netpol.check_spec(obj.get("spec"), at, check_selector)
         if any(p.name == name and p.namespace == ns for p in self.policies):
             raise BadInput(f"{at} exists already")
         self.policies.append(NetworkPolicy(name, ns, copy.deepcopy(spec)))
@@ -362,11 +347,13 @@ def apply_documents(cluster, docs: Iterable[Document]) -> None:
               [d for d in docs if d[1].get("kind") not in ("Namespace", "Project")]
     for source, obj in ordered:
         kind = obj.get("kind")
+        if not isinstance(obj.get("apiVersion", ""), str):
+            raise BadInput(f"{source}: apiVersion must be a string, not {fields.shown(obj['apiVersion'])}")
         if kind in EGRESS_KINDS:  # fields of the network objects: lab.planes.openshift.api.egress, once NetNamespaces exist
             continue
         try:
             if kind not in KINDS or kind == "List":
-                raise BadInput(f"unknown kind {kind!r} (the lab knows: {', '.join(k for k in KINDS if k != 'List')})")
+                raise BadInput(f"unknown kind {fields.shown(kind)} (the lab knows: {', '.join(k for k in KINDS if k != 'List')})")
             if kind in ("Namespace", "Project"):
                 builder.namespace(obj, kind)
             elif kind == "Pod":

@@ -16,18 +16,24 @@ PROTOCOLS = ("TCP", "UDP")
 SERVICE_TYPES = ("ClusterIP", "NodePort")
 NODE_PORT_RANGE = (30000, 32767)  # the API server's default --service-node-port-range
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?)$")
-_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")  # every pattern: fullmatch (`$` takes a final newline)
+_DNS_1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL_NAME = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)")
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?)")
+_PREFIX = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 
 
-def check_name(kind: str, name: object, label: bool = False) -> str:
-    """A metadata.name as the API server validates it (DNS-1123 label or subdomain)."""
+def check_name(kind: str, name: object, label: bool = False, dns1035: bool = False) -> str:
+    """A metadata.name as the API server validates it (DNS-1123 label or subdomain; a Service's: DNS-1035)."""
     pattern, what = (_DNS_LABEL, "a DNS-1123 label") if label else (_DNS_SUBDOMAIN, "a DNS-1123 subdomain")
-    if not isinstance(name, str) or not name or len(name) > (63 if label else 253) or not pattern.match(name):
-        raise BadInput(f"{kind} name {name!r} is invalid: it must be {what} (lower case letters, digits, '-')")
+    if dns1035:
+        pattern, what = _DNS_1035, "a DNS-1035 label, starting with a letter"
+    if not isinstance(name, str) or not name or len(name) > (63 if label or dns1035 else 253) \
+            or not pattern.fullmatch(name):
+        shown = repr(name) if len(repr(name)) <= 70 else repr(name)[:67] + "..."
+        raise BadInput(f"{kind} name {shown} is invalid: it must be {what} (lower case letters, digits, '-', "
+                       f"at most {63 if label or dns1035 else 253} characters)")
     return name
 
 
@@ -42,12 +48,10 @@ def check_labels(labels: object, what: str) -> Dict[str, str]:
         if not isinstance(key, str):
             raise BadInput(f"{what}: label key {key!r} is not a string")
         prefix, _, name = key.rpartition("/")
-        if (prefix and (len(prefix) > 253 or not _PREFIX.match(prefix))) or len(name) > 63 or not _LABEL_NAME.match(name):
+        if (prefix and (len(prefix) > 253 or not _PREFIX.fullmatch(prefix))) or len(name) > 63 or not _LABEL_NAME.fullmatch(name):
             raise BadInput(f"{what}: {key!r} is not a valid label key")
-        text = value if isinstance(value, str) else ("" if value is None else None)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            text = str(value)
-        if text is None or len(text) > 63 or not _LABEL_VALUE.match(text):
+        text = value if isinstance(value, str) else ("" if value is None else None)  # a number is refused, not coerced
+        if text is None or len(text) > 63 or not _LABEL_VALUE.fullmatch(text):
             raise BadInput(f"{what}: {key}={value!r} is not a valid label value")
         out[key] = text
     return out

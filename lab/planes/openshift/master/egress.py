@@ -102,6 +102,13 @@ def _ip_key(ip: str) -> int:
     return int(ipaddress.IPv4Address(ip))
 
 
+def _taken(cluster: Cluster, ip: str) -> bool:
+    """An address no node may announce: a host's own on the underlay, or its network or broadcast address."""
+    under = ipaddress.ip_network(cluster.underlay)
+    return cluster.owner_of_ip(ip) is not None or ipaddress.ip_address(ip) in (under.network_address,
+                                                                              under.broadcast_address)
+
+
 def automatic_allocation(cluster: Cluster) -> Dict[str, Tuple[str, ...]]:
     """ReallocateEgressIPs() of the master's automatic mode: the egress IPs of the nodes that have egressCIDRs.
 
@@ -109,7 +116,7 @@ def automatic_allocation(cluster: Cluster) -> Dict[str, Tuple[str, ...]]:
     online node whose CIDRs contain them: first those only one node can take, then the rest, each to the
     candidate with the fewest (3.11 walks Go maps, in random order; the lab walks the nodes in order).
     Never moved: IPs no namespace asks for, IPs claimed twice, and those of namespaces with several egress
-    IPs (manual HA). The rebalancing of a node that comes back is not done."""
+    IPs (manual HA). Never given: an address a host of the underlay has, or the underlay's network or broadcast. The rebalancing of a node that comes back is not done."""
     auto = [hs for hs in cluster.hostsubnets if hs.egress_cidrs]
     if not auto:
         return {}
@@ -117,7 +124,7 @@ def automatic_allocation(cluster: Cluster) -> Dict[str, Tuple[str, ...]]:
     assigned = assigned_egress_ips(cluster)
     ips = sorted(set(nodes) | set(vnids), key=_ip_key)
     done = {ip for ip in ips if not vnids.get(ip) or len(nodes.get(ip, [])) > 1 or len(vnids[ip]) > 1
-            or len(requested[vnids[ip][0]]) > 1}
+            or len(requested[vnids[ip][0]]) > 1 or _taken(cluster, ip)}
     allocation: Dict[str, List[str]] = {hs.name: [] for hs in auto}
 
     def holds(hs: HostSubnet, ip: str) -> bool:

@@ -141,9 +141,9 @@ def _update(draft: Cluster, kind: str, ns: str, name: str, source: str, obj: dic
     """`oc apply` of an object that exists: its new state replaces the old where the API allows. True if changed."""
     key = f"{ns}/{name}"
     if kind in ("Namespace", "Project"):
-        meta = obj.get("metadata") or {}
-        labels = check_labels(meta.get("labels"), f"{source}: {kind} {name}: metadata.labels")
         i = next(i for i, n in enumerate(draft.namespaces) if n.name == name)
+        _scratch(draft, source, obj, lambda c: c.namespaces.pop(i))  # every field checked as a create would
+        labels = check_labels(obj["metadata"].get("labels"), f"{source}: {kind} {name}: metadata.labels")
         if draft.namespaces[i].labels == labels:
             return False
         draft.namespaces[i] = Namespace(name, labels)
@@ -151,9 +151,9 @@ def _update(draft: Cluster, kind: str, ns: str, name: str, source: str, obj: dic
     if kind == "Pod":
         i = next(i for i, p in enumerate(draft.pods) if p.key == key)
         old = draft.pods[i]
-        pinned = ((obj.get("spec") or {}).get("nodeName"))
         obj = copy.deepcopy(obj)
-        (obj.setdefault("spec", {}) if isinstance(obj.get("spec"), dict) else {})["nodeName"] = pinned or old.node
+        if isinstance(obj.get("spec"), dict):  # anything else is refused by the create below
+            obj["spec"]["nodeName"] = obj["spec"].get("nodeName") or old.node
         new = next(p for p in _scratch(draft, source, obj, lambda c: c.pods.pop(i)).pods if p.key == key)
         if (new.node, new.ports) != (old.node, old.ports):
             raise Refused(f'The Pod "{name}" is invalid: spec: Forbidden: pod updates may not change fields other '
@@ -173,7 +173,7 @@ def _update(draft: Cluster, kind: str, ns: str, name: str, source: str, obj: dic
             raise Refused(f'The Service "{name}" is invalid: spec.clusterIP: Invalid value: "{given}": '
                           "field is immutable")
         spec["clusterIP"] = old.cluster_ip
-        for port in spec.get("ports") or []:  # an allocated nodePort stays with its port
+        for port in spec.get("ports") if isinstance(spec.get("ports"), list) else []:  # a nodePort stays with its port
             kept = next((sp.node_port for sp in old.ports if isinstance(port, dict) and sp.node_port
                          and (sp.port, sp.protocol) == (port.get("port"), port.get("protocol", "TCP"))), 0)
             if kept and "nodePort" not in port and spec.get("type") == "NodePort":
