@@ -54,6 +54,7 @@ def session(tmp_path, topology, lines):
     (["run", "flannel", "--network", "10.244.0.0/33"], "invalid flannel network"),
     (["run", "flannel", "--pods-per-node", "300"], "do not fit a /24 lease"),
 ])
+@pytest.mark.rootless  # stops in the model, before root is looked at
 def test_bad_input_is_one_line_exit_2_and_creates_nothing(args, words):
     r = lab(*args)
     assert r.returncode == 2, r
@@ -62,6 +63,7 @@ def test_bad_input_is_one_line_exit_2_and_creates_nothing(args, words):
     assert not os.path.exists(run_dir())
 
 
+@pytest.mark.rootless
 def test_list_names_the_topologies():
     r = lab("list")
     assert r.returncode == 0

@@ -11,6 +11,8 @@ from lab.faults import WRONG_MAC
 from lab.front import faults
 from lab.observe.flows import hit_deltas
 
+pytestmark = pytest.mark.root
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
