@@ -4,6 +4,8 @@ Installing the project registers it (entry point `pytest11: sdnlab`). It brings
 - the `root` marker: root tests skip with a reason when not run as root;
 - SDNLAB_REQUIRE_ALL=1: a skipped or xfailed test fails the run (CI: every test must run and pass);
 - a lab started without root by a test lacking the `root` marker fails it loudly (not a quiet skip);
+- the fixture `record_datapath`: a test that branches on the OVS datapath says which side it tested, and the
+  run's summary lists them (each side must run somewhere: here netdev, in CI's VM system);
 - a lab name per test process: each pytest-xdist worker works under its own name (w0, w1, ...);
 - the fixture `sdnlab`, a factory: `lab = sdnlab("openshift", nodes=2, pods_per_node=2)` returns a
   running lab (built through the topology objects), torn down after the test.
@@ -75,6 +77,29 @@ def require_root() -> None:
     if os.geteuid() != 0:
         pytest.fail("this test starts a lab, which needs root, but it lacks the `root` marker "
                     "(pytestmark = pytest.mark.root)", pytrace=False)
+
+
+@pytest.fixture
+def record_datapath(request) -> Callable[[str], str]:
+    """`if record_datapath(net.datapath) == "netdev":` -- the test's report carries the side it tested."""
+    def record(datapath: str) -> str:
+        request.node.user_properties.append(("datapath", datapath))
+        return datapath
+    return record
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """One line per datapath side: which tests branched on the datapath and tested that side."""
+    sides: Dict[str, List[str]] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", "") == "call":
+                for key, value in getattr(report, "user_properties", ()):
+                    if key == "datapath":
+                        sides.setdefault(value, []).append(report.nodeid)
+    for side, tests in sorted(sides.items()):
+        terminalreporter.write_line(f"datapath {side}: tested by {len(tests)} datapath-branching tests: "
+                                    + ", ".join(sorted(set(tests))))
 
 
 def topology_args(topology, **options):
