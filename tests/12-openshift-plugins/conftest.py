@@ -78,6 +78,26 @@ def reverse(change: Dict[str, golden.Change]) -> Dict[str, golden.Change]:
     return {node: (removed, added) for node, (added, removed) in change.items()}
 
 
+def vnid_change(old: int, new: int, service: bool = False) -> Dict[str, golden.Change]:
+    """p2 moving from VNID old to new, read from the join golden (its p2 -> p1 lines for pod2 on node1 and pod4
+    on node2, and with service, the golden's service p2/db), with the table-80 rules EnsureVNIDRules(new) adds
+    and SyncVNIDRules then drops for old; p1's rule stays in use by pod1 and pod3 throughout."""
+    join = golden_change("change-join-projects.diff")
+
+    def load(v: int) -> str:
+        return "load:0->" if v == 0 else f"load:{v:#x}->"
+
+    def rule(v: int) -> set:
+        return set() if v in (0, 0x53cff1) else {f"table=80, priority=100,reg0={v:#x},reg1={v:#x} actions=output:NXM_NX_REG2[]"}
+    out = {}
+    for node, (_added, removed) in join.items():
+        moved = {f for f in removed if (service or "172.30.20.20" not in f) and not f.startswith("table=80")}
+        assert all("load:0x69d729->" in f for f in moved), moved
+        out[node] = ({f.replace("load:0x69d729->", load(new)) for f in moved} | rule(new),
+                     {f.replace("load:0x69d729->", load(old)) for f in moved} | rule(old))
+    return out
+
+
 def assert_br0_is_golden(net, name: str) -> None:
     """node1's and node2's br0, dumped, equal golden/<name>-node1.flows and -node2.flows line for line."""
     for node in NODES:
@@ -117,6 +137,7 @@ def np_lab():
 @pytest.fixture
 def helpers():
     """This folder's helpers (test modules cannot import a conftest by name: every folder has one)."""
-    return SimpleNamespace(apply=apply, differs_from_render=differs_from_render, flows_of=flows_of, oc=oc_line,
-                           golden_change=golden_change, reverse=reverse, assert_br0_is_golden=assert_br0_is_golden,
+    from lab.planes.openshift import live
+    return SimpleNamespace(oc_unchecked=live.apply, apply=apply, differs_from_render=differs_from_render, flows_of=flows_of, oc=oc_line,
+                           golden_change=golden_change, reverse=reverse, vnid_change=vnid_change, assert_br0_is_golden=assert_br0_is_golden,
                            switch_changes=switch_changes, golden=GOLDEN, userspace_masquerade=USERSPACE_MASQUERADE)

@@ -49,24 +49,6 @@ def test_two_projects_cannot_reach_each_other_and_table_80_drops_it(mt_lab, help
     assert remote[1][1].dropped and remote[1][1].tables[-1] == 80, remote[1][1].raw
 
 
-def vnid_change(helpers, old: int, new: int) -> dict:
-    """pod2's (node1) and pod4's (node2) VNID flows moving from VNID old to new, read from the join golden
-    (its p2 -> p1 lines for those pods; this lab has not the golden's service p2/db), with the table-80 rules
-    EnsureVNIDRules(new) adds and SyncVNIDRules then drops for old, as 3.11 changes them."""
-    join = helpers.golden_change("change-join-projects.diff")
-    def load(v: int) -> str:
-        return "load:0->" if v == 0 else f"load:{v:#x}->"
-    def rule(v: int) -> set:
-        return set() if v == 0 else {f"table=80, priority=100,reg0={v:#x},reg1={v:#x} actions=output:NXM_NX_REG2[]"}
-    out = {}
-    for node, (_added, removed) in join.items():
-        pods = {f for f in removed if "172.30.20.20" not in f and not f.startswith("table=80")}
-        assert len(pods) == 3 and all("load:0x69d729->" in f for f in pods), pods
-        out[node] = ({f.replace("load:0x69d729->", load(new)) for f in pods} | (rule(new) - rule(0x53cff1)),
-                     {f.replace("load:0x69d729->", load(old)) for f in pods} | (rule(old) - rule(0x53cff1)))
-    return out
-
-
 def test_join_isolate_and_global_apply_their_flows_and_change_reachability(mt_lab, helpers):
     net, c = mt_lab
     original = dict(c.netids)
@@ -79,7 +61,7 @@ def test_join_isolate_and_global_apply_their_flows_and_change_reachability(mt_la
                 netids = isolate_projects(c.netids, ["p2"])
             elif name == "global":
                 netids = make_projects_global(c.netids, ["p2"])
-            want = vnid_change(helpers, c.netids["p2"], netids["p2"])
+            want = helpers.vnid_change(c.netids["p2"], netids["p2"])
             c.set_netids(netids)
             got = helpers.switch_changes(net, lambda: helpers.apply(net, c))
             assert got == want, (name, got, want)
