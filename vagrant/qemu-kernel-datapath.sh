@@ -73,6 +73,12 @@ if ! chroot "$ROOT" /opt/venv/bin/python -c "import yaml" 2>/dev/null; then
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/venv/bin/pip install -q --no-index --find-links /wheels PyYAML
 fi
 
+# pytest-timeout (setup.cfg's per-test ceiling) also in a root built before the project needed it
+if ! chroot "$ROOT" /opt/venv/bin/python -c "import pytest_timeout" 2>/dev/null; then
+  python3 -m pip download -q -d "$ROOT/wheels" pytest-timeout
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/venv/bin/pip install -q --no-index --find-links /wheels pytest-timeout
+fi
+
 # pyproject.toml builds with setuptools>=61 and wheel; the venv's bundled setuptools is older
 if ! chroot "$ROOT" /opt/venv/bin/python -c "import wheel, setuptools, sys; sys.exit(int(setuptools.__version__.split('.')[0]) < 61)" 2>/dev/null; then
   python3 -m pip download -q -d "$ROOT/wheels" "setuptools>=61" wheel
