@@ -11,6 +11,7 @@ from lab.observe.flows import hit_deltas
 from lab.observe.ping import ping
 from lab.planes.openshift.node.flows import render_node_flows
 from lab.planes.openshift.node.policy import PolicyInput
+from lab.shell import bounded
 
 pytestmark = pytest.mark.root
 
@@ -39,7 +40,7 @@ def tcp_answers(net, c, src: str, dst: str, port: int) -> bool:
              f"        break\n"
              f"print('closed')\n")
     try:
-        return net[src].cmd(f"python3 -c \"{probe}\"").strip().endswith("open")
+        return bounded(net[src], f"python3 -c \"{probe}\" 2>&1 || true", 40).strip().endswith("open")
     finally:
         server.cmd(f"kill {int(pid)} 2>/dev/null; wait {int(pid)} 2>/dev/null")
 

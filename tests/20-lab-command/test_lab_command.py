@@ -10,6 +10,7 @@ import time
 import pytest
 
 from lab.front.pytest_plugin import assert_nothing_left, left_as_found, machine_owns
+from lab.observe.probe import read_until
 from lab.paths import lab_name, run_dir
 
 LAB = [sys.executable, "-m", "lab"]
@@ -133,9 +134,7 @@ def test_kill_9_at_any_moment_then_clean_leaves_nothing(tmp_path, topology, dela
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
     try:
         if delay == "ready":
-            for line in proc.stdout:
-                if "SCRIPT-STARTED" in line:
-                    break
+            read_until(proc.stdout, "SCRIPT-STARTED", timeout=180)
         else:
             time.sleep(delay)
     finally:
@@ -156,9 +155,7 @@ def test_a_second_lab_is_refused_while_one_runs(tmp_path):
     first = subprocess.Popen(LAB + ["run", "--no-checks", "--script", str(script)], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
     try:
-        for line in first.stdout:
-            if "SCRIPT-STARTED" in line:
-                break
+        read_until(first.stdout, "SCRIPT-STARTED", timeout=180)
         second = lab("run", "--no-checks")
         assert second.returncode == 2 and f"lab '{lab_name()}' is already running" in second.stderr, second
     finally:
