@@ -98,8 +98,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
                     if key == "datapath":
                         sides.setdefault(value, []).append(report.nodeid)
     for side, tests in sorted(sides.items()):
-        terminalreporter.write_line(f"datapath {side}: tested by {len(tests)} datapath-branching tests: "
-                                    + ", ".join(sorted(set(tests))))
+        tests = sorted(set(tests))
+        terminalreporter.write_line(f"datapath {side}: tested by {len(tests)} datapath-branching tests: " + ", ".join(tests))
 
 
 def topology_args(topology, **options):
