@@ -66,7 +66,7 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     counts = not_run(reporter.stats) if reporter else {}
     if counts:
-        said = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+        said = ", ".join(f"{n} tests {kind}" for kind, n in counts.items())
         reporter.write_line(f"SDNLAB_REQUIRE_ALL: {said}; failing the run", red=True)
         session.exitstatus = 1
 
