@@ -14,9 +14,9 @@ WORK=${WORK:-/var/tmp/sdnlab-vm}
 ROOT=$WORK/root
 PACKAGES=python3,python3-venv,openvswitch-switch,mininet,iproute2,iptables,ethtool,tcpdump,traceroute,\
 iputils-ping,kmod,etcd-server,etcd-client,util-linux,procps,linux-image-cloud-amd64,initramfs-tools,\
-docker.io,busybox-static,containernetworking-plugins
+docker.io,busybox-static,containernetworking-plugins,wget
 # the Docker folder's packages (docker.io, busybox-static for the locally built images, the CNI bridge plugin)
-DOCKER_PACKAGES="docker.io busybox-static containernetworking-plugins"
+DOCKER_PACKAGES="docker.io busybox-static containernetworking-plugins wget"
 
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 2; }
 export DEBIAN_FRONTEND=noninteractive
@@ -77,7 +77,7 @@ if ! chroot "$ROOT" /opt/venv/bin/python -c "import yaml" 2>/dev/null; then
 fi
 
 # the Docker packages also in a root built before the VM ran the Docker folder (no service is started in the chroot)
-if ! chroot "$ROOT" sh -c 'command -v dockerd && command -v busybox && [ -x /usr/lib/cni/bridge ]' >/dev/null 2>&1; then
+if ! chroot "$ROOT" sh -c 'command -v dockerd && command -v busybox && command -v wget && [ -x /usr/lib/cni/bridge ]' >/dev/null 2>&1; then
   printf '#!/bin/sh\nexit 101\n' > "$ROOT/usr/sbin/policy-rc.d"; chmod +x "$ROOT/usr/sbin/policy-rc.d"
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive chroot "$ROOT" apt-get update -qq
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive chroot "$ROOT" \
