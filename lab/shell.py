@@ -61,3 +61,17 @@ def run(host, command: str) -> str:
     if not m or m.group(1) != "0":
         raise LabError(f"{host.name}: `{command}` failed: {body}")
     return body
+
+
+def bounded(host, command: str, timeout: float) -> str:
+    """run() with a deadline: the host's shell runs the command under coreutils `timeout`, so a hung command
+    ends (LabError) instead of blocking Mininet's cmd(), which has none, and the test waiting on it."""
+    quoted = command.replace("'", "'\\''")
+    out = host.cmd(f"timeout -k 2 {timeout:g} bash -c '{quoted}'; echo __sdnlab_rc=$?")
+    m = _RC.search(out)
+    body = _RC.sub("", out).rstrip()
+    if m and m.group(1) in ("124", "137"):
+        raise LabError(f"{host.name}: `{command}` did not finish within {timeout:g}s: {body}")
+    if not m or m.group(1) != "0":
+        raise LabError(f"{host.name}: `{command}` failed: {body}")
+    return body

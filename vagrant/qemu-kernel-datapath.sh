@@ -13,7 +13,10 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${WORK:-/var/tmp/sdnlab-vm}
 ROOT=$WORK/root
 PACKAGES=python3,python3-venv,openvswitch-switch,mininet,iproute2,iptables,ethtool,tcpdump,traceroute,\
-iputils-ping,kmod,etcd-server,etcd-client,util-linux,procps,linux-image-cloud-amd64,initramfs-tools
+iputils-ping,kmod,etcd-server,etcd-client,util-linux,procps,linux-image-cloud-amd64,initramfs-tools,\
+docker.io,busybox-static,containernetworking-plugins,wget
+# the Docker folder's packages (docker.io, busybox-static for the locally built images, the CNI bridge plugin)
+DOCKER_PACKAGES="docker.io busybox-static containernetworking-plugins wget"
 
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 2; }
 export DEBIAN_FRONTEND=noninteractive
@@ -73,6 +76,25 @@ if ! chroot "$ROOT" /opt/venv/bin/python -c "import yaml" 2>/dev/null; then
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/venv/bin/pip install -q --no-index --find-links /wheels PyYAML
 fi
 
+# the Docker packages also in a root built before the VM ran the Docker folder (no service is started in the chroot)
+if ! chroot "$ROOT" sh -c 'command -v dockerd && command -v busybox && command -v wget && [ -x /usr/lib/cni/bridge ]' >/dev/null 2>&1; then
+  printf '#!/bin/sh\nexit 101\n' > "$ROOT/usr/sbin/policy-rc.d"; chmod +x "$ROOT/usr/sbin/policy-rc.d"
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive chroot "$ROOT" apt-get update -qq
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive chroot "$ROOT" \
+    apt-get install -y -qq --no-install-recommends $DOCKER_PACKAGES >/dev/null
+  rm -f "$ROOT/usr/sbin/policy-rc.d"
+fi
+# the Docker SDK (Docker pods) in the venv
+if ! chroot "$ROOT" /opt/venv/bin/python -c "import docker" 2>/dev/null; then
+  python3 -m pip download -q -d "$ROOT/wheels" docker
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/venv/bin/pip install -q --no-index --find-links /wheels docker
+fi
+# pytest-timeout (setup.cfg's per-test ceiling) also in a root built before the project needed it
+if ! chroot "$ROOT" /opt/venv/bin/python -c "import pytest_timeout" 2>/dev/null; then
+  python3 -m pip download -q -d "$ROOT/wheels" pytest-timeout
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/venv/bin/pip install -q --no-index --find-links /wheels pytest-timeout
+fi
+
 # pyproject.toml builds with setuptools>=61 and wheel; the venv's bundled setuptools is older
 if ! chroot "$ROOT" /opt/venv/bin/python -c "import wheel, setuptools, sys; sys.exit(int(setuptools.__version__.split('.')[0]) < 61)" 2>/dev/null; then
   python3 -m pip download -q -d "$ROOT/wheels" "setuptools>=61" wheel
@@ -92,6 +114,8 @@ mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>
 mkdir -p /dev/pts /run /tmp; mount -t devpts devpts /dev/pts; mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /tmp
 mount -o remount,rw /
 ip link set lo up
+mount -t cgroup2 cgroup2 /sys/fs/cgroup  # dockerd needs a cgroup hierarchy (no systemd mounts one here)
+modprobe overlay  # dockerd's overlay2 storage
 modprobe openvswitch && echo "openvswitch module loaded"
 cd /sdnlab && SDNLAB_REQUIRE_ALL=1 SDNLAB_EXPECT_DATAPATH=system PATH=/opt/venv/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   /opt/venv/bin/python -m pytest -p no:cacheprovider -q $args

@@ -2,7 +2,10 @@
 
 Installing the project registers it (entry point `pytest11: sdnlab`). It brings
 - the `root` marker: root tests skip with a reason when not run as root;
-- SDNLAB_REQUIRE_ALL=1: a skipped test fails the run (CI: every test must run);
+- SDNLAB_REQUIRE_ALL=1: a skipped or xfailed test fails the run (CI: every test must run and pass);
+- a lab started without root by a test lacking the `root` marker fails it loudly (not a quiet skip);
+- the fixture `record_datapath`: a test that branches on the OVS datapath says which side it tested, and the
+  run's summary lists them (each side must run somewhere: here netdev, in CI's VM system);
 - a lab name per test process: each pytest-xdist worker works under its own name (w0, w1, ...);
 - the fixture `sdnlab`, a factory: `lab = sdnlab("openshift", nodes=2, pods_per_node=2)` returns a
   running lab (built through the topology objects), torn down after the test.
@@ -37,6 +40,8 @@ ROOT_SKIP_REASON = "needs root: real network namespaces and kernel objects"
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "root: needs root, real namespaces and kernel objects "
                                        "(skips with a reason when not root)")
+    config.addinivalue_line("markers", "rootless: a module of the real-kernel folders that runs without root "
+                                       "on purpose (its docstring says why)")
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -48,15 +53,53 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(skip)
 
 
+def not_run(stats: Dict[str, list]) -> Dict[str, int]:
+    """What SDNLAB_REQUIRE_ALL refuses, from the terminal reporter's stats: skipped tests did not run, and
+    an xfail (or an xpass) is a test whose result nobody asserts."""
+    return {kind: len(stats.get(kind, [])) for kind in ("skipped", "xfailed", "xpassed") if stats.get(kind)}
+
+
 def pytest_sessionfinish(session, exitstatus) -> None:
-    """In CI (SDNLAB_REQUIRE_ALL=1) a skipped test fails the run: it is a test that did not run."""
+    """In CI (SDNLAB_REQUIRE_ALL=1) a skipped or xfailed test fails the run: it is a test that did not run."""
     if not os.environ.get("SDNLAB_REQUIRE_ALL"):
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    skipped = reporter.stats.get("skipped", []) if reporter else []
-    if skipped:
-        reporter.write_line(f"SDNLAB_REQUIRE_ALL: {len(skipped)} tests skipped; failing the run", red=True)
+    counts = not_run(reporter.stats) if reporter else {}
+    if counts:
+        said = ", ".join(f"{n} tests {kind}" for kind, n in counts.items())
+        reporter.write_line(f"SDNLAB_REQUIRE_ALL: {said}; failing the run", red=True)
         session.exitstatus = 1
+
+
+def require_root() -> None:
+    """A lab needs root; a test that gets here without it lacks the `root` marker (which would have
+    skipped it with a reason): fail loudly instead of erroring somewhere inside the bring-up."""
+    if os.geteuid() != 0:
+        pytest.fail("this test starts a lab, which needs root, but it lacks the `root` marker "
+                    "(pytestmark = pytest.mark.root)", pytrace=False)
+
+
+@pytest.fixture
+def record_datapath(request) -> Callable[[str], str]:
+    """`if record_datapath(net.datapath) == "netdev":` -- the test's report carries the side it tested."""
+    def record(datapath: str) -> str:
+        request.node.user_properties.append(("datapath", datapath))
+        return datapath
+    return record
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """One line per datapath side: which tests branched on the datapath and tested that side."""
+    sides: Dict[str, List[str]] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", "") == "call":
+                for key, value in getattr(report, "user_properties", ()):
+                    if key == "datapath":
+                        sides.setdefault(value, []).append(report.nodeid)
+    for side, tests in sorted(sides.items()):
+        tests = sorted(set(tests))
+        terminalreporter.write_line(f"datapath {side}: tested by {len(tests)} datapath-branching tests: " + ", ".join(tests))
 
 
 def topology_args(topology, **options):
@@ -226,6 +269,7 @@ def built_lab(build: Callable, model, packages: Optional[Dict[str, str]] = None)
     it is left behind."""
     from lab.net import running
     from lab.requirements import require_packages
+    require_root()
     require_packages(packages)
     with running(build, model) as net:
         yield net, model
@@ -240,6 +284,7 @@ def sdnlab() -> Callable[..., Lab]:
     labs: List[Lab] = []
 
     def factory(topology: str = "openshift", **options) -> Lab:
+        require_root()
         if labs:
             labs.pop().net.stop()  # one lab per process: a second call replaces the first
         lab = start_lab(topology, **options)

@@ -76,7 +76,7 @@ def describe(pkt, vxlan_ports=(4789,)) -> Seen:
 class Capture:
     """with Capture(host, 'eth0', 'udp port 4789') as cap: ...; then cap.packets / cap.seen."""
 
-    def __init__(self, host, intf: str, bpf: str = "", vxlan_ports=(4789,), settle: float = 0.3):
+    def __init__(self, host, intf: str, bpf: str = "", vxlan_ports=(4789,), settle: float = 2.0):
         self.host, self.intf, self.bpf, self.vxlan_ports, self.settle = host, intf, bpf, vxlan_ports, settle
         fd, self.path = tempfile.mkstemp(prefix=f"{host.name}-{intf}-", suffix=".pcap", dir=host.dir)
         os.close(fd)  # a name of our own; tcpdump (kept root by -Z root) rewrites the file
@@ -103,8 +103,19 @@ class Capture:
         proc.kill()
         raise LabError(f"tcpdump on {self.host.name}:{self.intf} did not start: {err.decode(errors='replace').strip()}")
 
+    def _wait_written(self) -> None:
+        """Until tcpdump (-U: a packet is written as it arrives) has written nothing for 0.1 s: frames still
+        on their way at the block's end get in; `settle` bounds the wait, no fixed pause is slept."""
+        deadline, size = time.monotonic() + self.settle, -1
+        while time.monotonic() < deadline:
+            now = os.path.getsize(self.path)
+            if now == size:
+                return
+            size = now
+            time.sleep(0.1)
+
     def __exit__(self, *exc) -> None:
-        time.sleep(self.settle)
+        self._wait_written()
         proc = self.proc
         assert proc is not None  # __enter__ started it (or raised, and then no __exit__ runs)
         proc.send_signal(signal.SIGINT)

@@ -48,6 +48,22 @@ def read_line(stream, timeout: float = 5.0) -> bytes:
     return line
 
 
+def read_until(stream, marker: str, timeout: float = 60.0) -> str:
+    """A child's output up to and including the line holding marker, or TimeoutError/EOFError at the
+    deadline or the pipe's end (what `for line in proc.stdout` would block on forever)."""
+    deadline = time.monotonic() + timeout
+    seen = ""
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            line = read_line(stream, timeout=max(left, 0.0)).decode(errors="replace")
+        except (TimeoutError, EOFError) as e:
+            raise type(e)(f"no {marker!r} within {timeout}s: {seen[-2000:]}") from None
+        seen += line
+        if marker in line:
+            return seen
+
+
 def ask(proto: str, ip: str, port: int, message: str, timeout: float = 3.0) -> str:
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
     with socket.socket(socket.AF_INET, kind) as s:

@@ -73,7 +73,7 @@ def _as_lines(value):
     return value if isinstance(value, list) else value.splitlines()
 
 
-def test_a_pod_added_and_removed_changes_only_its_own_flows(lab):
+def test_a_pod_added_and_removed_changes_only_its_own_flows(lab, record_datapath):
     net, c = lab
     node1, node2 = net["node1"], net["node2"]
     before1, before2 = flows_of(node1), flows_of(node2)
@@ -91,7 +91,7 @@ def test_a_pod_added_and_removed_changes_only_its_own_flows(lab):
         assert flows_of(node2) == before2
         # the recorded change says the same: the port, its veth brought up, the four flows (and, on the
         # userspace datapath, the veth's arp_ignore, so the node's kernel never routes around br0)
-        node_items = ["Flow"] * 4 + ["Link", "OvsPort"] + (["Sysctl"] if net.datapath == "netdev" else [])
+        node_items = ["Flow"] * 4 + ["Link", "OvsPort"] + (["Sysctl"] if record_datapath(net.datapath) == "netdev" else [])
         kinds = sorted(type(i).__name__ for i in change.added)
         assert kinds == node_items and not change.removed and not change.replaced
         ports = run(node1, "ovs-vsctl --format=csv --no-headings --columns=name,ofport list interface")

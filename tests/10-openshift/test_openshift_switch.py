@@ -45,7 +45,7 @@ def test_each_br0_matches_its_hand_written_golden_dump(lab):
         assert not missing and not extra and len(got) == len(want), (node, missing, extra)
 
 
-def test_bridge_setup_matches_a_real_node(lab):
+def test_bridge_setup_matches_a_real_node(lab, record_datapath):
     net, c = lab
     node = net["node1"]
     assert run(node, "ovs-vsctl get bridge br0 fail_mode protocols datapath_type").split() == \
@@ -65,7 +65,7 @@ def test_bridge_setup_matches_a_real_node(lab):
         assert want in pod_routes
     assert run(node, "iptables -t nat -S OPENSHIFT-MASQUERADE").splitlines()[1].endswith("-j MASQUERADE")
     links = run(node, "ip -o link")
-    if net.datapath == "system":  # the kernel's own VXLAN port, as on a real node; the IP stays on eth0
+    if record_datapath(net.datapath) == "system":  # the kernel's own VXLAN port, as on a real node; the IP stays on eth0
         assert "vxlan_sys_4789" in links and "br-phy" not in links
         assert f"{c.hostsubnet('node1').host_ip}/24" in run(node, "ip -o addr show dev eth0")
     else:  # userspace tunnelling: the node IP sits on the br-phy bridge that holds eth0

@@ -19,6 +19,8 @@ from lab.planes.openshift import live, realize
 from lab.planes.openshift.api import apistate
 from lab.shell import run
 
+pytestmark = pytest.mark.rootless  # stops before root is needed (see the docstring); the tests marked root build labs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path[:0] = [os.path.join(ROOT, "tests", "unit"), os.path.join(ROOT, "tests", "10-openshift")]
 from labstate import differences, lab_state  # noqa: E402  (tests/10-openshift: the before/after snapshot)

@@ -1,5 +1,6 @@
 """Live `oc` lines on the running cluster: a pod and a service applied at runtime answer through the
-ClusterIP, each change is exactly its flows and rules on every node (and every br0 then equals its render),
+ClusterIP, each change is exactly the flows the 3.11 goldens give (golden/change-*.diff, for this pod and
+service) and its rules on every node, every br0 back at its golden after the deletes,
 labels move endpoints, `oc delete` takes them away, and a refused line changes no switch and no rule."""
 
 import os
@@ -9,9 +10,9 @@ import textwrap
 import pytest
 
 from lab.errors import BadInput, Refused
+from lab.observe import golden
 from lab.observe.request import requests
 from lab.planes.openshift import live
-from lab.planes.openshift.node.flows import render_node_flows, render_service_flows
 from lab.shell import run
 
 pytestmark = pytest.mark.root
@@ -29,19 +30,45 @@ API = """\
     """
 
 
-def dump_differs_from_render(net, c) -> dict:
-    """Per node, `ovs-ofctl diff-flows` of br0 against the node's render now (empty: exactly equal)."""
-    out = {}
-    for hs in c.hostsubnets:
-        node = net[hs.name]
-        path = os.path.join(node.dir, "flows.live-render")
-        with open(path, "w") as f:
-            from lab.observe.flows import as_stored
-            f.write("".join(line + "\n" for line in as_stored(render_node_flows(c, hs.name))))
-        diff = run(node, f"ovs-ofctl -O OpenFlow13 diff-flows br0 {path} || true").strip()
-        if diff:
-            out[hs.name] = diff
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
+NODES = ("node1", "node2", "node3")
+
+
+def golden_pod_added(pod) -> dict:
+    """change-pod-added-subnet.diff (pod `added`, node1, 10.128.0.4, ofport 5) for another pod: its node,
+    address (also in the masked ARP source MAC) and ofport; setupPodFlows' lines are the same otherwise."""
+    added, _removed = golden.read_change(os.path.join(GOLDEN, "change-pod-added-subnet.diff"))["node1"]
+    mac = "00:00:{:02x}:{:02x}:{:02x}:{:02x}/".format(*map(int, pod.ip.split(".")))
+    swaps = [("10.128.0.4", pod.ip), ("00:00:0a:80:00:04/", mac), ("in_port=5,", f"in_port={pod.ofport},"),
+             ("output:5", f"output:{pod.ofport}"), ("load:0x5->NXM_NX_REG2", f"load:{pod.ofport:#x}->NXM_NX_REG2")]
+
+    def moved(flow: str) -> str:
+        for old, new in swaps:
+            flow = flow.replace(old, new)
+        return flow
+    return {pod.node: ({moved(f) for f in added}, set())}
+
+
+def golden_service_added(cluster_ip: str) -> dict:
+    """change-service-added-subnet.diff (172.30.20.20, port 80/TCP) for another ClusterIP with that port."""
+    change = golden.read_change(os.path.join(GOLDEN, "change-service-added-subnet.diff"))
+    return {n: ({f.replace("172.30.20.20", cluster_ip) for f in a}, set()) for n, (a, _r) in change.items()}
+
+
+def merged(*changes: dict) -> dict:
+    out = {n: (set(), set()) for n in NODES}
+    for change in changes:
+        for node, (added, removed) in change.items():
+            out[node][0].update(added)
+            out[node][1].update(removed)
     return out
+
+
+def assert_every_br0_is_golden(net) -> None:
+    for node in NODES:
+        got = golden.dump_flows(net[node])
+        want = golden.read_flows(os.path.join(GOLDEN, f"services-subnet-{node}.flows"))
+        assert got == want, (node, golden.flows_diff(got, want))
 
 
 def snapshot(net, c) -> dict:
@@ -64,36 +91,45 @@ def test_a_pod_and_service_applied_live_answer_and_delete_takes_them_away(lab, t
     net, c = lab
     path = tmp_path / "api.yaml"
     path.write_text(textwrap.dedent(API))
-    change = live.apply(net, c, f"oc apply -f {path}")
+    assert_every_br0_is_golden(net)
+    done = []
+    switches = golden.changes({n: net[n] for n in NODES}, lambda: done.append(live.apply(net, c, f"oc apply -f {path}")))
+    change = done[0]
     try:
         assert change.output.splitlines() == ["pod/api-1 created", "service/api created"]
         assert change.pods_added == ("api-1",) and "api-1" in net
-        svc_flows = set(render_service_flows(c.service("shop/api")))
         pod = c.pod("api-1")
-        for hs in c.hostsubnets:  # the service's table-60 flows everywhere, the pod's own on node2
-            added, removed = change.flows(hs.name)
-            own = {f for f in render_node_flows(c, hs.name) if pod.ip in f or f"in_port={pod.ofport}," in f} \
-                if hs.name == "node2" else set()
-            assert (added, removed) == (svc_flows | own, set()), hs.name
+        svc_change = golden_service_added("172.30.10.20")
+        # the service's table-60 flows everywhere, the pod's own on node2: the goldens' lines, nothing else
+        assert switches == merged(svc_change, golden_pod_added(pod)), switches
+        for hs in c.hostsubnets:  # the reported change counts the same
+            assert tuple(map(len, change.flows(hs.name))) == tuple(map(len, switches[hs.name])), hs.name
             rules, gone = change.rules(hs.name)
             assert not gone and sum("-j DNAT --to-destination " + f"{pod.ip}:9090" in r for r in rules) == 1, rules
-        assert dump_differs_from_render(net, c) == {}
         for src in ("pod1", "pod3", "web-2"):  # from every node
             assert answered_by(net, src, "172.30.10.20", 80, count=3) == {"api-1"}, src
 
         # a label moves the endpoints: web-2 joins the service, then leaves it again
-        change = live.apply(net, c, "oc label pod web-2 -n shop app=api --overwrite")
+        done.clear()
+        switches = golden.changes({n: net[n] for n in NODES},
+                                  lambda: done.append(live.apply(net, c, "oc label pod web-2 -n shop app=api --overwrite")))
+        change = done[0]
+        assert switches == merged(), switches
         assert change.output == "pod/web-2 labeled"
         assert all(change.flows(hs.name) == (set(), set()) for hs in c.hostsubnets)  # kube-proxy only
         assert all(any("KUBE-SEP-" in r for r in change.rules(hs.name)[0]) for hs in c.hostsubnets)
         assert "web-2" not in answered_by(net, "pod1", "172.30.10.10", 80)
-        live.apply(net, c, "oc label pod web-2 -n shop app=web --overwrite")
-        assert dump_differs_from_render(net, c) == {}
+        switches = golden.changes({n: net[n] for n in NODES},
+                                  lambda: live.apply(net, c, "oc label pod web-2 -n shop app=web --overwrite"))
+        assert switches == merged(), switches
 
-        change = live.apply(net, c, "oc delete svc api -n shop")
+        done.clear()
+        switches = golden.changes({n: net[n] for n in NODES},
+                                  lambda: done.append(live.apply(net, c, "oc delete svc api -n shop")))
+        change = done[0]
         assert change.output == 'service "api" deleted'
+        assert switches == merged({n: (r, a) for n, (a, r) in svc_change.items()}), switches
         for hs in c.hostsubnets:
-            assert change.flows(hs.name) == (set(), svc_flows), hs.name
             assert not any("172.30.10.20" in r for r in run(net[hs.name], "iptables-save -t nat").splitlines())
         assert not any(a.ok for a in requests(net["pod1"], "172.30.10.20", 80, count=1, timeout=1))
     finally:
@@ -102,7 +138,8 @@ def test_a_pod_and_service_applied_live_answer_and_delete_takes_them_away(lab, t
                 live.apply(net, c, line)
             except Refused:
                 pass
-    assert "api-1" not in net and dump_differs_from_render(net, c) == {}
+    assert "api-1" not in net
+    assert_every_br0_is_golden(net)
     assert pod.veth not in run(net["node2"], "ovs-vsctl list-ports br0").split()
 
 

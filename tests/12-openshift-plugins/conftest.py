@@ -1,5 +1,6 @@
 """2x2 clusters on the multitenant and networkpolicy plugins (pod1/pod3 in project p1, pod2/pod4 in p2),
-helpers that compare a br0 with its render and apply a changed render as the node agent would."""
+helpers that compare a br0 with the 3.11 goldens (golden/, written from the Go source; golden/README.md),
+measure what an event changed on the switches, and apply a changed render as the node agent would."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from lab.apply import converge
 from lab.daemons import ovs
 from lab.front.pytest_plugin import built_lab
+from lab.observe import golden
 from lab.observe.flows import as_stored
 from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.model import Cluster, ClusterNetwork, plugin_name
@@ -22,6 +24,11 @@ from lab.shell import run
 from lab.state import Flow, NodeState
 
 DUMP = "ovs-ofctl -O OpenFlow13 --no-names --no-stats dump-flows br0"
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
+NODES = ("node1", "node2")
+# the sdnlab-only rule of the userspace datapath (README: services on the networkpolicy plugin; DISCREPANCIES D4)
+USERSPACE_MASQUERADE = ('-A OPENSHIFT-MASQUERADE-2 -m conntrack --ctstate DNAT -m comment --comment "sdnlab: '
+                        'userspace datapath: OVS cannot undo the kernel DNAT of pod-to-service" -j MASQUERADE')
 
 
 def plugin_lab(plugin: str):
@@ -61,16 +68,57 @@ def apply(net, cluster: Cluster, policies: Sequence[PolicyInput] = ()) -> Dict[s
     return out
 
 
-def oc_line(net, cluster: Cluster, line: str):
-    """Run a live `oc` line; check it changed exactly the flows the render changed, and that every br0 then
-    equals its render. Returns the lab.planes.openshift.live.Change."""
+def golden_change(name: str) -> Dict[str, golden.Change]:
+    """A change golden as the lab makes it: the event and its SyncVNIDRules sections (golden/README.md)."""
+    return golden.read_change(os.path.join(GOLDEN, name), settled=True)
+
+
+def reverse(change: Dict[str, golden.Change]) -> Dict[str, golden.Change]:
+    """The change that undoes one (deleting what a create added)."""
+    return {node: (removed, added) for node, (added, removed) in change.items()}
+
+
+def vnid_change(old: int, new: int, service: bool = False) -> Dict[str, golden.Change]:
+    """p2 moving from VNID old to new, read from the join golden (its p2 -> p1 lines for pod2 on node1 and pod4
+    on node2, and with service, the golden's service p2/db), with the table-80 rules EnsureVNIDRules(new) adds
+    and SyncVNIDRules then drops for old; p1's rule stays in use by pod1 and pod3 throughout."""
+    join = golden_change("change-join-projects.diff")
+
+    def load(v: int) -> str:
+        return "load:0->" if v == 0 else f"load:{v:#x}->"
+
+    def rule(v: int) -> set:
+        return set() if v in (0, 0x53cff1) else {f"table=80, priority=100,reg0={v:#x},reg1={v:#x} actions=output:NXM_NX_REG2[]"}
+    out = {}
+    for node, (_added, removed) in join.items():
+        moved = {f for f in removed if (service or "172.30.20.20" not in f) and not f.startswith("table=80")}
+        assert all("load:0x69d729->" in f for f in moved), moved
+        out[node] = ({f.replace("load:0x69d729->", load(new)) for f in moved} | rule(new),
+                     {f.replace("load:0x69d729->", load(old)) for f in moved} | rule(old))
+    return out
+
+
+def assert_br0_is_golden(net, name: str) -> None:
+    """node1's and node2's br0, dumped, equal golden/<name>-node1.flows and -node2.flows line for line."""
+    for node in NODES:
+        got, want = golden.dump_flows(net[node]), golden.read_flows(os.path.join(GOLDEN, f"{name}-{node}.flows"))
+        assert got == want, (node, name, golden.flows_diff(got, want))
+
+
+def switch_changes(net, action) -> Dict[str, golden.Change]:
+    return golden.changes({n: net[n] for n in NODES}, action)
+
+
+def oc_line(net, cluster: Cluster, line: str, want: Dict[str, golden.Change]):
+    """Run a live `oc` line; the switches changed exactly `want` (per node: these flows added, these removed,
+    nothing else), and the Change the line reports counts as many. Returns the live Change."""
     from lab.planes.openshift import live
-    before = {hs.name: set(render_node_flows(cluster, hs.name)) for hs in cluster.hostsubnets}
-    change = live.apply(net, cluster, line)
-    for hs in cluster.hostsubnets:
-        after = set(render_node_flows(cluster, hs.name))
-        assert change.flows(hs.name) == (after - before[hs.name], before[hs.name] - after), (line, hs.name)
-        assert differs_from_render(net[hs.name], sorted(after)) == "", (line, hs.name)
+    done = []
+    got = switch_changes(net, lambda: done.append(live.apply(net, cluster, line)))
+    assert got == {n: want.get(n, (set(), set())) for n in NODES}, (line, got, want)
+    change = done[0]
+    for node in NODES:
+        assert tuple(map(len, change.flows(node))) == tuple(map(len, got[node])), (line, node, change.flows(node))
     return change
 
 
@@ -89,4 +137,7 @@ def np_lab():
 @pytest.fixture
 def helpers():
     """This folder's helpers (test modules cannot import a conftest by name: every folder has one)."""
-    return SimpleNamespace(apply=apply, differs_from_render=differs_from_render, flows_of=flows_of, oc=oc_line)
+    from lab.planes.openshift import live
+    return SimpleNamespace(oc_unchecked=live.apply, apply=apply, differs_from_render=differs_from_render, flows_of=flows_of, oc=oc_line,
+                           golden_change=golden_change, reverse=reverse, vnid_change=vnid_change, assert_br0_is_golden=assert_br0_is_golden,
+                           switch_changes=switch_changes, golden=GOLDEN, userspace_masquerade=USERSPACE_MASQUERADE)

@@ -13,6 +13,8 @@ import pytest
 
 from lab.paths import NETNS_DIR, RUN_DIR
 
+pytestmark = pytest.mark.rootless  # stops before root is needed (see the docstring)
+
 REPO = str(Path(__file__).resolve().parents[2])
 
 CASES = [

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from lab.front.pytest_plugin import assert_nothing_left, left_as_found, machine_owns
+from lab.observe.probe import read_until
 from lab.paths import lab_name, run_dir
 
 LAB = [sys.executable, "-m", "lab"]
@@ -54,6 +55,7 @@ def session(tmp_path, topology, lines):
     (["run", "flannel", "--network", "10.244.0.0/33"], "invalid flannel network"),
     (["run", "flannel", "--pods-per-node", "300"], "do not fit a /24 lease"),
 ])
+@pytest.mark.rootless  # stops in the model, before root is looked at
 def test_bad_input_is_one_line_exit_2_and_creates_nothing(args, words):
     r = lab(*args)
     assert r.returncode == 2, r
@@ -62,6 +64,7 @@ def test_bad_input_is_one_line_exit_2_and_creates_nothing(args, words):
     assert not os.path.exists(run_dir())
 
 
+@pytest.mark.rootless
 def test_list_names_the_topologies():
     r = lab("list")
     assert r.returncode == 0
@@ -131,9 +134,7 @@ def test_kill_9_at_any_moment_then_clean_leaves_nothing(tmp_path, topology, dela
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
     try:
         if delay == "ready":
-            for line in proc.stdout:
-                if "SCRIPT-STARTED" in line:
-                    break
+            read_until(proc.stdout, "SCRIPT-STARTED", timeout=180)
         else:
             time.sleep(delay)
     finally:
@@ -154,9 +155,7 @@ def test_a_second_lab_is_refused_while_one_runs(tmp_path):
     first = subprocess.Popen(LAB + ["run", "--no-checks", "--script", str(script)], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
     try:
-        for line in first.stdout:
-            if "SCRIPT-STARTED" in line:
-                break
+        read_until(first.stdout, "SCRIPT-STARTED", timeout=180)
         second = lab("run", "--no-checks")
         assert second.returncode == 2 and f"lab '{lab_name()}' is already running" in second.stderr, second
     finally:

@@ -15,6 +15,7 @@ import pytest
 from lab import cleanup, docker, paths
 from lab.daemons import cni
 from lab.front.pytest_plugin import left_as_found, machine_owns
+from lab.observe.probe import read_until
 
 LAB = [sys.executable, "-m", "lab"]
 pytestmark = pytest.mark.root
@@ -72,21 +73,11 @@ def machine_dockerd():
 
 
 def wait_for(proc, marker: str, timeout: float = 90) -> str:
-    """The lab's output up to the line with marker (a blocking read, bounded by the deadline's poll)."""
-    import selectors
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    seen = ""
-    deadline = time.monotonic() + timeout
-    while marker not in seen:
-        left = deadline - time.monotonic()
-        if left <= 0 or not sel.select(timeout=left):
-            raise AssertionError(f"no {marker!r} within {timeout}s: {seen[-2000:]}")
-        line = proc.stdout.readline()
-        if not line:
-            raise AssertionError(f"the lab exited before {marker!r}: {seen[-2000:]}")
-        seen += line
-    return seen
+    """The lab's output up to the line with marker, read unbuffered against a deadline."""
+    try:
+        return read_until(proc.stdout, marker, timeout)
+    except (TimeoutError, EOFError) as e:
+        raise AssertionError(str(e)) from None
 
 
 def lab_docker_processes(name: str):

@@ -4,6 +4,8 @@ import pytest
 
 from lab.front import faults
 
+pytestmark = pytest.mark.root
+
 
 @pytest.fixture
 def lab(sdnlab):

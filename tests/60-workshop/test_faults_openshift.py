@@ -11,6 +11,8 @@ from lab.faults import WRONG_MAC
 from lab.front import faults
 from lab.observe.flows import hit_deltas
 
+pytestmark = pytest.mark.root
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -68,8 +70,8 @@ def test_mtu_mismatch_loses_big_packets(lab):
     assert " 0% packet loss" in lab.cmd("node1", f"ping -n -c1 -W2 -s 1460 {lab.ip_of('pod3')}")
 
 
-def test_tx_checksum_offload_breaks_udp_not_ping(lab):
-    if lab.net.datapath != "netdev":
+def test_tx_checksum_offload_breaks_udp_not_ping(lab, record_datapath):
+    if record_datapath(lab.net.datapath) != "netdev":
         pytest.fail("this fault belongs to the userspace datapath; this suite runs it there")
     assert udp_answer(lab, "pod1", "pod3") == f"hello from {lab.ip_of('pod1')}"
     faults.inject(lab.name, "tx-checksum", ["pod1"])

@@ -10,6 +10,7 @@ import pytest
 
 from lab import cleanup, paths, registry
 from lab.errors import BadInput
+from lab.observe.probe import read_line
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def test_a_process_that_ignores_sigterm_is_killed_after_the_grace():
     child = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
                               "print('ready', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
     try:
-        assert child.stdout.readline().strip() == "ready"
+        assert read_line(child.stdout, 10).decode().strip() == "ready"
         t = time.monotonic()
         cleanup.signal_processes([(child.pid, cleanup.start_time(child.pid))], grace=0.3)
         assert child.wait(timeout=5) == -signal.SIGKILL and time.monotonic() - t < 3
@@ -88,7 +89,7 @@ print('held', flush=True)
 time.sleep(30)
 """], stdout=subprocess.PIPE, text=True)
     try:
-        assert holder.stdout.readline().strip() == "held"
+        assert read_line(holder.stdout, 10).decode().strip() == "held"
         with pytest.raises(BadInput):
             registry.acquire("ut", progress=lambda m: None)
         assert [lab["state"] for lab in registry.labs()] == ["stale"]  # its owner record has a wrong start time
@@ -170,7 +171,7 @@ def test_a_mountpoint_in_use_in_another_mount_namespace_is_seen(tmp_path):
                                f"mount -t tmpfs none {point} && echo ready && exec sleep 30"],
                               stdout=subprocess.PIPE, text=True)
     try:
-        assert holder.stdout.readline().strip() == "ready"
+        assert read_line(holder.stdout, 10).decode().strip() == "ready"
         assert not cleanup.mounts_under(str(point))  # not in this namespace...
         assert cleanup.mounted_in_some_namespace(str(point))  # ...but in the holder's
     finally:

@@ -114,6 +114,23 @@ def test_make_global_moves_pods_to_vnid_0_and_isolate_gives_them_a_new_vnid_with
                             vnid_flows(4, "10.129.0.3", 0))
 
 
+def test_a_namespace_with_only_a_service_on_the_node_gets_its_vnid_rule():
+    """node.go handleAddOrUpdateService: AddServiceRules(svc, netid) then EnsureVNIDRules(netid); SyncVNIDRules
+    keeps it (table 60 loads the VNID into REG1). Golden: multitenant-service-only-namespace-node1.flows."""
+    from lab.planes.openshift.api.objects import Service, ServicePort
+    c = cluster(MULTITENANT_PLUGIN)
+    c.set_netids({**NETIDS, "p3": 44})
+    c.services.append(Service("web3", "p3", "172.30.30.30", (ServicePort(80),)))
+    c.services.append(Service("headless", "p3", "None", (ServicePort(80),)))  # no ClusterIP: no AddServiceRules
+    for node in ("node1", "node2"):
+        flows = render_node_flows(c, node)
+        assert [f for f in flows if f.startswith("table=80, priority=100")] == [
+            "table=80, priority=100, reg0=42, reg1=42, " + OUT, "table=80, priority=100, reg0=43, reg1=43, " + OUT,
+            "table=80, priority=100, reg0=44, reg1=44, " + OUT], node
+    c.set_netids({**NETIDS, "p3": 0})  # a global namespace's service needs none
+    assert len([f for f in render_node_flows(c, "node1") if f.startswith("table=80, priority=100")]) == 2
+
+
 # ---- networkpolicy -----------------------------------------------------------------------------------
 
 def test_networkpolicy_turns_conntrack_on_with_note_02():

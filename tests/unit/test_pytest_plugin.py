@@ -39,3 +39,10 @@ def test_each_xdist_worker_has_a_lab_name_of_its_own():
     assert [worker_lab_name(w) for w in ("gw0", "gw1")] == ["w0", "w1"]
     assert worker_lab_name("gw1", "hw") == "hww1"
     assert len(worker_lab_name("gw12", "abcdefghijkl")) == 12
+
+
+def test_require_all_counts_xfails_as_well_as_skips():
+    from lab.front.pytest_plugin import not_run
+    assert not_run({"passed": [1, 2]}) == {}
+    assert not_run({"skipped": [1], "xfailed": [1, 2], "xpassed": [3], "passed": [4]}) == \
+        {"skipped": 1, "xfailed": 2, "xpassed": 1}

@@ -199,8 +199,10 @@ def render_node_flows(cluster: Cluster, node: str, plugin: Optional[str] = None,
     manifests), pods and namespaces.
 
     The per-VNID table-80 flows (multitenant EnsureVNIDRules, networkpolicy syncNamespace) are those a
-    node holds once SyncVNIDRules has run: one set per VNID a local pod uses. (The node agent adds
-    them when a pod or NetNamespace appears and removes unused ones at its hourly SyncVNIDRules.)
+    node holds once SyncVNIDRules has run: one set per VNID a local pod uses, and (multitenant) per VNID a
+    service with a ClusterIP loads in table 60 (node.go handleAddOrUpdateService calls EnsureVNIDRules after
+    AddServiceRules, and SyncVNIDRules counts table 60's loads as in use). (The node agent adds them when a
+    pod, service or NetNamespace appears and removes unused ones at its hourly SyncVNIDRules.)
 
     The VNID plugins also get multicast (tables 110/120), egress IPs (table 100) and EgressNetworkPolicies
     (table 101) from lab.planes.openshift.node.egress; datapath "netdev" adds the egress flow's marker MAC there.
@@ -228,11 +230,16 @@ def render_node_flows(cluster: Cluster, node: str, plugin: Optional[str] = None,
         flows += render_pod_flows(pod, vnid, conntrack=plugin == "networkpolicy")
         if vnid not in local_vnids:
             local_vnids.append(vnid)
+    service_vnids: List[int] = []  # multitenant: EnsureVNIDRules(netid) follows every AddServiceRules
     if plugin != "networkpolicy":  # AddServiceRules runs only without conntrack (subnet, multitenant)
         for service in cluster.services:
-            flows += render_service_flows(service, 0 if plugin == "subnet" else vnids.get(service.namespace, 0))
+            service_flows = render_service_flows(service, 0 if plugin == "subnet" else vnids.get(service.namespace, 0))
+            flows += service_flows
+            vnid = 0 if plugin == "subnet" else vnids.get(service.namespace, 0)
+            if service_flows and vnid not in local_vnids + service_vnids:
+                service_vnids.append(vnid)
     if plugin == "multitenant":
-        for vnid in local_vnids:
+        for vnid in local_vnids + service_vnids:
             flows += render_vnid_rule(vnid)
     elif plugin == "networkpolicy":
         if policies is None:
