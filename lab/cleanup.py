@@ -283,7 +283,7 @@ def list_labs() -> List[str]:
     except OSError:
         return []
     names = {e[:-5] if e.endswith(".lock") else e for e in entries}
-    return sorted(n for n in names if paths.NAME_RE.match(n))
+    return sorted(n for n in names if paths.NAME_RE.fullmatch(n))
 
 
 # --- Docker: daemons the lab started (lab.docker) ---------------------------------------------------
