@@ -11,8 +11,9 @@ A topology registers handlers (verb -> function(line) -> output text; a LabError
 Mininet's node shells are not thread-safe, so every request runs under COMMANDS, the lock the lab's
 CLI takes around each of its commands (lab.front.mncli); a request that waits longer than BUSY_S for it is
 answered "the lab is busy". Each connection is read by its own thread within READ_DEADLINE_S (at most
-MAX_REQUEST bytes), so a slow client holds no one else; past MAX_CLIENTS connections at once a new one is
-answered "busy" at once. Files a request names (`oc apply -f`) are read by the client and sent with it
+MAX_REQUEST bytes), so a slow client holds no one else: while MAX_READERS connections are still sending,
+a new one waits at most READER_WAIT_S for its turn to be read, then hears "busy" (past MAX_CONNECTIONS
+connections at once: at once). Files a request names (`oc apply -f`) are read by the client and sent with it
 (lab.sentfiles): the lab never opens a path another shell names. Signals stay with the main thread:
 teardown stops the server without waiting for it longer than STOP_WAIT_S.
 """
@@ -35,7 +36,9 @@ SOCKET = "control.sock"
 BUSY_S = 20.0  # how long a request waits for the CLI's command to finish
 IO_TIMEOUT_S = 5.0  # writing an answer
 READ_DEADLINE_S = 5.0  # the whole request must arrive within this, however slowly its bytes trickle
-MAX_CLIENTS = 4  # connections read or served at once; one more is answered "busy" at once
+MAX_READERS = 4  # connections whose request is still arriving, at once
+READER_WAIT_S = 0.5  # a new connection waits this long for a reader's turn, then hears "busy"
+MAX_CONNECTIONS = 64  # connections read, waiting or served at once; one more hears "busy" at once
 ACCEPT_POLL_S = 0.5  # how soon the server notices it was stopped
 STOP_WAIT_S = 2.0  # teardown lets a request under way finish for this long, then goes on
 MAX_REQUEST = 1 << 20
@@ -68,7 +71,8 @@ class Server:
         self._sock: Optional[socket.socket] = None
         self._thread: Optional[threading.Thread] = None
         self._busy = threading.Lock()  # held while a request runs: teardown may wait for it, briefly
-        self._clients = threading.BoundedSemaphore(MAX_CLIENTS)
+        self._connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._readers = threading.BoundedSemaphore(MAX_READERS)
 
     def start(self) -> "Server":
         try:
@@ -125,21 +129,20 @@ class Server:
                 if self._stopped.is_set():
                     conn.close()
                     return
-                if not self._clients.acquire(blocking=False):
-                    self._refuse_busy(conn)
+                if not self._connections.acquire(blocking=False):
+                    self._refuse_busy(conn, f"{MAX_CONNECTIONS} requests are under way")
                     continue
                 try:
                     threading.Thread(target=self._connection, args=(conn,), daemon=True,
                                      name=f"lab-control-{self.name}-client").start()
                 except BaseException:  # no thread (memory): this connection only is lost
-                    self._clients.release()
+                    self._connections.release()
                     conn.close()
         finally:
             sock.close()
 
-    def _refuse_busy(self, conn: socket.socket) -> None:
-        answer = {"ok": False, "exit": 1,
-                  "error": f"the lab is busy: {MAX_CLIENTS} requests are under way; try again"}
+    def _refuse_busy(self, conn: socket.socket, why: str) -> None:
+        answer = {"ok": False, "exit": 1, "error": f"the lab is busy: {why}; try again"}
         try:
             conn.settimeout(IO_TIMEOUT_S)
             conn.sendall((json.dumps(answer) + "\n").encode())
@@ -152,24 +155,27 @@ class Server:
         signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
         try:
             with conn:
-                self._one(conn)
+                if not self._readers.acquire(timeout=READER_WAIT_S):
+                    self._refuse_busy(conn, f"{MAX_READERS} clients are still sending their requests")
+                    return
+                try:  # a reader's turn while the request arrives; its wait for the lab's commands holds none
+                    request = _read_line(conn, READ_DEADLINE_S)
+                except (OSError, ValueError) as exc:
+                    request = None
+                    answer = {"ok": False, "error": f"bad request: {exc}", "exit": 2}
+                finally:
+                    self._readers.release()
+                if request is not None:
+                    answer = self.handle(request)
+                try:
+                    conn.settimeout(IO_TIMEOUT_S)
+                    conn.sendall((json.dumps(answer) + "\n").encode())
+                except OSError:
+                    pass  # the client gave up; the change (if any) is made and the lab's state says so
         except BaseException:  # noqa: BLE001 (nothing one client sends may end the server)
             self._log("connection", traceback.format_exc())
         finally:
-            self._clients.release()
-
-    def _one(self, conn: socket.socket) -> None:
-        try:
-            request = _read_line(conn, READ_DEADLINE_S)
-        except (OSError, ValueError) as exc:
-            answer = {"ok": False, "error": f"bad request: {exc}", "exit": 2}
-        else:
-            answer = self.handle(request)
-        try:
-            conn.settimeout(IO_TIMEOUT_S)
-            conn.sendall((json.dumps(answer) + "\n").encode())
-        except OSError:
-            pass  # the client gave up; the change (if any) is made and the lab's state says so
+            self._connections.release()
 
     def _log(self, what: str, text: str) -> str:
         """Appends a traceback to the lab's control log; where it went, for the answer."""

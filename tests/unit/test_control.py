@@ -1,5 +1,6 @@
 """The control socket's protocol (lab.control) with fake handlers: no lab, no root."""
 
+import concurrent.futures
 import json
 import os
 import socket
@@ -276,13 +277,13 @@ def test_a_slow_client_holds_no_one_and_is_cut_off_at_the_deadline(run_dir, monk
 def test_past_max_clients_a_new_one_hears_busy_within_a_second(run_dir):
     server = serve({"ping": lambda line: "alive"})
     stop = threading.Event()
-    threads = [threading.Thread(target=trickle, args=(stop,), daemon=True) for _ in range(control.MAX_CLIENTS)]
+    threads = [threading.Thread(target=trickle, args=(stop,), daemon=True) for _ in range(control.MAX_READERS)]
     try:
         for t in threads:
             t.start()
         time.sleep(0.5)
         t0 = time.monotonic()
-        with pytest.raises(LabError, match=r"^the lab is busy: 4 requests are under way; try again$"):
+        with pytest.raises(LabError, match=r"^the lab is busy: 4 clients are still sending their requests; try again$"):
             control.request("ctl", "ping", timeout=5)
         assert time.monotonic() - t0 < 1.0
     finally:
@@ -339,3 +340,18 @@ def test_manifests_of_a_request_come_from_the_client(tmp_path):
         assert [obj["metadata"]["name"] for _src, obj in manifests.load_paths([str(d)])] == ["shop"]
         with pytest.raises(Bad, match="not sent by the client"):
             manifests.load_paths([str(tmp_path / "other.yaml")])
+
+
+def test_requests_waiting_for_the_cli_hold_no_readers_turn(run_dir):
+    server = serve({"ping": lambda line: "alive"})
+    many = control.MAX_READERS + 3
+    pool = concurrent.futures.ThreadPoolExecutor(many)
+    try:
+        with control.COMMANDS:  # the CLI runs a command: more requests than readers wait for it, none is busy
+            futures = [pool.submit(control.request, "ctl", "ping", "", 10) for _ in range(many)]
+            time.sleep(1.0)
+            assert not any(f.done() for f in futures)
+        assert [f.result(timeout=10) for f in futures] == ["alive"] * many
+    finally:
+        pool.shutdown(wait=False)
+        server.stop()
