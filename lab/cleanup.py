@@ -67,7 +67,7 @@ def _record(name: str, kind: str) -> str:
 
 
 def _append(path: str, line: str) -> None:
-    with open(path, "a") as f:  # one write of one line: safe from several threads
+    with paths.open_private(path, "a") as f:  # one write of one line: safe from several threads
         f.write(line + "\n")
 
 
