@@ -68,9 +68,9 @@ class LabNet(Mininet):
                     errors.append(exc)
         threads = [threading.Thread(target=start, args=(i, spec), daemon=True, name=f"lab-start-{spec.get('name')}")
                    for i, spec in enumerate(specs)]
-        self._starters.extend(threads)
         for t in threads:
             t.start()
+            self._starters.append(t)  # only a started thread can be joined by stop()
         for t in threads:
             t.join()
         if errors:
