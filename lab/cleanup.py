@@ -22,7 +22,7 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Dict, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from lab import PREFIX, paths
 
@@ -67,7 +67,7 @@ def _record(name: str, kind: str) -> str:
 
 
 def _append(path: str, line: str) -> None:
-    with open(path, "a") as f:  # one write of one line: safe from several threads
+    with paths.open_private(path, "a") as f:  # one write of one line: safe from several threads
         f.write(line + "\n")
 
 
@@ -283,7 +283,7 @@ def list_labs() -> List[str]:
     except OSError:
         return []
     names = {e[:-5] if e.endswith(".lock") else e for e in entries}
-    return sorted(n for n in names if paths.NAME_RE.match(n))
+    return sorted(n for n in names if paths.NAME_RE.fullmatch(n))
 
 
 # --- Docker: daemons the lab started (lab.docker) ---------------------------------------------------
@@ -324,18 +324,53 @@ def _remove_container(container) -> None:
         pass
 
 
-def cgroup_dirs(parent: str) -> List[str]:
-    """The directories of a cgroup parent in every mounted hierarchy (v1 controllers and v2)."""
-    found: List[str] = []
+CGROUP_DEPTH = 4  # dockerd nests a relative --cgroup-parent under its own cgroup (memory:/process_api/<id>/...)
+
+
+def _hierarchies() -> List[str]:
+    """v2 alone: the root; v1 (and hybrid): each controller's mount and `unified`."""
+    if os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers")):
+        return [CGROUP_ROOT]
     try:
-        hierarchies = [os.path.join(CGROUP_ROOT, h) for h in os.listdir(CGROUP_ROOT)]
+        found = [os.path.join(CGROUP_ROOT, h) for h in sorted(os.listdir(CGROUP_ROOT))]
     except OSError:
-        return found
-    for h in hierarchies + [CGROUP_ROOT]:
-        d = os.path.join(h, parent)
-        if os.path.isdir(d) and not os.path.islink(h):
-            found.append(d)
-    return found
+        return []
+    return [h for h in found if os.path.isdir(h) and not os.path.islink(h)]
+
+
+def _cgroups_named(match: Callable[[str], bool]) -> List[str]:
+    """Cgroup directories whose name matches, in every hierarchy (v1 controllers and v2), down to CGROUP_DEPTH
+    (not below a match, nor into another lab's cgroups: their containers' cgroups are many)."""
+    found: List[str] = []
+    for top in _hierarchies():
+        level = [top]
+        for _depth in range(CGROUP_DEPTH):
+            below = []
+            for d in level:
+                try:
+                    entries = [e for e in os.scandir(d) if e.is_dir(follow_symlinks=False)]
+                except OSError:
+                    continue
+                for e in entries:
+                    if match(e.name):
+                        found.append(e.path)
+                    elif not e.name.startswith(f"{PREFIX}-"):
+                        below.append(e.path)
+            level = below
+    return sorted(set(found))
+
+
+def cgroup_dirs(parent: str) -> List[str]:
+    """The directories of a cgroup parent in every mounted hierarchy (v1 controllers and v2), at any
+    depth dockerd put it."""
+    return _cgroups_named(lambda n: n == parent)
+
+
+def lab_cgroups(name: str = "") -> List[str]:
+    """Every cgroup of the lab's containers (`sdnlab-<lab>-<node>`, lab.docker.cgroup_parent) in every
+    hierarchy: found by name, so also when the lab's records are gone."""
+    prefix = f"{PREFIX}-{name or paths.lab_name()}-"  # a lab name has no "-": no other lab's prefix
+    return _cgroups_named(lambda n: n.startswith(prefix))
 
 
 def cgroup_processes(parents: Iterable[str]) -> List[Proc]:
@@ -355,13 +390,31 @@ def cgroup_processes(parents: Iterable[str]) -> List[Proc]:
 
 
 def remove_cgroups(parents: Iterable[str]) -> None:
-    for parent in parents:
-        for top in cgroup_dirs(parent):
-            for root, _dirs, _files in sorted(os.walk(top), key=lambda w: -w[0].count("/")):
-                try:
-                    os.rmdir(root)  # cgroupfs: an empty cgroup's directory goes with rmdir
-                except OSError:
-                    pass
+    remove_cgroup_dirs([d for parent in parents for d in cgroup_dirs(parent)])
+
+
+def remove_cgroup_dirs(tops: Iterable[str]) -> None:
+    for top in tops:
+        for root, _dirs, _files in sorted(os.walk(top), key=lambda w: -w[0].count("/")):
+            try:
+                os.rmdir(root)  # cgroupfs: an empty cgroup's directory goes with rmdir
+            except OSError:
+                pass
+
+
+def cgroup_dir_processes(tops: Iterable[str]) -> List[Proc]:
+    """Live processes in the given cgroup directories or below."""
+    pids: Set[int] = set()
+    for top in tops:
+        for root, _dirs, files in os.walk(top):
+            if "cgroup.procs" in files:
+                pids.update(int(p) for p in _lines(os.path.join(root, "cgroup.procs")) if p.isdigit())
+    found = []
+    for pid in pids:
+        start = start_time(pid)
+        if start is not None and not is_zombie(pid):
+            found.append((pid, start))
+    return found
 
 
 def mounts_under(directory: str) -> List[str]:
@@ -423,9 +476,12 @@ def clean_lab(name: str = "") -> dict:
     name = name or paths.lab_name()
     _removed, cgroups = stop_dockers(name)  # containers first, while their daemons still answer
     stopped = stop_processes(name)
-    if cgroups:  # a container whose daemon died with the lab: its namespaces were docker's, its cgroup the lab's
-        stopped += signal_processes(cgroup_processes(cgroups), signal.SIGKILL, grace=0.5)
-        remove_cgroups(cgroups)
+    # a container whose daemon died with the lab: its namespaces were docker's, its cgroup the lab's (in every
+    # hierarchy, at whatever depth; also found by name when the records are gone)
+    tops = sorted({d for parent in cgroups for d in cgroup_dirs(parent)} | set(lab_cgroups(name)))
+    if tops:
+        stopped += signal_processes(cgroup_dir_processes(tops), signal.SIGKILL, grace=0.5)
+        remove_cgroup_dirs(tops)
     unmount_all(paths.run_dir(name))  # what the lab's daemons mounted: rmtree must not descend into it
     binds = [p for p in recorded_binds(name) if os.path.lexists(p)]
     for path in binds:
@@ -460,4 +516,5 @@ def leftovers(name: str = "") -> dict:
     except OSError:
         binds = []
     return {"namespaces": binds, "processes": procs["shells"] + procs["others"],
-            "run_dir": os.path.exists(paths.run_dir(name))}
+            "run_dir": os.path.exists(paths.run_dir(name)), "cgroups": lab_cgroups(name),
+            "mounts": mounts_under(paths.run_dir(name))}

@@ -32,6 +32,8 @@ PAUSE_IMAGE = "openshift/origin-pod:v3.11"  # what a 3.11 node's kubelet runs as
 APP_IMAGE = "sdnlab/app:latest"  # busybox-static: sh, httpd, nc, wget, ping, ip
 API_VERSION = "1.41"  # Debian 12's dockerd 20.10
 READY_TIMEOUT = 30.0
+RUNNING_DEADLINE_S = 20.0  # a live pod's app containers must be running within this (a loaded machine)
+RUNNING_SETTLE_S = 0.5  # ... and still running this much later: a command that exits at once did not start
 # directories dockerd and the containerd shims make at fixed places whatever their roots: made (and
 # recorded) by the lab if missing, so that its cleanup removes them again when empty
 FIXED_DIRS = ("/run/docker", "/run/docker/plugins", "/run/containerd", "/run/containerd/s")
@@ -309,6 +311,31 @@ class NodeDaemon:
             ids.append(c.id)
         return ids
 
+    def wait_running(self, pod: PodSpec, ids: List[str], deadline_s: float = RUNNING_DEADLINE_S,
+                     settle_s: float = RUNNING_SETTLE_S) -> None:
+        """Every app container running within deadline_s and still running settle_s later (a command that
+        exits at once is a pod that did not start), else LabError with the container's exit code and last
+        words, as kubelet would report it."""
+        api = self.client.api
+        end = time.monotonic() + deadline_s
+        settled = None
+        while True:
+            states = {cid: api.inspect_container(cid)["State"] for cid in ids}
+            for (cid, state), app in zip(states.items(), pod.containers, strict=True):
+                if state.get("Status") in ("exited", "dead"):
+                    tail = api.logs(cid, tail=1).decode(errors="replace").strip()
+                    raise LabError(f"pod {pod.namespace}/{pod.name}: container {app.name} did not start: it exited "
+                                   f"with code {state.get('ExitCode')}" + (f" ({tail[:200]})" if tail else ""))
+            now = time.monotonic()
+            if all(st.get("Running") for st in states.values()):
+                settled = settled or now + settle_s
+                if now >= settled:
+                    return
+            elif now > end:
+                raise LabError(f"pod {pod.namespace}/{pod.name}: its containers were not running within "
+                               f"{deadline_s:.0f} s")
+            time.sleep(0.05)
+
     def remove_pod(self, pod: PodSpec) -> None:
         """Its app containers, then its sandbox (docker rm -f), as kubelet tears a pod down."""
         from docker.errors import NotFound
@@ -408,7 +435,9 @@ class DockerRuntime:
         return self.sandboxes[pod.host][1]
 
     def add_apps(self, pod: PodSpec) -> None:
-        self.daemons[pod.node].run_apps(pod, self.sandboxes[pod.host][0])
+        """A pod added at runtime: its apps, running (a failed start fails the change, which is undone)."""
+        daemon = self.daemons[pod.node]
+        daemon.wait_running(pod, daemon.run_apps(pod, self.sandboxes[pod.host][0]))
 
     def remove(self, pod: PodSpec) -> None:
         """A pod that goes away: its containers are removed from its node's daemon."""

@@ -34,7 +34,7 @@ class LabHost(Host):
         self.role = role
         self.netns = netns  # an existing network namespace to enter (a pause container's) instead of a new one
         self.dir = host_dir(name)
-        os.makedirs(self.dir, exist_ok=True)
+        os.makedirs(self.dir, mode=0o700, exist_ok=True)
         super().__init__(name, inNamespace=True, **params)
         exports = {"SDNLAB_HOST": name}
         exports.update(env or {})

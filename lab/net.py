@@ -6,7 +6,8 @@ import os
 import shutil
 import signal
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import time
 from contextlib import contextmanager
 from typing import Callable, Dict, Iterable, Iterator, List, Optional
 
@@ -17,6 +18,8 @@ from lab import host as host_module
 from lab.errors import LabError
 from lab.host import LabHost
 from lab.livelab import write_hosts
+
+STARTERS = 8  # shells started at once
 
 
 class LabNet(Mininet):
@@ -41,7 +44,7 @@ class LabNet(Mininet):
         self.datapath = datapath
         self.pod_runtime = None  # a lab.docker.DockerRuntime when the data plane's pods are containers
         self._stopped = False
-        self._pools: List[ThreadPoolExecutor] = []
+        self._starters: List[threading.Thread] = []  # threads starting shells (add_hosts): stop() waits, bounded
         self._records: Dict[str, dict] = {}
         registry.acquire(self.name, {"topology": topology, "plane": plane}, progress=progress)
         host_module.STOPPING.clear()
@@ -51,12 +54,28 @@ class LabNet(Mininet):
         """Create hosts (name, role, env; `switch: True` for an L2 segment) and bind their namespaces
         as <lab>-<name>. Shells start in parallel threads: each start is mostly waiting for a prompt."""
         specs = [dict(s) for s in specs]
-        pool = ThreadPoolExecutor(max_workers=8)
-        self._pools.append(pool)
-        try:
-            created = list(pool.map(self._start_host, specs))
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)  # a signal must not wait for busy threads
+        # plain threads, not a ThreadPoolExecutor: a signal's Interrupted can hit the main thread while it holds
+        # the pool's shutdown lock, and teardown's shutdown() then waited for that lock for ever
+        results: List[Optional[LabHost]] = [None] * len(specs)
+        errors: List[BaseException] = []
+        gate = threading.BoundedSemaphore(STARTERS)
+
+        def start(i: int, spec: dict) -> None:
+            with gate:
+                try:
+                    results[i] = self._start_host(spec)
+                except BaseException as exc:  # noqa: BLE001 (handed to the main thread)
+                    errors.append(exc)
+        threads = [threading.Thread(target=start, args=(i, spec), daemon=True, name=f"lab-start-{spec.get('name')}")
+                   for i, spec in enumerate(specs)]
+        for t in threads:
+            t.start()
+            self._starters.append(t)  # only a started thread can be joined by stop()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        created = [h for h in results if h is not None]
         for host, spec in zip(created, specs, strict=True):
             # an L2 segment is a switch to Mininet: listed by `nodes`, left out of `pingall`
             (self.switches if spec.get("switch") else self.hosts).append(host)
@@ -144,8 +163,9 @@ class LabNet(Mininet):
             return
         self._stopped = True
         host_module.STOPPING.set()
-        for pool in self._pools:  # shells still starting finish within their deadline, then stop
-            pool.shutdown(wait=True, cancel_futures=True)
+        end = time.monotonic() + host_module.SHELL_START_TIMEOUT + 5
+        for t in self._starters:  # shells still starting see STOPPING and end within their deadline
+            t.join(timeout=max(0.0, end - time.monotonic()))
         try:
             cleanup.clean_lab(self.name)
             for host in self.hosts + self.switches:

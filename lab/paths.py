@@ -14,13 +14,13 @@ from lab.errors import BadInput
 RUN_DIR = os.environ.get("SDNLAB_RUN_DIR", f"/run/{PREFIX}")
 NETNS_DIR = "/var/run/netns"
 DEFAULT_NAME = PREFIX
-NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")  # short: it prefixes namespace and veth-free names
+NAME_RE = re.compile(r"[a-z][a-z0-9]{0,11}")  # short: it prefixes namespace and veth-free names; fullmatch only
 
 _current = {"name": os.environ.get("SDNLAB_NAME") or DEFAULT_NAME}
 
 
 def check_name(name: str) -> str:
-    if not NAME_RE.match(name or ""):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):  # match with $ lets "x\n" through
         raise BadInput(f"invalid lab name {name!r}: 1 to 12 characters, a-z then a-z or 0-9")
     return name
 
@@ -53,3 +53,11 @@ def netns_path(host: str, name: str = "") -> str:
 
 def host_dir(host: str) -> str:
     return os.path.join(run_dir(), host)
+
+
+def open_private(path: str, mode: str = "w"):
+    """A lab record opened for writing, born 0600 (records hold the lab's state: for root only)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if "a" in mode else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    os.fchmod(fd, 0o600)  # a record made earlier with another mode
+    return open(fd, mode)

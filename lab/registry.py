@@ -90,11 +90,12 @@ def acquire(name: str, info: Optional[dict] = None, progress=print) -> Claim:
         if os.path.exists(paths.run_dir(name)) or any(cleanup.leftovers(name).values()):
             progress(f"*** Removing what an earlier run of lab {name!r} left behind")
             cleanup.clean_lab(name)
-        os.makedirs(paths.run_dir(name))
+        os.makedirs(paths.run_dir(name), mode=0o700)
+        os.chmod(paths.run_dir(name), 0o700)  # the lab's records are root's alone (makedirs obeys the umask)
         me = os.getpid()
-        with open(os.path.join(paths.run_dir(name), "owner"), "w") as f:
+        with paths.open_private(os.path.join(paths.run_dir(name), "owner")) as f:
             f.write(f"{me} {cleanup.start_time(me)}\n")
-        with open(os.path.join(paths.run_dir(name), "info.json"), "w") as f:
+        with paths.open_private(os.path.join(paths.run_dir(name), "info.json")) as f:
             json.dump(dict(info or {}, name=name, pid=me, started=time.time()), f)
     except BaseException:  # a signal or an error half-way: leave nothing, then let it through
         cleanup.clean_lab(name)

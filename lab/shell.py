@@ -7,6 +7,7 @@ import re
 import tempfile
 from typing import TYPE_CHECKING, Iterable, List, Tuple
 
+from lab import paths
 from lab.errors import LabError
 
 if TYPE_CHECKING:  # the scripts need a Mininet shell (sendCmd, waitOutput): a LabHost, not a LiveHost
@@ -26,7 +27,7 @@ def start_scripts(jobs: Iterable[Tuple[LabHost, str, str]]) -> List[Tuple[LabHos
     for host, step, script in jobs:
         path = os.path.join(host.dir, f"{step}.sh")
         log = os.path.join(host.dir, f"{step}.log")
-        with open(path, "w") as f:
+        with paths.open_private(path) as f:
             # SDNLAB_TRACE=1 timestamps every step of every script in its .log (for profiling)
             trace = "PS4='+ $EPOCHREALTIME '; set -x\n" if os.environ.get("SDNLAB_TRACE") else ""
             f.write("set -e\n" + trace + script)

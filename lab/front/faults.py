@@ -53,8 +53,8 @@ def inject(lab_name: str, name: str, args: Sequence[str] = ()) -> str:
     if os.path.exists(record):
         raise BadInput(f"fault {name!r} is already injected in lab {lab_name!r}; `lab fault repair {name}` first")
     done = f.inject(lab, list(args))
-    os.makedirs(record_dir(lab_name), exist_ok=True)
-    with open(record, "w") as fh:
+    os.makedirs(record_dir(lab_name), mode=0o700, exist_ok=True)
+    with paths.open_private(record) as fh:
         json.dump({"fault": name, "args": list(args), "did": done.did, "undo": done.undo, "hint": done.hint}, fh)
     return (f"injected {name}: {done.did}\n"
             + (f"symptom: {done.hint}\n" if done.hint else "")

@@ -138,7 +138,7 @@ class LabCLI(CLI):
         detail = ""
         try:
             path = bug_log_path()
-            with open(path, "a") as f:
+            with paths.open_private(path, "a") as f:
                 f.write(f"--- {line.strip()}\n{traceback.format_exc()}\n")
             detail = f" (traceback in {path})"
         except OSError:

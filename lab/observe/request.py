@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
+from lab import paths
 from lab.errors import BadInput, LabError
 
 # one client process for many requests, each a new connection from a new source port (new conntrack entry)
@@ -81,7 +82,7 @@ def requests(host, ip: str, port: int, proto: str = "tcp", count: int = 1, timeo
         raise LabError(f"request: protocol must be tcp or udp, not {proto!r}")
     client = os.path.join(host.dir, "request_client.py")
     if not os.path.exists(client):  # a file: a multi-line program cannot go through the host's shell line
-        with open(client, "w") as f:
+        with paths.open_private(client) as f:
             f.write(_CLIENT)
     out = host.cmd(f"{sys.executable} {client} {ip} {port} {proto} {count} {timeout}")
     try:

@@ -43,7 +43,7 @@ def read_record(name: str) -> Optional[dict]:
 
 def write_record(name: str, record: dict) -> None:
     tmp = record_path(name) + ".tmp"
-    with open(tmp, "w") as f:
+    with paths.open_private(tmp) as f:
         json.dump(record, f, indent=1)
     os.replace(tmp, record_path(name))
 
@@ -142,7 +142,7 @@ class ExerciseLab(LiveLab):
         from lab.observe.request import _CLIENT, parse_answer
         client = os.path.join(paths.run_dir(self.name), "request_client.py")
         if not os.path.exists(client):
-            with open(client, "w") as f:
+            with paths.open_private(client) as f:
                 f.write(_CLIENT)
         out = self.sh(src, f"{sys.executable} {client} {ip} {int(port)} {proto} 1 {timeout}", check=False)
         try:

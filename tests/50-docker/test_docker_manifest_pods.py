@@ -154,3 +154,48 @@ def test_oc_apply_of_a_pod_makes_its_containers_and_oc_delete_removes_them(lab, 
     left = run(net["node2"], "docker ps -a --format '{{.Names}}'").split()
     assert not [n for n in left if f"_cache_default_{spec.uid}_0" in n]
     assert "cache" not in net and not os.path.exists(paths.netns_path("cache"))
+
+
+def node_links(node) -> set:
+    return {line.split(": ")[1].split("@")[0] for line in run(node, "ip -o link show 2>/dev/null").splitlines()}
+
+
+def no_new_links(node, before: set, deadline_s: float = 15.0) -> bool:
+    """No link beyond `before`: polled, as the kernel destroys a veth whose peer's namespace went away
+    asynchronously (it lingers a moment with "Peer netns reference is invalid")."""
+    end = time.monotonic() + deadline_s
+    while node_links(node) - before:
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+@pytest.mark.parametrize("command", [["/nonexistent"], ["sh", "-c", "echo bye; exit 3"]])
+def test_a_live_pod_whose_container_does_not_start_is_undone(lab, tmp_path, command):
+    """A failed app container is a failed apply: no namespace, container, veth, port or flow of the pod stays,
+    `oc get pods` does not list it, and the same manifest is refused again (not "unchanged")."""
+    import yaml
+
+    from lab.errors import LabError
+    net, cluster = lab
+    manifest = tmp_path / "broken.yaml"
+    manifest.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "broken"},
+        "spec": {"nodeName": "node2", "containers": [
+            {"name": "ok", "image": "nginx:1.14", "ports": [{"containerPort": 80}]},
+            {"name": "bad", "image": "busybox", "command": command}]}}))
+    before = {n: run(net[n], "ovs-ofctl -O OpenFlow13 --no-names --no-stats dump-flows br0") for n in ("node1", "node2")}
+    ports = run(net["node2"], "ovs-ofctl -O OpenFlow13 --no-names show br0")
+    links = node_links(net["node2"])
+    for _attempt in range(2):
+        with pytest.raises(LabError, match=r"^pod default/broken: container bad did not start"):
+            live.apply(net, cluster, f"oc apply -f {manifest}")
+        assert "broken" not in {p.name for p in cluster.pods}
+        assert "broken" not in live.apply(net, cluster, "oc get pods").output
+        assert "broken" not in net and not os.path.exists(paths.netns_path("broken"))
+        assert not [n for n in run(net["node2"], "docker ps -a --format '{{.Names}}'").split() if "_broken_" in n]
+        assert run(net["node2"], "ovs-ofctl -O OpenFlow13 --no-names show br0") == ports
+        assert no_new_links(net["node2"], links)
+        assert {n: run(net[n], "ovs-ofctl -O OpenFlow13 --no-names --no-stats dump-flows br0")
+                for n in ("node1", "node2")} == before

@@ -179,3 +179,20 @@ def test_mininets_own_argument_errors_count_and_read_as_errors(tmp_path, monkeyp
     out = capsys.readouterr().out
     assert "error: line 1: invalid number of args: iperf src dst" in out
     assert "error: line 2: invalid number of args: link end1 end2 [up down]" in out
+
+
+@pytest.mark.parametrize("name", ["x\n", "x\n\n", "\nx", "x ", "X", "1x", "x-y", "x/y", "", "a" * 13, "x\x00"])
+def test_a_lab_name_is_the_whole_string(name):
+    from lab import paths
+    from lab.errors import BadInput
+    with pytest.raises(BadInput, match=r"^invalid lab name"):
+        paths.check_name(name)
+
+
+@pytest.mark.parametrize("argv", [["oc", "--name", "x\n", "get", "pods"], ["clean", "x\n"],
+                                  ["run", "--name", "x\n", "--no-checks"]])
+def test_a_name_with_a_newline_is_one_line_and_exit_2(argv, capsys):
+    from lab.front.cli import main
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lab: error: invalid lab name") and err.count("\n") == 1

@@ -1,5 +1,6 @@
 """The control socket's protocol (lab.control) with fake handlers: no lab, no root."""
 
+import concurrent.futures
 import json
 import os
 import socket
@@ -204,3 +205,153 @@ def test_lab_oc_sends_file_paths_the_lab_can_open(monkeypatch, tmp_path):
     assert files_from_here(["apply", "-f", "web.yaml", "-n", "p1"]) == ["apply", "-f", f"{tmp_path}/web.yaml", "-n", "p1"]
     assert files_from_here(["create", "--filename=d/x.yaml"]) == ["create", f"--filename={tmp_path}/d/x.yaml"]
     assert files_from_here(["label", "pod", "f", "-f"]) == ["label", "pod", "f", "-f"]
+
+
+def raw_request(payload: bytes, timeout: float = 5) -> dict:
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(timeout)
+        s.connect(control.socket_path("ctl"))
+        s.sendall(payload)
+        return json.loads(s.makefile().readline())
+
+
+def test_a_deeply_nested_request_is_refused_and_the_server_serves_on(run_dir):
+    server = serve({"ping": lambda line: "alive"})
+    try:
+        answer = raw_request(b"[" * 100_000 + b"\n")
+        assert answer["ok"] is False and answer["exit"] == 2 and answer["error"].startswith("bad request")
+        assert control.request("ctl", "ping", timeout=5) == "alive"
+    finally:
+        server.stop()
+
+
+def test_a_request_longer_than_the_limit_is_refused(run_dir, monkeypatch):
+    monkeypatch.setattr(control, "MAX_REQUEST", 1000)
+    server = serve({"ping": lambda line: "alive"})
+    try:
+        answer = raw_request(b"x" * 5000)  # no newline: the server stops reading at the limit
+        assert answer["exit"] == 2 and "longer than 1000 bytes" in answer["error"]
+        with pytest.raises(BadInput, match="at most 1000"):
+            control.request("ctl", "ping", "y" * 2000, timeout=5)
+        assert control.request("ctl", "ping", timeout=5) == "alive"
+    finally:
+        server.stop()
+
+
+def trickle(stop: threading.Event, every: float = 4.0):
+    """A client that sends one byte every few seconds and never ends its line."""
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(control.socket_path("ctl"))
+    while not stop.is_set():
+        try:
+            s.sendall(b"{")
+        except OSError:
+            break
+        stop.wait(every)
+    return s
+
+
+def test_a_slow_client_holds_no_one_and_is_cut_off_at_the_deadline(run_dir, monkeypatch):
+    monkeypatch.setattr(control, "READ_DEADLINE_S", 2.0)
+    server = serve({"ping": lambda line: "alive"})
+    stop = threading.Event()
+    slow = []
+    t = threading.Thread(target=lambda: slow.append(trickle(stop, every=0.5)), daemon=True)
+    t.start()
+    try:
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        assert control.request("ctl", "ping", timeout=5) == "alive"
+        assert time.monotonic() - t0 < 1.0
+        time.sleep(2.5)  # past the deadline: the slow client got its answer and was closed
+        stop.set()
+        t.join(timeout=5)
+        slow[0].settimeout(5)
+        answer = json.loads(slow[0].makefile().readline())
+        assert answer["exit"] == 2 and "within 2 s" in answer["error"]
+    finally:
+        stop.set()
+        server.stop()
+
+
+def test_past_max_clients_a_new_one_hears_busy_within_a_second(run_dir):
+    server = serve({"ping": lambda line: "alive"})
+    stop = threading.Event()
+    threads = [threading.Thread(target=trickle, args=(stop,), daemon=True) for _ in range(control.MAX_READERS)]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        with pytest.raises(LabError, match=r"^the lab is busy: 4 clients are still sending their requests; try again$"):
+            control.request("ctl", "ping", timeout=5)
+        assert time.monotonic() - t0 < 1.0
+    finally:
+        stop.set()
+        server.stop()
+
+
+def test_the_lab_opens_no_path_a_client_names(run_dir, tmp_path):
+    from lab import sentfiles
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # no writer: opening it would hold the lab for good
+
+    def apply(line):
+        path = line.split()[-1]
+        with sentfiles.open_text(path) as f:
+            return f.read()
+    server = serve({"oc": apply})
+    try:
+        t0 = time.monotonic()
+        answer = raw_request(json.dumps({"verb": "oc", "line": f"apply -f {fifo}"}).encode() + b"\n")
+        assert time.monotonic() - t0 < 2 and answer["ok"] is False and "not sent by the client" in answer["error"]
+        manifest = tmp_path / "web.yaml"
+        manifest.write_text("kind: Pod\n")
+        assert control.request("ctl", "oc", f"apply -f {manifest}", timeout=5) == "kind: Pod\n"
+    finally:
+        server.stop()
+
+
+def test_the_client_sends_what_its_f_paths_hold(tmp_path, monkeypatch):
+    from lab import sentfiles
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "b.yaml").write_text("b")
+    (tmp_path / "d" / "a.json").write_text("a")
+    (tmp_path / "d" / "notes.txt").write_text("no")
+    (tmp_path / "bad.yaml").write_bytes(b"\xff")
+    line, files = sentfiles.collect("apply -f d --filename=bad.yaml -f missing.yaml -n p1")
+    assert line == f"apply -f {tmp_path}/d --filename={tmp_path}/bad.yaml -f {tmp_path}/missing.yaml -n p1"
+    assert files == {f"{tmp_path}/d": {"dir": ["a.json", "b.yaml"]}, f"{tmp_path}/d/a.json": {"text": "a"},
+                     f"{tmp_path}/d/b.yaml": {"text": "b"}, f"{tmp_path}/bad.yaml": {"error": "not UTF-8 text (byte 0)"},
+                     f"{tmp_path}/missing.yaml": {"error": "No such file or directory"}}
+
+
+def test_manifests_of_a_request_come_from_the_client(tmp_path):
+    from lab import sentfiles
+    from lab.errors import BadInput as Bad
+    from lab.planes.openshift.api import manifests
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n")
+    _line, files = sentfiles.collect(f"apply -f {d}")
+    (d / "ns.yaml").write_text("garbage: [")  # the lab reads what was sent, not the file now
+    with sentfiles.serving(files):
+        assert [obj["metadata"]["name"] for _src, obj in manifests.load_paths([str(d)])] == ["shop"]
+        with pytest.raises(Bad, match="not sent by the client"):
+            manifests.load_paths([str(tmp_path / "other.yaml")])
+
+
+def test_requests_waiting_for_the_cli_hold_no_readers_turn(run_dir):
+    server = serve({"ping": lambda line: "alive"})
+    many = control.MAX_READERS + 3
+    pool = concurrent.futures.ThreadPoolExecutor(many)
+    try:
+        with control.COMMANDS:  # the CLI runs a command: more requests than readers wait for it, none is busy
+            futures = [pool.submit(control.request, "ctl", "ping", "", 10) for _ in range(many)]
+            time.sleep(1.0)
+            assert not any(f.done() for f in futures)
+        assert [f.result(timeout=10) for f in futures] == ["alive"] * many
+    finally:
+        pool.shutdown(wait=False)
+        server.stop()

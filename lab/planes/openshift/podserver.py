@@ -51,7 +51,7 @@ def main(argv) -> int:
     for t in threads:
         t.start()
     tmp = pidfile + ".tmp"
-    with open(tmp, "w") as f:
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:  # a lab record: 0600
         f.write(f"{os.getpid()}\n")
     os.rename(tmp, pidfile)  # written whole: a reader never sees half a pid
     threading.Event().wait()

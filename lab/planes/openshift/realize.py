@@ -10,7 +10,7 @@ import sys
 from dataclasses import replace
 from typing import Callable, Dict, List, Optional, Tuple
 
-from lab import docker, underlay
+from lab import docker, paths, underlay
 from lab.apply import applied, converge, restore
 from lab.daemons import ovs
 from lab.errors import BadInput, LabError
@@ -159,7 +159,7 @@ def _know_pod(net: LabNet, cluster: Cluster, pod: Pod) -> None:
 
 def _write_expected(node, state) -> None:
     """br0's rendered flows as the switch will show them, for diff-flows (the build's check, tests)."""
-    with open(os.path.join(node.dir, "flows.expected"), "w") as f:
+    with paths.open_private(os.path.join(node.dir, "flows.expected")) as f:
         f.write(flows_file_text(as_stored(state.flows(BRIDGE))))
 
 

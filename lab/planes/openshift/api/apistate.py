@@ -33,7 +33,7 @@ def write(name: str, cluster: Cluster) -> None:
     """Atomically: a reader never sees half a file."""
     path = os.path.join(paths.run_dir(name), FILE)
     tmp = path + ".tmp"
-    with open(tmp, "w") as f:
+    with paths.open_private(tmp) as f:
         json.dump(snapshot(cluster), f, indent=1)
     os.replace(tmp, path)
 

@@ -13,6 +13,7 @@ import os
 from dataclasses import replace
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from lab import sentfiles
 from lab.errors import BadInput
 from lab.planes.openshift.api import fields, netpol
 from lab.planes.openshift.api.objects import (
@@ -34,7 +35,7 @@ from lab.planes.openshift.master.pods import place_pod
 from lab.underlay import UNDERLAY_HOST
 
 Document = Tuple[str, dict]  # (the file it came from, the parsed object)
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+MANIFEST_SUFFIXES = sentfiles.SUFFIXES
 
 # the fields the lab understands, per place in an object; anything else is refused, as `oc create` would
 TOP = {"apiVersion", "kind", "metadata", "spec"}
@@ -61,15 +62,15 @@ def load_paths(paths: Sequence[str]) -> List[Document]:
     import yaml  # PyYAML; JSON is YAML too
     docs: List[Document] = []
     for path in paths:
-        if os.path.isdir(path):
-            files = sorted(os.path.join(path, f) for f in os.listdir(path) if f.endswith(MANIFEST_SUFFIXES))
+        if sentfiles.isdir(path):  # a request from another shell: what its client sent (lab.sentfiles)
+            files = sorted(os.path.join(path, f) for f in sentfiles.listdir(path) if f.endswith(MANIFEST_SUFFIXES))
             if not files:
                 raise BadInput(f"{path}: no *.yaml, *.yml or *.json files in this directory")
         else:
             files = [path]
         for name in files:
             try:
-                with open(name, encoding="utf-8") as f:
+                with sentfiles.open_text(name) as f:
                     parsed = list(yaml.safe_load_all(f))
             except OSError as exc:
                 raise BadInput(f"{name}: cannot read: {exc.strerror}") from None
