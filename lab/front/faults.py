@@ -45,6 +45,12 @@ def injected(lab: str) -> List[dict]:
     return found
 
 
+def _settle(lab: LiveLab, commands) -> None:
+    """A switch's flows changed: return when its datapath's cached flows follow them (as an apply does)."""
+    for host in sorted({h for h, c in commands if "ovs-ofctl" in c or "ovs-vsctl" in c}):
+        lab.sh(host, "ovs-appctl revalidator/wait")
+
+
 def inject(lab_name: str, name: str, args: Sequence[str] = ()) -> str:
     """Break the running lab; returns what was done and how to undo it."""
     lab = LiveLab(lab_name)
@@ -53,6 +59,7 @@ def inject(lab_name: str, name: str, args: Sequence[str] = ()) -> str:
     if os.path.exists(record):
         raise BadInput(f"fault {name!r} is already injected in lab {lab_name!r}; `lab fault repair {name}` first")
     done = f.inject(lab, list(args))
+    _settle(lab, done.undo)
     os.makedirs(record_dir(lab_name), mode=0o700, exist_ok=True)
     with paths.open_private(record) as fh:
         json.dump({"fault": name, "args": list(args), "did": done.did, "undo": done.undo, "hint": done.hint}, fh)
@@ -74,6 +81,7 @@ def repair(lab_name: str, name: str) -> str:
         raise BadInput(f"fault {name!r} is not injected in lab {lab_name!r}") from None
     for host, cmd in done["undo"]:
         lab.sh(host, cmd)
+    _settle(lab, done["undo"])
     os.unlink(record)
     return f"repaired {name}: " + "; ".join(f"{h}: {c.splitlines()[0]}" for h, c in done["undo"])
 
