@@ -375,18 +375,7 @@ def lab_cgroups(name: str = "") -> List[str]:
 
 def cgroup_processes(parents: Iterable[str]) -> List[Proc]:
     """Live processes in the given cgroups or below (a container's, whatever namespaces it has)."""
-    pids: Set[int] = set()
-    for parent in parents:
-        for top in cgroup_dirs(parent):
-            for root, _dirs, files in os.walk(top):
-                if "cgroup.procs" in files:
-                    pids.update(int(p) for p in _lines(os.path.join(root, "cgroup.procs")) if p.isdigit())
-    found = []
-    for pid in pids:
-        start = start_time(pid)
-        if start is not None and not is_zombie(pid):
-            found.append((pid, start))
-    return found
+    return cgroup_dir_processes(d for parent in parents for d in cgroup_dirs(parent))
 
 
 def remove_cgroups(parents: Iterable[str]) -> None:
