@@ -1,4 +1,5 @@
-"""An exercise as data: texts in two languages, the lab it needs, questions, criteria, setup, solve."""
+"""An exercise as data: texts in two languages, the lab it needs, questions, criteria, setup, solve,
+the wrong fixes its graders must refuse, and its stages."""
 
 from __future__ import annotations
 
@@ -29,8 +30,35 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Criterion:
+    """One observation of the lab. A *control* criterion holds on the broken lab too (it proves the rest
+    of the lab still works, e.g. a path the fault does not touch); every other criterion must fail there."""
+
     name: Text
     observe: Callable[[object], Outcome] = field(compare=False)
+    control: bool = False
+
+
+@dataclass(frozen=True)
+class WrongFix:
+    """A plausible wrong fix a student may try (a flow on the wrong port, a rule that never matches, a local
+    alias, a hand-made flow instead of the API object, a wrong answer): `apply` does it to the broken lab;
+    `answers` are typed as the student would. `lab workshop verify` proves at least one criterion fails."""
+
+    name: str
+    apply: Callable[[object], None] = field(default=lambda lab: None, compare=False)
+    answers: Tuple[Tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a staged exercise: its own task, questions and criteria. A stage starts from a
+    checkpoint of the lab taken when the student reached it (`stage`, `reset --stage N`)."""
+
+    title: Text
+    task: Text
+    questions: Tuple[Question, ...] = ()
+    criteria: Tuple[Criterion, ...] = ()
+    solve: Callable[[object], None] = field(default=lambda lab: None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -47,6 +75,8 @@ class Exercise:
     setup: Callable[[object], None] = field(default=lambda lab: None, compare=False)
     solve: Callable[[object], None] = field(default=lambda lab: None, compare=False)
     datapaths: Tuple[str, ...] = ("system", "netdev")  # where the exercise makes sense
+    wrong_fixes: Tuple[WrongFix, ...] = ()
+    stages: Tuple[Stage, ...] = ()
 
     def text(self, what: str, lang: str) -> str:
         return getattr(self, what).get(lang) or getattr(self, what)["en"]
