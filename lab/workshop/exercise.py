@@ -84,8 +84,27 @@ class Exercise:
     def hint_list(self, lang: str) -> Sequence[str]:
         return self.hints.get(lang) or self.hints["en"]
 
-    def question(self, key: str):
-        return next((q for q in self.questions if q.key == key), None)
+    def question(self, key: str, stage: int = 0):
+        return next((q for q in self.questions_at(stage) if q.key == key), None)
+
+    # A staged exercise grades, solves and asks per stage (0-based); an exercise without stages is one stage.
+
+    def questions_at(self, stage: int) -> Tuple[Question, ...]:
+        return self.stages[stage].questions if self.stages else self.questions
+
+    def criteria_at(self, stage: int) -> Tuple[Criterion, ...]:
+        return self.stages[stage].criteria if self.stages else self.criteria
+
+    def solve_at(self, stage: int) -> Callable[[object], None]:
+        return self.stages[stage].solve if self.stages else self.solve
+
+    def task_at(self, stage: int, lang: str) -> str:
+        """The exercise's task, then (staged) the current stage's own task."""
+        if not self.stages:
+            return self.text("task", lang)
+        st = self.stages[stage]
+        head = f"[{'stage' if lang == 'en' else '阶段'} {stage + 1}/{len(self.stages)}] {st.title.get(lang) or st.title['en']}"
+        return f"{self.text('task', lang)}\n\n{head}\n{st.task.get(lang) or st.task['en']}"
 
 
 def text(en: str, zh: str) -> Text:

@@ -40,11 +40,11 @@ class Grade:
         return self.score == self.total
 
 
-def grade(lab, exercise: Exercise, lang: str = "en") -> Grade:
-    """Observe each criterion; compare each typed answer with the lab's real state. A criterion that
-    raises is a FAIL with its error (a broken lab must grade, not crash)."""
+def grade(lab, exercise: Exercise, lang: str = "en", stage: int = 0) -> Grade:
+    """Observe each criterion (of the stage, for a staged exercise); compare each typed answer with the
+    lab's real state. A criterion that raises is a FAIL with its error (a broken lab must grade, not crash)."""
     results = []
-    for q in exercise.questions:
+    for q in exercise.questions_at(stage):
         t = time.monotonic()
         typed = lab.answers.get(q.key)
         name = f"answer {q.key}"
@@ -58,7 +58,7 @@ def grade(lab, exercise: Exercise, lang: str = "en") -> Grade:
         except Exception as exc:  # noqa: BLE001 (observation failed: grade it as failed)
             ok, seen = False, f"could not observe the lab: {exc}"
         results.append(Result(name, ok, seen, time.monotonic() - t))
-    for c in exercise.criteria:
+    for c in exercise.criteria_at(stage):
         t = time.monotonic()
         try:
             out = c.observe(lab)

@@ -12,7 +12,7 @@ from lab.front import faults
 from lab.workshop.catalogue import exercise
 from lab.workshop.exercise import LANGS, Exercise
 from lab.workshop.grading import Grade, format_grade, grade
-from lab.workshop.live import ExerciseLab, write_record
+from lab.workshop.live import ExerciseLab, read_record, write_record
 
 
 def check_lang(lang: str) -> str:
@@ -39,12 +39,18 @@ def fill(textual: str, name: str) -> str:
     return textual.replace("{lab_dir}", paths.run_dir(name))
 
 
+def current_stage(name: str) -> int:
+    """The stage the lab's student is at (0-based; 0 for an exercise without stages)."""
+    return int((read_record(name) or {}).get("stage", 0))
+
+
 def task_text(ex: Exercise, lang: str, name: str) -> str:
+    stage = current_stage(name)
     lines = [f"=== {ex.id}: {ex.text('title', lang)}  ({ex.topology}, ~{ex.minutes} min)", "",
-             fill(ex.text("task", lang), name)]
-    if ex.questions:
+             fill(ex.task_at(stage, lang), name)]
+    if ex.questions_at(stage):
         lines += ["", "answer:" if lang == "en" else "作答："]
-        lines += [f"  answer {q.key} VALUE   {q.text.get(lang) or q.text['en']}" for q in ex.questions]
+        lines += [f"  answer {q.key} VALUE   {q.text.get(lang) or q.text['en']}" for q in ex.questions_at(stage)]
     lines += ["", "task | hint | answer Q VALUE | check | reset" + ("" if lang == "en" else
                                                                       "   （任务 | 提示 | 作答 | 检查 | 重置）")]
     return "\n".join(lines)
@@ -65,8 +71,9 @@ def next_hint(name: str) -> str:
 
 def answer(name: str, key: str, value: str) -> str:
     lab, ex = opened(name)
-    if ex.question(key) is None:
-        known = ", ".join(q.key for q in ex.questions) or "none: this exercise is graded on the lab alone"
+    stage = current_stage(name)
+    if ex.question(key, stage) is None:
+        known = ", ".join(q.key for q in ex.questions_at(stage)) or "none: this exercise is graded on the lab alone"
         raise BadInput(f"exercise {ex.id} has no question {key!r} (questions: {known})")
     if not value.strip():
         raise BadInput(f"usage: answer {key} VALUE")
@@ -77,17 +84,33 @@ def answer(name: str, key: str, value: str) -> str:
 
 def check(name: str, lang: str = "") -> Grade:
     lab, ex = opened(name)
-    return grade(lab, ex, lang or lab.record.get("lang", "en"))
+    return grade(lab, ex, lang or lab.record.get("lang", "en"), current_stage(name))
 
 
 def solve(name: str) -> str:
     """The reference solution: the fix applied to the lab, the questions answered from the lab's state."""
     lab, ex = opened(name)
-    ex.solve(lab)
-    for q in ex.questions:
+    stage = current_stage(name)
+    ex.solve_at(stage)(lab)
+    for q in ex.questions_at(stage):
         lab.record.setdefault("answers", {})[q.key] = q.truth(lab)
     lab.save()
     return f"applied the reference solution of {ex.id} to lab {name!r}"
+
+
+def advance(name: str) -> str:
+    """`stage next`: on to the next stage once the current one's check passes (a staged exercise only)."""
+    lab, ex = opened(name)
+    stage = current_stage(name)
+    if not ex.stages:
+        raise BadInput(f"exercise {ex.id} has no stages")
+    if stage + 1 >= len(ex.stages):
+        raise BadInput(f"exercise {ex.id}: stage {stage + 1}/{len(ex.stages)} is the last one")
+    if not check(name).passed:
+        raise BadInput(f"stage {stage + 1} of {ex.id} is not done yet (`check` shows what is left)")
+    lab.record["stage"] = stage + 1
+    lab.save()
+    return f"exercise {ex.id}: stage {stage + 2}/{len(ex.stages)}"
 
 
 def reset(name: str) -> str:
