@@ -32,12 +32,20 @@ def test_every_exercise_speaks_english_and_chinese(ex):
         assert CJK.search(getattr(ex, what)["zh"]), f"{ex.id}: {what} has no Chinese text"
     assert len(ex.hints["en"]) == len(ex.hints["zh"]) >= 2, f"{ex.id}: hints in both languages, progressive"
     assert any(CJK.search(h) for h in ex.hints["zh"])  # a hint may be just the command
-    for q in ex.questions:
-        assert q.text["en"] and CJK.search(q.text["zh"]) and callable(q.truth)
-        assert f"answer {q.key}" in ex.task["en"], f"{ex.id}: the task tells how to answer {q.key}"
-    for c in ex.criteria:
-        assert c.name["en"] and CJK.search(c.name["zh"]) and callable(c.observe)
-    assert ex.questions or ex.criteria, f"{ex.id} grades nothing"
+    # a staged exercise keeps its questions and criteria in its stages, each stage's task tells how to answer
+    steps = [(ex.questions, ex.criteria, ex.task)] + [(st.questions, st.criteria, st.task) for st in ex.stages]
+    for questions, criteria, task in steps:
+        for q in questions:
+            assert q.text["en"] and CJK.search(q.text["zh"]) and callable(q.truth)
+            assert f"answer {q.key}" in task["en"], f"{ex.id}: the task tells how to answer {q.key}"
+        for c in criteria:
+            assert c.name["en"] and CJK.search(c.name["zh"]) and callable(c.observe)
+    for st in ex.stages:
+        assert st.questions or st.criteria, f"{ex.id}: a stage grades nothing"
+        assert CJK.search(st.title["zh"]) and CJK.search(st.task["zh"]) and not CJK.search(st.task["en"])
+        assert callable(st.solve)
+    assert not (ex.stages and (ex.questions or ex.criteria)), f"{ex.id}: staged, yet grades outside its stages"
+    assert ex.questions or ex.criteria or ex.stages, f"{ex.id} grades nothing"
     assert callable(ex.setup) and callable(ex.solve)
     assert ex.minutes > 0
 
@@ -219,12 +227,13 @@ def test_handouts_embed_a_picture_of_the_exercise_lab(tmp_path, capsys):
     import shutil
     if not shutil.which("dot"):
         pytest.skip("graphviz (dot) is not installed")
-    assert cli.main(["workshop", "handout", "flow-90", "etcd-restore", "--lang", "zh", "-o", str(tmp_path)]) == 0
-    page = (tmp_path / "flow-90.md").read_text()
-    assert page.startswith("# 到某节点子网的流丢失（表 90）") and "![openshift](flow-90.svg)" in page
+    # forged-tun-src: flow-90 is staged, its questions are in its stages (the handout shows the exercise's own)
+    assert cli.main(["workshop", "handout", "forged-tun-src", "etcd-restore", "--lang", "zh", "-o", str(tmp_path)]) == 0
+    page = (tmp_path / "forged-tun-src.md").read_text()
+    assert page.startswith("# 来自未知隧道源的 VXLAN（表 10）") and "![openshift](forged-tun-src.svg)" in page
     assert "`answer table VALUE`" in page and "<details>" in page
-    assert "sudo lab workshop start flow-90 --name <your name> --lang zh" in page
-    svg = (tmp_path / "flow-90.svg").read_text()
+    assert "sudo lab workshop start forged-tun-src --name <your name> --lang zh" in page
+    svg = (tmp_path / "forged-tun-src.svg").read_text()
     ET.fromstring(svg.encode())
     assert all(n in svg for n in ("node1", "node2", "pod1", "pod2"))
     assert "{lab_dir}" not in (tmp_path / "etcd-restore.md").read_text()

@@ -287,7 +287,8 @@ def _vnid_of(pod: str):
         ok = len(loads) >= 2 and all(v == want for v in loads)  # its ARP flow and its IP flow
         return Outcome(ok, f"{pod}'s table-20 flows load {', '.join(hex(v) for v in loads) or 'nothing'}; "
                            f"project {project} has VNID {want:#x}")
-    return Criterion(text(f"{pod}'s port carries its project's VNID (table 20)", f"{pod} 的端口带有其项目的 VNID（表 20）"),
+    return Criterion(text(f"{pod}'s port carries its project's VNID (its flows' REG0 load)",
+                          f"{pod} 的端口带有其项目的 VNID（其流表载入 REG0 的值）"),
                      observe)
 
 
@@ -296,10 +297,14 @@ def _vnid_number(value: str) -> str:
     return str(int(value.strip(), 0)) if re.fullmatch(r"\s*(0x[0-9a-fA-F]+|\d+)\s*", value) else value.strip()
 
 
-def _loaded_now(pod: str):
+def _tagging_table(pod: str):
+    """The table of pod's node whose flows for pod's address load a VNID into REG0."""
     def truth(lab) -> str:
-        loads = set(_loaded_vnids(lab, pod))
-        return str(loads.pop()) if len(loads) == 1 else ""
+        ip = lab.ip_of(pod)
+        for f in lab.flows(_node_holding(lab, ip)):
+            if re.search(rf"(nw_src|arp_spa)={re.escape(ip)}\b.*(->NXM_NX_REG0\[\]|->reg0)", f):
+                return re.search(r"table=(\d+)", f).group(1)  # type: ignore[union-attr]
+        return ""
     return truth
 
 
@@ -589,12 +594,12 @@ EXERCISES = [
                "用相同匹配条件和 `load:<p1 的 NETID 十六进制>->NXM_NX_REG0[]` 执行 `node1 ovs-ofctl -O OpenFlow13 add-flow br0`"]),
         stages=(
             Stage(text("Which VNID?", "哪个 VNID？"),
-                  text("`answer wrong N`: the VNID pod1's port loads now (table 20; hex or decimal).\n"
-                       "`answer vnid N`: project p1's VNID (NETID).",
-                       "`answer wrong 号码`：pod1 的端口现在加载的 VNID（表 20；十六进制或十进制）。\n"
-                       "`answer vnid 号码`：项目 p1 的 VNID（NETID）。"),
-                  questions=(Question("wrong", text("the VNID pod1's port loads now", "pod1 端口现在加载的 VNID"),
-                                      _loaded_now("pod1"), _vnid_number),
+                  text("Find what tags pod1's packets with a VNID.\n`answer table N`: the table of node1's switch "
+                       "that loads pod1's VNID into REG0; `answer vnid N`: project p1's VNID (NETID; hex or decimal).",
+                       "找出是什么给 pod1 的包打上 VNID。\n`answer table 号码`：node1 的交换机中把 pod1 的 VNID 载入 REG0 "
+                       "的表；`answer vnid 号码`：项目 p1 的 VNID（NETID；十六进制或十进制）。"),
+                  questions=(Question("table", text("the table that loads pod1's VNID", "载入 pod1 的 VNID 的表"),
+                                      _tagging_table("pod1"), digits),
                              Question("vnid", text("project p1's VNID", "项目 p1 的 VNID"),
                                       lambda lab: str(_netid(lab, "p1")), _vnid_number))),
             Stage(text("Give it back", "恢复它"),
@@ -614,8 +619,8 @@ EXERCISES = [
             WrongFix("node2's table 80 lets every VNID through (a hand-made allow-all flow)",
                      _run(_ofctl("node2", "table=80,priority=400,actions=output:NXM_NX_REG2[]"))),
             WrongFix("pod3's address on pod1's loopback (a local alias)", _alias("pod1", "pod3")),
-            WrongFix("wrong answers: p1's VNID as the wrong one, the wrong one as p1's",
-                     answers=(("wrong", "0x53cff1"), ("vnid", "0x999"))),
+            WrongFix("wrong answers: the isolating table, the wrong VNID as p1's",
+                     answers=(("table", "80"), ("vnid", "0x999"))),
         ),
     ),
     Exercise(
