@@ -14,6 +14,7 @@ import pytest
 
 from lab import paths
 from lab.cleanup import leftovers
+from lab.workshop import session
 from lab.workshop.catalogue import CATALOGUE
 
 LAB = [sys.executable, "-m", "lab"]
@@ -91,17 +92,16 @@ def test_a_student_session_graded_from_another_shell(tmp_path):
                              stdin=subprocess.DEVNULL, text=True)
     try:
         start = term.read_until("sdnlab> ", timeout=120)
-        assert "=== flow-90:" in start and "answer table VALUE" in start
+        assert "=== flow-90:" in start and "[stage 1/3]" in start and "answer table VALUE" in start
         assert "score" not in start  # nothing graded before the student asks
 
-        # from another shell: the lab knows its exercise; the fault is in place, so check fails
+        # from another shell: the lab knows its exercise and its stage; stage 1 asks where the packet is dropped
         out, junit = tmp_path / "a.json", tmp_path / "a.xml"
         r = lab("workshop", "check", "--name", alice, "--json", str(out), "--junit", str(junit))
         assert r.returncode == 1, r.stdout + r.stderr
         graded = json.loads(out.read_text())["labs"][0]
-        assert (graded["lab"], graded["exercise"], graded["score"], graded["total"]) == (alice, "flow-90", 0, 3)
-        assert ET.parse(junit).getroot().get("failures") == "3"
-        assert re.search(r"FAIL\s+pod1 reaches pod2 \(ping\)\s+pod1 -> pod2 \(10\.129\.0\.2\): no answer", r.stdout), r.stdout
+        assert (graded["lab"], graded["exercise"], graded["score"], graded["total"]) == (alice, "flow-90", 0, 1)
+        assert ET.parse(junit).getroot().get("failures") == "1"
 
         r = lab("workshop", "answer", "--name", alice, "table", "80")  # answers from another shell count too
         assert r.returncode == 0 and "recorded table = 80" in r.stdout, r.stdout + r.stderr
@@ -112,6 +112,12 @@ def test_a_student_session_graded_from_another_shell(tmp_path):
         assert "hint 1/3:" in term.type("hint")
         assert "hint 2/3:" in term.type("hint")
         assert "recorded table = 90" in term.type("answer table 90")
+        assert "score 1/1" in term.type("check")
+        assert "stage 2/3" in session.advance(alice)  # stage 2: put the flow back; the fault is in place
+        r = lab("workshop", "check", "--name", alice)
+        assert r.returncode == 1 and "score 0/3" in r.stdout, r.stdout + r.stderr
+        assert re.search(r"FAIL\s+pod1 reaches pod2 \(ping, seen at pod2\)\s+pod1 -> pod2 \(10\.129\.0\.2\): no answer",
+                         r.stdout), r.stdout
         subnet = "10.129.0.0/23"  # node2's HostSubnet; node2 is 172.16.1.12
         term.type("node1 ovs-ofctl -O OpenFlow13 add-flow br0 'table=90,priority=100,ip,nw_dst=" + subnet
                   + ",actions=move:NXM_NX_REG0[]->NXM_NX_TUN_ID[0..31],set_field:172.16.1.12->tun_dst,output:1'")
@@ -133,7 +139,7 @@ def test_a_student_session_graded_from_another_shell(tmp_path):
         assert r.returncode == 1  # bob has work to do
 
         assert "reset" in term.type("reset")
-        assert "score 0/3" in term.type("check")
+        assert "score 0/" in term.type("check")  # the fault is back (whichever stage reset leaves)
         os.write(term.master, b"exit\n")
         term.read_until("*** Done in", timeout=60)
         assert term.proc.wait(timeout=30) == 0
