@@ -128,3 +128,24 @@ def test_flow_90_with_the_wrong_tun_dst_fails_its_flow_check():
         graded = solved_to_the_end(lab.name)  # the repaired flow replaces the wrong one (same match)
         assert session.current_stage(lab.name) == len(exercise("flow-90").stages) - 1
         assert [r.criterion for r in graded.results][:2] == ["answer tun_dst", "answer port"]
+
+
+def test_wrong_vnid_let_through_by_a_hand_made_table_80_flow_fails_on_the_wire():
+    """A hand-made allow-all flow in node2's table 80 lets pod1 reach pod3 with the wrong VNID: the VXLAN node2
+    receives still carries it, pod1's port still loads it, and p1 is no longer isolated from p2."""
+    with exercise_lab("wrong-vnid", "gv") as lab:
+        reach_stage_of(lab, "over VXLAN")
+        lab.sh("node2", "ovs-ofctl -O OpenFlow13 add-flow br0 'table=80,priority=400,actions=output:NXM_NX_REG2[]'")
+
+        g = session.check(lab.name)
+        assert not g.passed
+        assert next(r for r in g.results if r.criterion.startswith("pod1 reaches pod3")).ok  # it reaches pod3...
+        wire = failing(g, "pod1's packet to pod3 reaches node2 over VXLAN")
+        assert "vni 2457" in wire.seen  # ...with 0x999 on the wire, as node2's capture shows
+        failing(g, "pod1's port carries its project's VNID")
+        assert "arrived at pod4" in failing(g, "pod1 stays isolated from pod4").seen
+
+        lab.sh("node2", "ovs-ofctl -O OpenFlow13 --strict del-flows br0 'table=80,priority=400'")
+        graded = solved_to_the_end(lab.name)
+        assert f"vni {int(lab.inventory['netnamespaces']['p1'])}" in next(
+            r.seen for r in graded.results if "over VXLAN" in r.criterion)
