@@ -90,19 +90,20 @@ class PeerCapture:
         raise LabError(f"tcpdump in {self.host} did not start: {err.decode(errors='replace').strip()}")
 
     def first(self, test: Callable[[Packet], bool], timeout: float = ARRIVAL_TIMEOUT) -> Optional[Packet]:
+        """The first packet printed so far, or until the deadline, that passes test (None if none did)."""
         proc = self.proc
         assert proc is not None and proc.stdout is not None
-        deadline = time.monotonic() + timeout
+        deadline, open_ = time.monotonic() + timeout, True
         while True:
+            while open_ and select.select([proc.stdout], [], [], 0)[0]:  # everything printed by now
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                open_ = bool(chunk)
+                self.out += chunk.decode(errors="replace")
             hit = next((p for p in _packets(self.out) if test(p)), None)
             left = deadline - time.monotonic()
-            if hit is not None or left <= 0:
+            if hit is not None or left <= 0 or not open_:
                 return hit
-            if select.select([proc.stdout], [], [], min(left, 0.1))[0]:
-                chunk = os.read(proc.stdout.fileno(), 65536)
-                if not chunk:
-                    return None
-                self.out += chunk.decode(errors="replace")
+            select.select([proc.stdout], [], [], min(left, 0.1))
 
     def _stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -128,19 +129,26 @@ def holder(lab, ip: str) -> str:
     return ""
 
 
-def ping_seen_at(lab, src: str, dst_ip: str, peer: str, size: int = 0, bpf: str = "icmp", tries: int = 3):
+def ping_seen_at(lab, src: str, dst_ip: str, peer: str, size: int = 0, bpf: str = "icmp", tries: int = 3,
+                 until_seen: bool = False):
     """src pings dst_ip with a pattern of its own (`ping -p`) while peer captures (bpf): (answered, the first
-    packet peer saw carrying the pattern, or None). A local alias answers, but peer never sees the pattern."""
+    packet peer saw carrying the pattern, or None). A local alias answers, but peer never sees the pattern.
+    Up to `tries` pings, until one is answered (or, until_seen, until peer has seen one)."""
     nonce = secrets.token_bytes(8)
     extra = f"-s {size} " if size else ""
     answered = False
+
+    def carries(p: Packet) -> bool:
+        return nonce in p.data
     with PeerCapture(lab, peer, bpf) as cap:
         for _ in range(tries):
             out = lab.sh(src, f"ping -n -c1 -W1 -p {nonce.hex()} {extra}{dst_ip} 2>&1", check=False)
             if " 0% packet loss" in out:
                 answered = True
                 break
-        seen = cap.first(lambda p: nonce in p.data)
+            if until_seen and cap.first(carries, timeout=0) is not None:
+                break
+        seen = cap.first(carries)
     return answered, seen
 
 

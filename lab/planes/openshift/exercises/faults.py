@@ -141,7 +141,7 @@ def _vxlan_arrives(src: str, dst: str, sender: str, receiver: str, vnid_of: Opti
     vnid_of's project NETID as the VNI, when given)."""
     def observe(lab) -> Outcome:
         ip, from_ip, to_ip = lab.ip_of(dst), lab.underlay_ip(sender), lab.underlay_ip(receiver)
-        _answered, seen = ping_seen_at(lab, src, ip, receiver, bpf="udp port 4789", tries=1)
+        _answered, seen = ping_seen_at(lab, src, ip, receiver, bpf="udp port 4789", tries=2, until_seen=True)
         if seen is None:
             return Outcome(False, f"{receiver} saw no VXLAN carrying {src}'s ping to {dst}")
         head = f"{receiver} saw {seen.src} > {seen.dst} VXLAN vni {seen.vni}"
@@ -220,7 +220,7 @@ def _source_seen_at(target: str, pod: str, node: str) -> Criterion:
     """target's own capture sees pod's ping arrive from node's underlay address (SNAT)."""
     def observe(lab) -> Outcome:
         want = lab.underlay_ip(node)
-        _answered, seen = ping_seen_at(lab, pod, lab.ip_of(target), target)
+        _answered, seen = ping_seen_at(lab, pod, lab.ip_of(target), target, until_seen=True)
         if seen is None:
             return Outcome(False, f"{target} saw no echo request from {pod}")
         return Outcome(seen.src == want, f"{target} saw: {seen.line.split(' ', 1)[-1]} ({node} is {want})")
@@ -312,7 +312,7 @@ def _isolated(src: str, dst: str) -> Criterion:
     """src's pings to dst (another project) get no answer and dst's capture sees none of them arrive."""
     def observe(lab) -> Outcome:
         ip = lab.ip_of(dst)
-        answered, seen = ping_seen_at(lab, src, ip, dst, tries=1)
+        answered, seen = ping_seen_at(lab, src, ip, dst, tries=2, until_seen=True)
         ok = not answered and seen is None
         return Outcome(ok, f"{src} -> {dst} ({ip}): " + ("no answer, nothing arrived (isolated)" if ok else
                                                          "arrived at " + dst if seen else "answered"))
@@ -322,7 +322,7 @@ def _isolated(src: str, dst: str) -> Criterion:
 
 def _wire_vni(lab) -> str:
     """The VNI in the VXLAN header node2 receives while pod1 pings pod3 (same project), from node2's capture."""
-    _answered, seen = ping_seen_at(lab, "pod1", lab.ip_of("pod3"), "node2", bpf="udp port 4789", tries=1)
+    _answered, seen = ping_seen_at(lab, "pod1", lab.ip_of("pod3"), "node2", bpf="udp port 4789", tries=2, until_seen=True)
     return str(seen.vni) if seen is not None and seen.vni is not None else ""
 
 
