@@ -380,8 +380,8 @@ FLOW_90_HINTS = hints(
      "`node1 ovs-ofctl -O OpenFlow13 add-flow br0 'table=90,priority=100,ip,nw_dst=<子网>,"
      "actions=move:NXM_NX_REG0[]->NXM_NX_TUN_ID[0..31],set_field:<node2 IP>->tun_dst,output:1'`"])
 
-STAGES_NOTE = text("`check` grades the stage you are at; the next stage opens once it passes.",
-                   "`check` 评判当前阶段；通过后进入下一阶段。")
+STAGES_NOTE = text("`check` grades the stage you are at; `stage next` moves on once it passes.",
+                   "`check` 评判当前阶段；通过后用 `stage next` 进入下一阶段。")
 
 
 def _staged(en: str, zh: str) -> Dict[str, str]:
