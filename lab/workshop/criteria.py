@@ -173,7 +173,7 @@ def reaches(src: str, dst: str, size: int = 0, control: bool = False) -> Criteri
                                          "somewhere else (a local address?)")
         return Outcome(False, head + "no answer" + (f" ({peer} saw the request: the reply is lost)" if seen else ""))
     return Criterion(text(f"{src} reaches {dst} (ping{what}, seen at {dst})",
-                          f"{src} 能 ping 通 {dst}{f'（{size} 字节负载）' if size else ''}（在 {dst} 上抓包确认）"),
+                          f"{src} 能 ping 通 {dst}（{f'{size} 字节负载，' if size else ''}在 {dst} 上抓包确认）"),
                      observe, control)
 
 
