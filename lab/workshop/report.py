@@ -41,7 +41,7 @@ class Row:
     def cells(self, lang: str = "en") -> Dict[str, str]:
         return {"student": self.student, "exercise": self.exercise, "stage": self.stage,
                 "passed": str(self.passed), "total": str(self.total),
-                "failed": "; ".join(self.failed) or ("" if self.passed == self.total else WORDS[lang]["none"]),
+                "failed": "; ".join(self.failed) or WORDS[lang]["none"],
                 "hints": str(self.hints), "resets": str(self.resets), "solves": str(self.solves),
                 "minutes": "" if self.minutes is None else f"{self.minutes:.0f}"}
 
