@@ -240,15 +240,21 @@ def start(course: Course, progress=print) -> List[str]:
 
 
 def stop(course: Course, progress=print) -> None:
+    """Each student's lab stopped (its process asked to tear down, what is left removed), its log removed."""
     from lab import registry
     from lab.cleanup import list_labs
     for seat in course.seats:
         if seat.student in list_labs():
-            done = registry.stop(seat.student)
-            progress(_say(course.lang, f"{seat.student}: stopped ({len(done['namespaces'])} namespaces removed)",
-                          f"{seat.student}：已停止（移除了 {len(done['namespaces'])} 个命名空间）"))
+            who = registry.owner(seat.student)
+            registry.stop(seat.student)
+            pid = f" (pid {who[0]})" if who else ""
+            progress(_say(course.lang, f"{seat.student}: stopped{pid}", f"{seat.student}：已停止{pid}"))
         else:
             progress(_say(course.lang, f"{seat.student}: no lab", f"{seat.student}：没有实验"))
+        try:
+            os.unlink(log_path(seat.student))
+        except OSError:
+            pass
 
 
 def student_help(course: Course) -> str:
