@@ -54,6 +54,11 @@ def course(tmp_path_factory):
         for n in (ALICE, BOB):
             lab("clean", n)
         paths.RUN_DIR = saved
+        for d in (os.path.join(RUN_DIR, ".course"), RUN_DIR):  # empty once the labs are gone
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
 
 
 def running():
