@@ -224,7 +224,9 @@ def start(course: Course, progress=print) -> List[str]:
                               f"{head}：实验 {seat.student!r} 没有运行练习，请先停止它（`lab clean {seat.student}`）"))
                 failed.append(seat.student)
                 continue
-            progress(_say(lang, f"{head}: stopping {now[seat.student]}", f"{head}：停止 {now[seat.student]}"))
+            kept = grade_before_moving_on(seat.student)
+            progress(_say(lang, f"{head}: {now[seat.student]} graded for the report ({kept}); stopping it",
+                          f"{head}：{now[seat.student]} 已评分并记入报告（{kept}）；停止"))
             registry.stop(seat.student)
         progress(_say(lang, f"{head}: starting {seat.exercise}", f"{head}：启动 {seat.exercise}"))
         t = time.monotonic()
@@ -239,6 +241,18 @@ def start(course: Course, progress=print) -> List[str]:
     return failed
 
 
+def grade_before_moving_on(name: str) -> str:
+    """The lab's exercise graded now and kept for the class report (the lab is about to be rebuilt)."""
+    from lab.workshop import report
+    try:
+        rows = report.gather([name])
+    except (BadInput, LabError) as exc:
+        return f"not graded: {exc}"
+    for row in rows[-1:]:
+        report.keep(row)
+    return f"{rows[-1].passed}/{rows[-1].total}" if rows else "-"
+
+
 def stop(course: Course, progress=print) -> None:
     """Each student's lab stopped (its process asked to tear down, what is left removed), its log removed."""
     from lab import registry
@@ -251,10 +265,12 @@ def stop(course: Course, progress=print) -> None:
             progress(_say(course.lang, f"{seat.student}: stopped{pid}", f"{seat.student}：已停止{pid}"))
         else:
             progress(_say(course.lang, f"{seat.student}: no lab", f"{seat.student}：没有实验"))
-        try:
-            os.unlink(log_path(seat.student))
-        except OSError:
-            pass
+        from lab.workshop.report import graded_path
+        for path in (log_path(seat.student), graded_path(seat.student)):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
 
 def student_help(course: Course) -> str:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
+import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 from lab import outfile
@@ -116,8 +118,43 @@ def table_headers(lang: str = "en") -> List[str]:
 
 # --- on running labs -------------------------------------------------------------------------------------
 
+GRADED = "{name}.graded.jsonl"  # under RUN_DIR/.course: a course student's exercises graded before moving on
+
+
+def graded_path(name: str) -> str:
+    from lab import paths
+    from lab.workshop.course import LOG_DIR
+    return os.path.join(paths.RUN_DIR, LOG_DIR, GRADED.format(name=name))
+
+
+def keep(row: Row) -> None:
+    """Keep a row for the report after the lab moves on to another exercise (`course --exercise`)."""
+    from lab import paths
+    path = graded_path(row.student)
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    with paths.open_private(path, "a") as f:
+        f.write(json.dumps(asdict(row), ensure_ascii=False) + "\n")
+
+
+def earlier(name: str) -> List[Row]:
+    """The rows kept for the lab's student, oldest first."""
+    try:
+        with open(graded_path(name), encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            out.append(Row(**json.loads(line)))
+        except (ValueError, TypeError):
+            continue
+    return out
+
+
 def gather(names: Sequence[str], lang: str = "", skip_stopped: bool = False) -> List[Row]:
-    """Grade each lab now and read its journal and record (root: grading observes the lab)."""
+    """Grade each lab now and read its journal and record (root: grading observes the lab); a course
+    student's exercises graded before the class moved on come first."""
     from lab.errors import BadInput
     from lab.workshop import journal, session
     from lab.workshop.catalogue import exercise
@@ -131,6 +168,7 @@ def gather(names: Sequence[str], lang: str = "", skip_stopped: bool = False) -> 
                 continue
             raise
         record = read_record(name) or {}
+        rows += earlier(name)
         rows.append(row_of(g, journal.summary(name), record, len(exercise(g.exercise).stages)))
     return rows
 

@@ -147,18 +147,25 @@ def test_students_work_from_their_own_shell_and_the_class_is_graded(course, tmp_
     assert oct(os.stat(csv_file).st_mode & 0o777) == "0o644"
 
 
-def test_the_class_moves_on_and_stops(course):
+def test_the_class_moves_on_and_stops(course, tmp_path):
     f, _r, _s = course
     before = running()
     r = lab("workshop", "course", str(f), "--exercise", "masquerade", "--lang", "zh", timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert f"{ALICE}：停止 flow-90" in r.stdout and f"{ALICE}：启动 masquerade" in r.stdout
+    assert f"{ALICE}：flow-90 已评分并记入报告（0/3）；停止" in r.stdout and f"{ALICE}：启动 masquerade" in r.stdout
     assert f"{BOB}：masquerade 已在运行" in r.stdout and "2/2 个实验在运行" in r.stdout
     after = running()
     assert after[ALICE][3] != before[ALICE][3] and after[BOB][3] == before[BOB][3]
     assert not alive(int(before[ALICE][3]))
     task = lab("workshop", "task", "--name", ALICE)
     assert "=== masquerade:" in task.stdout and "Pod 无法访问外部" in task.stdout  # the course's language now
+
+    # the report keeps what alice did on flow-90 before the class moved on, then grades masquerade now
+    r = lab("workshop", "report", "--name", ALICE, "--name", BOB, "--csv", str(tmp_path / "c.csv"), "--lang", "zh")
+    got = [row[:5] for row in csv.reader((tmp_path / "c.csv").open())]
+    assert got == [["学生", "练习", "阶段", "通过", "总数"], [ALICE, "flow-90", "", "0", "3"],
+                   [ALICE, "masquerade", "", "0", "2"], [BOB, "masquerade", "", "2", "2"]], got
+    assert "学生" in r.stdout.splitlines()[0]
 
     pids = [int(after[n][3]) for n in (ALICE, BOB)]
     r = lab("workshop", "course", str(f), "--stop")
@@ -167,7 +174,7 @@ def test_the_class_moves_on_and_stops(course):
     while time.monotonic() < deadline and any(alive(p) for p in pids):
         time.sleep(0.1)
     assert not any(alive(p) for p in pids)
-    assert running() == {}
+    assert running() == {} and os.listdir(os.path.join(RUN_DIR, ".course")) == []  # logs and kept rows gone
     for n in (ALICE, BOB):
         assert not os.path.exists(f"/var/run/netns/{n}-node1")
         assert not any(cleanup.leftovers(n).values()), cleanup.leftovers(n)
