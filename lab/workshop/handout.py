@@ -58,6 +58,37 @@ PLACES: Dict[str, Tuple[Tuple[str, ...], Place]] = {
 }
 
 
+def _marks(*places: Tuple[str, str, str, str]) -> Callable[[str], List[Mark]]:
+    return lambda lang: [Mark(host, dev, zh if lang == "zh" else en) for host, dev, en, zh in places]
+
+
+# exercises whose setup breaks the lab by other means than a catalogue fault (an `oc` line, a link or a key
+# deleted, a cable pulled): where their start is broken, as their setup and task say
+STARTS: Dict[str, Callable[[str], List[Mark]]] = {
+    "vxlan-by-hand": _marks(*[(h, "vxlan20", f"missing: {h}'s vxlan20 (VNI 20) is yours to make",
+                               f"缺失：{h} 的 vxlan20（VNI 20）需要你来创建") for h in ("host1", "host2")]),
+    "docker-vxlan": _marks(*[(h, "br0", f"missing: vxlan100 (VNI 100) on {h}'s docker bridge",
+                              f"缺失：{h} 的 docker 网桥上的 vxlan100（VNI 100）") for h in ("host1", "host2")]),
+    "etcd-restore": _marks(("etcd", "", "fault: node2's lease deleted from etcd", "故障：etcd 中 node2 的租约被删除")),
+    "hostgw-router": _marks(
+        ("node1", "eth0", "fault: node1 has no route to node2's subnet", "故障：node1 没有去往 node2 子网的路由"),
+        ("node2", "eth0", "fault: node2 has no route to node1's subnet", "故障：node2 没有去往 node1 子网的路由"),
+        ("router", "", "fault: the router has no route to the nodes' subnets", "故障：路由器没有去往各节点子网的路由")),
+    "egress-node-down": _marks(("node2", "eth0", "fault: node2 unplugged (its cable pulled), p1's egress IP on it",
+                                "故障：node2 已断开（网线被拔），p1 的出口 IP 在它上面")),
+    "service-endpoints-by-label": _marks(("web", "", "fault: web labelled run=web, the Service selects app=web",
+                                          "故障：web 的标签是 run=web，而 Service 选择 app=web")),
+    "networkpolicy-one-app": _marks(("web", "", "fault: deny-all in shop, nothing lets frontend in",
+                                     "故障：shop 中只有 deny-all，没有放行 frontend 的策略")),
+    "join-projects": _marks(("pod2", "", "fault: project p2 has its own NETID (table 80 keeps it from p1)",
+                             "故障：项目 p2 有自己的 NETID（表 80 将它与 p1 隔开）")),
+    "global-project": _marks(("monitor", "", "fault: project monitoring has its own NETID, not the global 0",
+                              "故障：项目 monitoring 有自己的 NETID，而不是全局的 0")),
+    "multicast": _marks(("source", "", "fault: multicast not enabled on netnamespace stream",
+                         "故障：netnamespace stream 未启用组播")),
+}
+
+
 def injected_faults(ex: Exercise) -> List[Tuple[str, List[str]]]:
     """The faults the exercise's setup injects, with their arguments: a setup made by
     lab.workshop.criteria.inject keeps them in its closure (read, never run)."""
@@ -74,7 +105,7 @@ def marks(ex: Exercise, lang: str = "en") -> List[Mark]:
         if name in PLACES:
             defaults, place = PLACES[name]
             out.append(place(list(args) + list(defaults[len(args):]), lang))
-    return out
+    return out + (STARTS[ex.id](lang) if ex.id in STARTS else [])
 
 
 def picture_dot(ex: Exercise, lang: str = "en") -> str:

@@ -52,7 +52,7 @@ def test_no_two_exercises_with_different_faults_share_a_picture(tmp_path):
     needs_dot()
     assert cli.main(["workshop", "handout", "-o", str(tmp_path)]) == 0
     pictures = {ex: (tmp_path / f"{ex}.svg").read_bytes() for ex in CATALOGUE}
-    faults = {ex.id: tuple(injected_faults(ex)) for ex in CATALOGUE.values()}
+    faults = {ex.id: tuple(marks(ex)) for ex in CATALOGUE.values()}
     for a, b in itertools.combinations(CATALOGUE, 2):
         if faults[a] != faults[b]:
             assert pictures[a] != pictures[b], (a, b)
@@ -72,6 +72,9 @@ def test_no_two_exercises_with_different_faults_share_a_picture(tmp_path):
     ("stale-arp", "pod1", "neighbour"),
     ("node-route", "node1:eth0", "no route to pod2"),
     ("flannel-fdb", "node1:flannel.1", "FDB"),
+    ("egress-node-down", "node2:eth0", "unplugged"),
+    ("service-endpoints-by-label", "web", "run=web"),
+    ("etcd-restore", "etcd", "lease deleted"),
 ])
 def test_the_faults_place_is_marked(tmp_path, ex_id, target, words):
     needs_dot()
@@ -83,6 +86,15 @@ def test_the_faults_place_is_marked(tmp_path, ex_id, target, words):
     assert f"fault:1->{target}" in drawn  # the note points at it
     others = [t for t, (strokes, _x) in drawn.items() if RED in strokes and t not in (target, note)]
     assert others == [f"fault:1->{target}"]  # nothing else is marked
+
+
+def test_a_start_to_build_is_marked_as_missing(tmp_path):
+    needs_dot()
+    assert cli.main(["workshop", "handout", "vxlan-by-hand", "-o", str(tmp_path)]) == 0
+    drawn = shapes(tmp_path / "vxlan-by-hand.svg")
+    for i, host in enumerate(("host1", "host2"), 1):
+        assert RED in drawn[f"{host}:vxlan20"][0] and f"fault:{i}->{host}:vxlan20" in drawn
+        assert drawn[f"fault:{i}"][1].startswith(f"missing: {host}'s vxlan20")
 
 
 def test_marks_in_chinese():
