@@ -46,58 +46,68 @@ def _say(lang: str, en: str, zh: str) -> str:
     return zh if lang == "zh" else en
 
 
-def parse(data: object, exercise: str = "", where: str = "course file") -> Course:
-    """The course file's content (parsed YAML), every field checked: one line naming what is wrong."""
+def parse(data: object, exercise: str = "", where: str = "course file", lang_hint: str = "") -> Course:
+    """The course file's content (parsed YAML), every field checked: one line naming what is wrong (in the
+    course's language when the file or --lang names one)."""
     from lab.workshop.catalogue import CATALOGUE
+    said = data.get("lang") if isinstance(data, dict) else None
+    zh = (said if said in LANGS else lang_hint) == "zh"
 
-    def bad(msg: str) -> BadInput:
-        return BadInput(f"{where}: {msg}")
+    def bad(en: str, zh_text: str) -> BadInput:
+        return BadInput(f"{where}: {zh_text if zh else en}")
     if not isinstance(data, dict):
-        raise bad("a mapping with students: [...], exercises: [...] and optionally lang: en|zh")
-    unknown = [str(k) for k in data if k not in KEYS]
+        raise bad("a mapping with students: [...], exercises: [...] and optionally lang: en|zh",
+                  "应为一个映射：students: [...]、exercises: [...]，可选 lang: en|zh")
+    unknown = ", ".join(str(k) for k in data if k not in KEYS)
     if unknown:
-        raise bad(f"unknown field(s) {', '.join(unknown)} (known: {', '.join(KEYS)})")
+        raise bad(f"unknown field(s) {unknown} (known: {', '.join(KEYS)})",
+                  f"未知字段 {unknown}（可用：{', '.join(KEYS)}）")
     lang = data.get("lang", "en")
     if not isinstance(lang, str) or lang not in LANGS:
-        raise bad(f"lang: {lang!r} is not one of {', '.join(LANGS)}")
+        raise bad(f"lang: {lang!r} is not one of {', '.join(LANGS)}", f"lang：{lang!r} 不是 {', '.join(LANGS)} 之一")
     exercises = data.get("exercises")
     if not isinstance(exercises, list) or not exercises or not all(isinstance(e, str) for e in exercises):
-        raise bad("exercises: a non-empty list of exercise ids (see `lab workshop list`)")
+        raise bad("exercises: a non-empty list of exercise ids (see `lab workshop list`)",
+                  "exercises：应为非空的练习编号列表（见 `lab workshop list`）")
     for e in exercises:
         if e not in CATALOGUE:
-            raise bad(f"exercises: unknown exercise {e!r} (see `lab workshop list`)")
-    dup = sorted({e for e in exercises if exercises.count(e) > 1})
+            raise bad(f"exercises: unknown exercise {e!r} (see `lab workshop list`)",
+                      f"exercises：未知练习 {e!r}（见 `lab workshop list`）")
+    dup = ", ".join(sorted({e for e in exercises if exercises.count(e) > 1}))
     if dup:
-        raise bad(f"exercises: {', '.join(dup)} listed twice")
+        raise bad(f"exercises: {dup} listed twice", f"exercises：{dup} 重复列出")
     if exercise and exercise not in exercises:
-        raise bad(f"--exercise {exercise}: not one of the course's exercises ({', '.join(exercises)})")
+        raise bad(f"--exercise {exercise}: not one of the course's exercises ({', '.join(exercises)})",
+                  f"--exercise {exercise}：不是本课程的练习（{', '.join(exercises)}）")
     students = data.get("students")
     if not isinstance(students, list) or not students:
-        raise bad("students: a non-empty list of names (each a lab name: a-z then a-z or 0-9, at most 12)")
+        raise bad("students: a non-empty list of names (each a lab name: a-z then a-z or 0-9, at most 12)",
+                  "students：应为非空的名字列表（每个都是实验名：a-z 开头，之后为 a-z 或 0-9，最多 12 个字符）")
     seats: List[Seat] = []
     for i, s in enumerate(students, 1):
         own = ""
         if isinstance(s, dict):
-            extra = [str(k) for k in s if k not in ("name", "exercise")]
+            extra = ", ".join(str(k) for k in s if k not in ("name", "exercise"))
             if extra:
-                raise bad(f"students[{i}]: unknown field(s) {', '.join(extra)} (known: name, exercise)")
+                raise bad(f"students[{i}]: unknown field(s) {extra} (known: name, exercise)",
+                          f"students[{i}]：未知字段 {extra}（可用：name, exercise）")
             own = s.get("exercise", "")
             if not isinstance(own, str) or (own and own not in exercises):
-                raise bad(f"students[{i}]: exercise {own!r} is not one of the course's exercises")
+                raise bad(f"students[{i}]: exercise {own!r} is not one of the course's exercises",
+                          f"students[{i}]：练习 {own!r} 不是本课程的练习")
             s = s.get("name")
-        if not isinstance(s, str):
-            raise bad(f"students[{i}]: {s!r} is not a name (a string, or a mapping with name: and exercise:)")
-        try:
-            paths.check_name(s)
-        except BadInput as exc:
-            raise bad(f"students[{i}]: {exc}") from None
+        if not isinstance(s, str) or not paths.NAME_RE.fullmatch(s):
+            kind = "is not a name (a string, or a mapping with name: and exercise:)" if not isinstance(s, str) else \
+                "is not a valid lab name: 1 to 12 characters, a-z then a-z or 0-9"
+            raise bad(f"students[{i}]: {s!r} {kind}",
+                      f"students[{i}]：{s!r} 不是有效的名字（实验名：1 到 12 个字符，a-z 开头，之后为 a-z 或 0-9）")
         if any(seat.student == s for seat in seats):
-            raise bad(f"students: {s!r} listed twice (one lab per student)")
+            raise bad(f"students: {s!r} listed twice (one lab per student)", f"students：{s!r} 重复列出（每个学生一个实验）")
         seats.append(Seat(s, exercise or own or exercises[0]))
     return Course(tuple(seats), tuple(exercises), lang)
 
 
-def load(path: str, exercise: str = "") -> Course:
+def load(path: str, exercise: str = "", lang_hint: str = "") -> Course:
     import yaml
 
     from lab.validate import check_readable_file
@@ -109,7 +119,7 @@ def load(path: str, exercise: str = "") -> Course:
         raise BadInput(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise BadInput(f"{path}: not YAML: {' '.join(str(exc).split())}") from None
-    return parse(data, exercise, path)
+    return parse(data, exercise, path, lang_hint)
 
 
 # --- one lab in the background ----------------------------------------------------------------------------
@@ -301,7 +311,7 @@ def cmd_course(argv: Sequence[str]) -> int:
     p.add_argument("--exercise", default="", metavar="EX", help="the course's exercise to run now (default the first)")
     p.add_argument("--stop", action="store_true", help="stop every student's lab")
     a = p.parse_args(list(argv))
-    course = load(a.file, a.exercise)
+    course = load(a.file, a.exercise, a.lang or "")
     if a.lang:
         course = Course(course.seats, course.exercises, a.lang)
     from lab.requirements import require_root

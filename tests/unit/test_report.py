@@ -105,3 +105,12 @@ def test_html_page_is_self_contained_and_escaped():
     assert not any(a.startswith(("http", "//")) for a in p.attrs) and "url(" not in page and "@import" not in page
     assert '<tr class="fail">' in page and '<tr class="pass">' in page
     assert "班级报告" in report.to_html(rows(), "zh")
+
+
+def test_report_files_are_checked_before_any_grading(tmp_path, capsys):
+    for args, says in ((["--csv", str(tmp_path / "class.txt")], "--csv"), (["--html", "/proc/class.html"], "/proc"),
+                       (["--html", str(tmp_path / "no" / "class.html")], "--html")):
+        assert cli.main(["workshop", "report", "--all", *args]) == 2
+        err = capsys.readouterr().err
+        assert says in err and len(err.strip().splitlines()) == 1, err
+    assert not list(tmp_path.iterdir())

@@ -21,8 +21,8 @@ def test_a_course_gives_each_student_a_lab_and_an_exercise():
     ({"students": "alice", "exercises": ["flow-90"]}, "students: a non-empty list"),
     ({"students": [], "exercises": ["flow-90"]}, "students: a non-empty list"),
     ({"students": [3], "exercises": ["flow-90"]}, "students[1]: 3 is not a name"),
-    ({"students": ["Alice"], "exercises": ["flow-90"]}, "students[1]: invalid lab name 'Alice'"),
-    ({"students": ["averyveryverylongname"], "exercises": ["flow-90"]}, "invalid lab name"),
+    ({"students": ["Alice"], "exercises": ["flow-90"]}, "students[1]: 'Alice' is not a valid lab name"),
+    ({"students": ["averyveryverylongname"], "exercises": ["flow-90"]}, "is not a valid lab name"),
     ({"students": ["alice", "alice"], "exercises": ["flow-90"]}, "'alice' listed twice"),
     ({"students": [{"name": "bob", "exercise": "mtu"}], "exercises": ["flow-90"]}, "exercise 'mtu' is not one of"),
     ({"students": [{"name": "bob", "seat": 2}], "exercises": ["flow-90"]}, "students[1]: unknown field(s) seat"),
@@ -37,6 +37,13 @@ def test_a_bad_course_file_is_one_clear_line(data, says):
     with pytest.raises(BadInput) as e:
         parse(data, where="c.yaml")
     assert says in str(e.value) and str(e.value).startswith("c.yaml: ") and "\n" not in str(e.value)
+
+
+def test_in_a_chinese_course_the_errors_are_chinese():
+    with pytest.raises(BadInput, match="students：'alice' 重复列出"):
+        parse({"students": ["alice", "alice"], "exercises": ["flow-90"], "lang": "zh"})
+    with pytest.raises(BadInput, match="exercises：未知练习 'x'"):
+        parse({"students": ["alice"], "exercises": ["x"]}, lang_hint="zh")
 
 
 def test_exercise_flag_must_be_the_courses(tmp_path):
