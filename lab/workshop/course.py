@@ -271,8 +271,9 @@ def stop(course: Course, progress=print) -> None:
         if seat.student in list_labs():
             who = registry.owner(seat.student)
             registry.stop(seat.student)
-            pid = f" (pid {who[0]})" if who else ""
-            progress(_say(course.lang, f"{seat.student}: stopped{pid}", f"{seat.student}：已停止{pid}"))
+            pid = who[0] if who else None
+            progress(_say(course.lang, f"{seat.student}: stopped" + (f" (pid {pid})" if pid else ""),
+                          f"{seat.student}：已停止" + (f"（pid {pid}）" if pid else "")))
         else:
             progress(_say(course.lang, f"{seat.student}: no lab", f"{seat.student}：没有实验"))
         from lab.workshop.report import graded_path
