@@ -2,7 +2,8 @@
 on real switches: 2 nodes x 3 pods (pod1 p1, pod2 p2, pod3 p1 on node1; pod4 p2, pod5 p1, pod6 p2 on node2).
 Every event's switch (and for egress IPs iptables) change is compared with a golden written from the 3.11 Go source
 (golden/change-egress-*.diff, change-multicast-*.diff; golden/README.md), not with the lab's renderer. The egress
-node's flow carries the userspace datapath's documented carrier there (conftest.egress_carrier, DISCREPANCIES D5)."""
+node's flow carries the userspace datapath's documented carrier there (conftest.egress_carrier, DISCREPANCIES D5).
+Every test starts from and leaves br0 as golden/networkpolicy-2x3-node{1,2}.flows."""
 
 import sys
 
@@ -30,6 +31,14 @@ def np3_lab():
     cluster = build_cluster(nodes=2, pods_per_node=3, network=ClusterNetwork(plugin=plugin_name("networkpolicy")))
     with built_lab(realize.build, cluster, ovs.PACKAGES) as lab:
         yield lab
+
+
+@pytest.fixture(autouse=True)
+def br0_is_golden_before_and_after(np3_lab, helpers):
+    """Each test starts from, and leaves, the lab's br0 as golden/networkpolicy-2x3-node{1,2}.flows."""
+    helpers.assert_br0_is_golden(np3_lab[0], "networkpolicy-2x3")
+    yield
+    helpers.assert_br0_is_golden(np3_lab[0], "networkpolicy-2x3")
 
 
 def reach(net, host, ip) -> bool:

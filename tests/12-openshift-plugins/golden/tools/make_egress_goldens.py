@@ -14,7 +14,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from make_change_goldens import COMMON, OUT, write  # noqa: E402
-from make_flow_goldens import HS, P1, P2, REV  # noqa: E402
+from make_flow_goldens import HS, P1, P2, REV, base, common_header, node  # noqa: E402
+from make_flow_goldens import write as write_flows  # noqa: E402
+from transcribe import NETWORKPOLICY, np_namespace_flows, setup_pod_flows  # noqa: E402
 from transcribe_egress import (egress_dropped, egress_ip_rules, egress_network_policy, egress_via,  # noqa: E402
                                local_multicast, mark_for_vnid)
 
@@ -164,6 +166,30 @@ def networkpolicy():
           {"node1": diff(via(P2, "node2"), via(P2, "node1"))["node1"], "node2": ([], [])})
 
 
+# pods of the 2x3 networkpolicy lab: (node, ofport, ip, vnid), in creation order
+PODS_2X3 = [("node1", 3, "10.128.0.2", P1), ("node1", 4, "10.128.0.3", P2), ("node1", 5, "10.128.0.4", P1),
+            ("node2", 3, "10.129.0.2", P2), ("node2", 4, "10.129.0.3", P1), ("node2", 5, "10.129.0.4", P2)]
+
+
+def np_2x3():
+    """The whole br0 of the 2x3 networkpolicy lab with no policy, no egress IP, no multicast: the state every
+    test of test_egress_policy_multicast.py starts from and returns to."""
+    for nd in NODES:
+        n = node(NETWORKPOLICY, nd, list(NODES))
+        f = base(n)
+        for pnd, port, ip, v in PODS_2X3:
+            if pnd == nd:
+                f += setup_pod_flows(n, port, ip, v)
+        f += np_namespace_flows(P1, []) + np_namespace_flows(P2, [])
+        write_flows(f"networkpolicy-2x3-{nd}.flows",
+                    common_header("`build_cluster(nodes=2, pods_per_node=3, plugin networkpolicy)` (test_egress_policy_multicast.py "
+                                  "np3_lab): node1 pod1 p1 10.128.0.2 ofport 3, pod2 p2 .3 4, pod3 p1 .4 5; node2 pod4 p2 10.129.0.2 3, "
+                                  f"pod5 p1 .3 4, pod6 p2 .4 5; no policy, egress IP or multicast; this is {nd}",
+                                  "as networkpolicy-*.flows (SetupOVS(useConnTrack), networkpolicy Start, AddHostSubnetRules, "
+                                  "UpdateVXLANMulticastFlows, setupPodFlows, EnsureVNIDRules -> syncNamespaceFlows for p1 and p2)"), f)
+
+
 if __name__ == "__main__":
+    np_2x3()
     multitenant()
     networkpolicy()
