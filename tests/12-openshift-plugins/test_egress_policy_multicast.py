@@ -187,9 +187,9 @@ def test_two_egress_ips_fail_over_when_the_first_node_goes_offline(np3_lab, help
         take_them_back(net, c, helpers)
 
 
-@pytest.mark.xfail(strict=True, reason="DISCREPANCIES D6: the lab moves the offline node's own table-100 flow too; in "
-                                       "3.11 no node monitors itself, so node2 keeps its local egress flow")
 def test_the_offline_egress_node_keeps_its_own_flows(np3_lab, helpers):
+    """DISCREPANCIES D6 (fixed): in 3.11 no node monitors itself, so node2 keeps its local egress flow while the
+    others send p2's traffic to the next egress IP."""
     net, c = np3_lab
     try:
         give_p2_two_egress_ips(net, c, helpers)
