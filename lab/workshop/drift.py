@@ -126,7 +126,7 @@ def _route(line: str) -> Dict[str, str]:
     kinds = ("local", "broadcast", "unicast", "unreachable", "blackhole", "prohibit", "multicast", "anycast", "throw", "nat")
     route = {"type": words.pop(0) if words and words[0] in kinds else "unicast"}
     route["dst"] = words.pop(0) if words else ""
-    for key, value in zip(words, words[1:]):
+    for key, value in zip(words, words[1:], strict=False):
         if key in ("via", "dev", "table", "proto", "scope", "src", "metric") and key not in route:
             route[key] = value
     return route
@@ -202,13 +202,16 @@ def differences(lab, hosts: Optional[Sequence[str]] = None, what: Sequence[str] 
     return out
 
 
-def nothing_hand_made(hosts: Optional[Sequence[str]] = None, what: Sequence[str] = KINDS) -> Criterion:
+def nothing_hand_made(hosts: Optional[Sequence[str]] = None, what: Sequence[str] = KINDS,
+                      control: bool = True) -> Criterion:
     """A criterion any exercise can use: the hosts (default every host the lab renders) hold exactly what the
-    lab renders now for `what` (flows, iptables, addresses, routes): a fix made by hand fails it."""
+    lab renders now for `what` (flows, iptables, addresses, routes): a fix made by hand fails it. A control
+    by default: a lab at its start (faults aside) holds what it renders."""
     unknown = set(what) - set(KINDS)
     if unknown:
         raise ValueError(f"unknown drift kinds {sorted(unknown)} (known: {', '.join(KINDS)})")
     where = ", ".join(hosts) if hosts else "every host"
+    where_zh = ", ".join(hosts) if hosts else "所有主机"
     kinds = ", ".join(what)
 
     def observe(lab) -> Outcome:
@@ -218,7 +221,7 @@ def nothing_hand_made(hosts: Optional[Sequence[str]] = None, what: Sequence[str]
         more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
         return Outcome(False, "; ".join(found[:3]) + more)
     return Criterion(text(f"nothing made by hand on {where} ({kinds}): all of it as the lab renders",
-                          f"{where} 上没有手工添加的内容（{kinds}）：全部与实验渲染的一致"), observe)
+                          f"{where_zh} 上没有手工添加的内容（{kinds}）：全部与实验渲染的一致"), observe, control=control)
 
 
 def report(lab, hosts: Optional[Sequence[str]] = None) -> str:
