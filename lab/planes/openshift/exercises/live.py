@@ -124,21 +124,19 @@ def _start_netid(lab) -> str:
     return str(lab.inventory["netnamespaces"]["monitoring"])
 
 
-def _monitor_vnid_zero_by_hand(lab) -> None:
-    """A wrong fix: monitor's table-20 flow rewritten by hand to load VNID 0, no `oc`."""
-    node, port = lab.node_of("monitor"), lab.ofport(lab.node_of("monitor"), "monitor")
-    for f in lab.flows(node, 20):
-        if f"in_port={port}," in f and "->NXM_NX_REG0[]" in f:
-            head, actions = f.split(" actions=", 1)
-            match = ",".join(w for w in head.replace(", ", ",").split(",") if not w.startswith(("cookie=", "table=")))
-            new = re.sub(r"(set_field|load):0x[0-9a-f]+->NXM_NX_REG0\[\]|set_field:0x[0-9a-f]+->reg0",
-                         "set_field:0->reg0", actions)
-            lab.sh(node, f"ovs-ofctl -O OpenFlow13 add-flow br0 'table=20,{match},actions={new}'")
+def _monitoring_allowed_by_hand(lab) -> None:
+    """A wrong fix: table-80 flows made by hand that let monitoring's VNID and every pod's through, no `oc`."""
+    _allow_between(lab, "monitoring", "p1")
+    _allow_between(lab, "monitoring", "p2")
 
 
 def _isolate_if_global(lab) -> None:
-    if _netids(lab)["monitoring"] == 0:
-        oc(lab, "adm pod-network isolate-projects monitoring")
+    """The task's start: monitoring, p1 and p2 each with a NETID of its own (none global, none joined)."""
+    ids = _netids(lab)
+    ours = ("monitoring", "p1", "p2")
+    shared = [p for p in ours if ids[p] == 0 or sum(ids[q] == ids[p] for q in ours) > 1]
+    if shared:
+        oc(lab, f"adm pod-network isolate-projects {' '.join(shared)}")
 
 
 # -- networkpolicy-one-app
@@ -346,10 +344,12 @@ EXERCISES = [
                   _same_netid("p1", "p2"), nothing_hand_made()),
         setup=_isolate_if_joined, solve=lambda lab: oc(lab, "adm pod-network join-projects --to=p1 p2"),
         wrong_fixes=(
-            WrongFix("table-80 flows made by hand between p1's and p2's VNIDs, no `oc`", lambda lab: _allow_between(lab, "p1", "p2")),
+            WrongFix("table-80 flows made by hand between p1's and p2's VNIDs, no `oc`",
+                     lambda lab: _allow_between(lab, "p1", "p2"), answers=(("netid", str(START_NETIDS["p1"])),)),
             WrongFix("api.json edited: p2 given p1's NETID", lambda lab: _api_json_netids(p2=_netids(lab)["p1"])(lab),
                      answers=(("netid", str(START_NETIDS["p1"])),)),
-            WrongFix("p1 made global instead of joined", lambda lab: oc(lab, "adm pod-network make-projects-global p1")),
+            WrongFix("p1 made global instead of joined", lambda lab: oc(lab, "adm pod-network make-projects-global p1"),
+                     answers=(("netid", "0"),)),
             WrongFix("joined, but the answer is p2's old NETID",
                      lambda lab: oc(lab, "adm pod-network join-projects --to=p1 p2"),
                      answers=(("netid", str(START_NETIDS["p2"])),))),
@@ -384,7 +384,7 @@ EXERCISES = [
                      answers=(("netid", "0"),)),
             WrongFix("every project made global (the isolation ends)",
                      lambda lab: oc(lab, "adm pod-network make-projects-global monitoring p1 p2"), answers=(("netid", "0"),)),
-            WrongFix("monitor's table-20 flows rewritten by hand to VNID 0, no `oc`", _monitor_vnid_zero_by_hand,
+            WrongFix("table-80 flows made by hand between monitoring and p1, p2, no `oc`", _monitoring_allowed_by_hand,
                      answers=(("netid", "0"),)),
             WrongFix("made global, but the answer is the NETID the lab showed at the start",
                      lambda lab: oc(lab, "adm pod-network make-projects-global monitoring"),
