@@ -8,8 +8,8 @@ import pytest
 
 import topologies
 from lab.planes.openshift.exercises import live
-from lab.planes.openshift.rendered import host_state, rendered
 from lab.planes.openshift.realize import render_all
+from lab.planes.openshift.rendered import host_state, rendered
 from lab.run import run_parser
 from lab.workshop import drift
 from lab.workshop.catalogue import CATALOGUE
