@@ -220,6 +220,31 @@ def test_egress_firewall_a_table_101_flow_without_the_policy_fails():
 # -- drift
 
 
+def test_a_flow_typed_in_the_students_cli_fails_check_from_another_shell_over_the_control_socket():
+    """`rendered` and `api` reached over the lab's control socket (the lab runs in its own process, in a pty)."""
+    from test_workshop import LAB, Terminal, lab
+
+    student = name("gat")
+    term = Terminal(LAB + ["workshop", "start", "networkpolicy-one-app", "--name", student])
+    try:
+        term.read_until("sdnlab> ", timeout=120)
+        term.type("node2 ovs-ofctl -O OpenFlow13 add-flow br0 'table=80,priority=150,tcp,tp_dst=8080,"
+                  "actions=output:NXM_NX_REG2[]'")
+        assert "tp_dst=8080" in term.type("node2 ovs-ofctl -O OpenFlow13 --no-names dump-flows br0 table=80")
+        r = lab("workshop", "check", "--name", student)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert re.search(r"FAIL\s+nothing made by hand on every host .*node2 flows: \+ br0 table=80 priority=150,"
+                         r"tcp,tp_dst=8080 actions=output:NXM_NX_REG2\[\]", r.stdout), r.stdout
+        assert re.search(r"PASS\s+frontend gets an answer from web on port 8080", r.stdout), r.stdout  # the hack works
+        assert re.search(r"FAIL\s+oc get networkpolicy -n shop", r.stdout), r.stdout
+        term.type("exit", until="*** Done in")
+        assert term.proc.wait(timeout=30) == 0
+    finally:
+        term.close()
+        lab("clean", student)
+    assert not any(leftovers(student).values())
+
+
 def test_a_fresh_lab_and_a_change_through_oc_report_no_drift(shop):
     lab = ExerciseLab(shop)
     assert drift.differences(lab) == []
