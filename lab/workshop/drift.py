@@ -24,9 +24,11 @@ from collections import Counter
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from lab import paths
+from lab.errors import LabError
 from lab.workshop.exercise import Criterion, Outcome, text
 
 KINDS = ("flows", "iptables", "addresses", "routes")
+KINDS_ZH = {"flows": "流表", "iptables": "iptables 规则", "addresses": "地址", "routes": "路由"}
 DEFAULT_RULES = {"0: from all lookup local", "32766: from all lookup main", "32767: from all lookup default"}
 
 
@@ -198,7 +200,10 @@ def differences(lab, hosts: Optional[Sequence[str]] = None, what: Sequence[str] 
             out.append(f"{host}: the lab renders no state for it")
             continue
         for kind in what:
-            out += [f"{host} {kind}: {d}" for d in OBSERVERS[kind](lab, host, state)]
+            try:
+                out += [f"{host} {kind}: {d}" for d in OBSERVERS[kind](lab, host, state)]
+            except LabError as exc:  # (BadInput too) a host the lab renders but cannot be read: said, not hidden
+                out.append(f"{host} {kind}: could not be read: {' '.join(str(exc).split())}")
     return out
 
 
@@ -213,6 +218,7 @@ def nothing_hand_made(hosts: Optional[Sequence[str]] = None, what: Sequence[str]
     where = ", ".join(hosts) if hosts else "every host"
     where_zh = ", ".join(hosts) if hosts else "所有主机"
     kinds = ", ".join(what)
+    kinds_zh = "、".join(KINDS_ZH[k] for k in what)
 
     def observe(lab) -> Outcome:
         found = differences(lab, hosts, what)
@@ -221,7 +227,7 @@ def nothing_hand_made(hosts: Optional[Sequence[str]] = None, what: Sequence[str]
         more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
         return Outcome(False, "; ".join(found[:3]) + more)
     return Criterion(text(f"nothing made by hand on {where} ({kinds}): all of it as the lab renders",
-                          f"{where_zh} 上没有手工添加的内容（{kinds}）：全部与实验渲染的一致"), observe, control=control)
+                          f"{where_zh} 上没有手工添加的内容（{kinds_zh}）：全部与实验渲染的一致"), observe, control=control)
 
 
 def report(lab, hosts: Optional[Sequence[str]] = None) -> str:
