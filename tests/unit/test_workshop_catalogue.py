@@ -37,7 +37,14 @@ def test_every_exercise_speaks_english_and_chinese(ex):
         assert f"answer {q.key}" in ex.task["en"], f"{ex.id}: the task tells how to answer {q.key}"
     for c in ex.criteria:
         assert c.name["en"] and CJK.search(c.name["zh"]) and callable(c.observe)
-    assert ex.questions or ex.criteria, f"{ex.id} grades nothing"
+    for st in ex.stages:  # a staged exercise keeps its questions and criteria in its stages
+        assert st.title["en"] and CJK.search(st.title["zh"]) and st.task["en"] and CJK.search(st.task["zh"])
+        for q in st.questions:
+            assert q.text["en"] and CJK.search(q.text["zh"]) and f"answer {q.key}" in st.task["en"], (ex.id, q.key)
+        for c in st.criteria:
+            assert c.name["en"] and CJK.search(c.name["zh"]) and callable(c.observe)
+        assert st.questions or st.criteria, f"{ex.id}: a stage that grades nothing"
+    assert ex.questions or ex.criteria or ex.stages, f"{ex.id} grades nothing"
     assert callable(ex.setup) and callable(ex.solve)
     assert ex.minutes > 0
 
