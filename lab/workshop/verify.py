@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
-from lab.errors import LabError
 from lab.workshop import session
 from lab.workshop.exercise import Exercise, WrongFix
 from lab.workshop.grading import Grade
@@ -173,7 +172,7 @@ def verify_exercise(ex: Exercise, name: str, lang: str = "en",
         t = time.monotonic()
         try:
             line = prove()
-        except (LabError, OSError, ValueError, KeyError, IndexError, StopIteration) as exc:
+        except Exception as exc:  # noqa: BLE001 (a lab that did not come up, a catalogue bug: this line fails, the rest run)
             line = Line(ex.id, wrong_fix, False, " ".join(str(exc).split()) or type(exc).__name__,
                         time.monotonic() - t)
         if show:

@@ -9,6 +9,7 @@ import re
 from dataclasses import replace
 
 from lab import paths
+from lab.planes.flannel.drift import no_drift
 from lab.workshop.criteria import inject, reaches, repair
 from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, Stage, WrongFix, hints, text
 
@@ -180,12 +181,19 @@ def _hostgw_setup(lab) -> None:
     lab.sh("router", f"ip route del {s1} 2>/dev/null; ip route del {s2} 2>/dev/null || true")
 
 
-def _hostgw_solve(lab) -> None:
+def _hostgw_routes(lab) -> dict:
+    """The routes the task asks for (host -> `ip route` specs): each lease through the router, the router
+    routing each lease to its node."""
     s1, s2 = _leases(lab)
-    lab.sh("node1", f"ip route replace {s2} via {_router_toward(lab, 'node1')}")
-    lab.sh("node2", f"ip route replace {s1} via {_router_toward(lab, 'node2')}")
-    lab.sh("router", f"ip route replace {s1} via {lab.underlay_ip('node1')}; "
-                     f"ip route replace {s2} via {lab.underlay_ip('node2')}")
+    return {"node1": [f"{s2} via {_router_toward(lab, 'node1')} dev eth0"],
+            "node2": [f"{s1} via {_router_toward(lab, 'node2')} dev eth0"],
+            "router": [f"{s1} via {lab.underlay_ip('node1')} dev eth0", f"{s2} via {lab.underlay_ip('node2')} dev eth1"]}
+
+
+def _hostgw_solve(lab) -> None:
+    for host, specs in _hostgw_routes(lab).items():
+        for spec in specs:
+            lab.sh(host, f"ip route replace {spec}")
 
 
 def _alias(target: str, on: str):
@@ -297,7 +305,7 @@ EXERCISES = [
             Stage(text("fix it", "修复"),
                   text("Add the entry so that node1 sends that MAC to node2's underlay address; pod1 must reach pod2.",
                        "补上该表项，使 node1 把这个 MAC 发往 node2 的底层地址；pod1 必须能访问 pod2。"),
-                  criteria=(_arrives("pod1", "pod2"), _fdb_for("node1", "node2")),
+                  criteria=(_arrives("pod1", "pod2"), _fdb_for("node1", "node2"), no_drift()),
                   solve=repair("fdb")),
         ),
         wrong_fixes=(WrongFix("fdb-dst-own-node", _fdb_wrong_dst),
@@ -318,7 +326,7 @@ EXERCISES = [
               ["`node1 ip neigh show dev flannel.1`：某个 VTEP 没有表项（或为 FAILED/INCOMPLETE）",
                "node2 的 VTEP 是其租约的 .0 地址；MAC 为 `node2 cat /sys/class/net/flannel.1/address`",
                "`node1 ip neigh replace <node2 租约>.0 lladdr <MAC> dev flannel.1 nud permanent`"]),
-        criteria=(_arrives("pod1", "pod2"), _neigh_for("node1", "node2")),
+        criteria=(_arrives("pod1", "pod2"), _neigh_for("node1", "node2"), no_drift()),
         setup=inject(("neigh", "node1", "node2")), solve=repair("neigh"),
         wrong_fixes=(WrongFix("neigh-eth0-mac", _neigh_wrong_mac),
                      WrongFix("neigh-for-the-gateway-not-the-vtep", _neigh_wrong_ip),
@@ -336,7 +344,7 @@ EXERCISES = [
               ["`node1 etcdctl get /coreos.com/network/subnets --prefix` 列出租约",
                "`node1 ip route`：flanneld 为每个租约写入 `via <租约>.0 dev flannel.1 onlink`",
                "`node1 ip route add 10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink`"]),
-        criteria=(_arrives("pod1", "pod2"), _route_to("node1", "pod2")),
+        criteria=(_arrives("pod1", "pod2"), _route_to("node1", "pod2"), no_drift()),
         setup=inject(("route", "node1", "pod2")), solve=repair("route"),
         wrong_fixes=(WrongFix("route-via-node2-underlay", _route_via(lambda lab: lab.underlay_ip("node2"))),
                      WrongFix("route-via-ext", _route_via(lambda lab: lab.ip_of("ext"))),
@@ -378,7 +386,7 @@ EXERCISES = [
                "停止 etcd（pid 在 {lab_dir}/etcd/etcd/etcd.pid），用 `etcdctl snapshot restore` 恢复到新的 "
                "--data-dir，以相同的名字和 URL 启动 etcd（`cat /proc/<pid>/cmdline` 可查看）",
                "或者从恢复出的副本中读出该键，再 `etcdctl put` 回去；各节点的代理会重新列出并跟随"]),
-        criteria=(_lease_back("node2"), _arrives("pod1", "pod2")),
+        criteria=(_lease_back("node2"), _arrives("pod1", "pod2"), no_drift()),
         setup=_etcd_setup, solve=_etcd_solve,
         wrong_fixes=(WrongFix("node1-lease-copied-under-node2-key", _copy_lease),
                      WrongFix("route-added-by-hand", _route_by_hand)),
@@ -403,7 +411,7 @@ EXERCISES = [
                "node1 和 node2 经各自网段上的路由器地址路由对方的租约；路由器再把每个租约路由到其节点"]),
         questions=(Question("via", text("node1's next hop for node2's lease", "node1 到 node2 租约的下一跳"),
                             lambda lab: _router_toward(lab, "node1")),),
-        criteria=(_arrives("pod1", "pod2"),),
+        criteria=(_arrives("pod1", "pod2"), no_drift(_hostgw_routes)),
         setup=_hostgw_setup, solve=_hostgw_solve,
         wrong_fixes=(WrongFix("host-gw-routes-forced-onlink", _hostgw_via_nodes, (("via", "172.16.2.12"),)),
                      WrongFix("router-not-told-the-leases", _hostgw_nodes_only),
