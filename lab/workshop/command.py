@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import List, Sequence
 
 from lab import outfile, paths
@@ -17,7 +16,9 @@ from lab.workshop.live import hold
 
 USAGE = ("lab workshop list [--lang en|zh] | start EX [--name LAB] [--lang en|zh] [--script FILE] "
          "| check [--name LAB | --all] [--json FILE] [--junit FILE] | answer [--name LAB] Q VALUE "
-         "| solve EX [--name LAB] | reset [--name LAB] | verify [EX...] [--name LAB] | handout [EX...] [--lang en|zh] -o DIR")
+         "| solve EX [--name LAB] | reset [--name LAB] | verify [EX...] [--name LAB] | handout [EX...] [--lang en|zh] -o DIR "
+         "| report [--all | --name LAB...] [--csv FILE] [--html FILE] | course FILE [--exercise EX] [--stop] "
+         "| serve EX --name LAB (detached, until `lab clean LAB`) | task [--name LAB] | hint [--name LAB]")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,7 +38,8 @@ def cmd_list(argv: List[str]) -> int:
     a = _parser("list").parse_args(argv)
     lang = a.lang or "en"
     rows = [[e.id, e.text("title", lang), e.topology, e.minutes] for e in CATALOGUE.values()]
-    print(format_table(["ID", "TITLE", "TOPOLOGY", "MINUTES"], rows))
+    heads = ["ID", "TITLE", "TOPOLOGY", "MINUTES"] if lang == "en" else ["编号", "标题", "拓扑", "分钟"]
+    print(format_table(heads, rows))
     return 0
 
 
@@ -160,61 +162,39 @@ def cmd_verify(argv: List[str]) -> int:
     return verify.main(chosen, a.name, a.lang or "en")
 
 
-def handout(ex: Exercise, lang: str, picture: str) -> str:
-    """The exercise as a Markdown page for students: the lab's picture, the task, the questions, the
-    hints folded away, and how to start and check it."""
-    qs = [f"- `answer {q.key} VALUE`: {q.text.get(lang) or q.text['en']}" for q in ex.questions]
-    def fill(t: str) -> str:  # the lab's directory, for any lab name
-        return t.replace("{lab_dir}", os.path.join(paths.RUN_DIR, "<lab name>"))
-    hs = [f"{i}. {fill(h)}" for i, h in enumerate(ex.hint_list(lang), 1)]
-    heads = {"en": ("Task", "Questions", "Hints", "Start and check"), "zh": ("任务", "问题", "提示", "开始与检查")}[lang]
-    return "\n".join([
-        f"# {ex.text('title', lang)}", "", f"`{ex.id}` · {ex.topology} · ~{ex.minutes} min", "",
-        f"![{ex.topology}]({os.path.basename(picture)})", "", f"## {heads[0]}", "",
-        fill(ex.text("task", lang)), "",
-        *([f"## {heads[1]}", "", *qs, ""] if qs else []),
-        f"## {heads[2]}", "", "<details>", "", *hs, "", "</details>", "",
-        f"## {heads[3]}", "", "```sh", f"sudo lab workshop start {ex.id} --name <your name>"
-        + ("" if lang == "en" else " --lang zh"),
-        "sdnlab> task | hint | answer Q VALUE | check | reset",
-        "sudo lab workshop check --name <your name>       # from another shell", "```", ""])
-
-
-def _handout_dir(directory: str) -> str:
-    """-o DIR: made if missing (under a writable directory on a real filesystem), before any work."""
-    parent = os.path.abspath(directory)
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    outfile.check_dir(parent, shown=directory)
-    try:
-        os.makedirs(directory, exist_ok=True)
-    except OSError as exc:
-        raise BadInput(f"-o {directory}: {exc.strerror or exc}") from None
-    return outfile.check_dir(directory)
-
-
 def cmd_handout(argv: List[str]) -> int:
-    p = _parser("list")
-    p.add_argument("exercises", nargs="*")
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="where EX.md and EX.svg go")
-    a = p.parse_args(argv)
-    chosen = [exercise(e) for e in a.exercises] if a.exercises else list(CATALOGUE.values())
-    import topologies
-    from lab import planes, run
-    from lab.front import draw
-    outdir = _handout_dir(a.output)
-    for ex in chosen:
-        topology = topologies.load(ex.topology)
-        _args, model = run.from_argv(topology, _run_args(ex, "handout")[1:])
-        picture = draw.write(draw.topology_dot(planes.get(topology.plane).picture(model)),
-                             os.path.join(outdir, f"{ex.id}.svg"))
-        page = outfile.write(os.path.join(outdir, f"{ex.id}.md"), handout(ex, a.lang or "en", picture).encode())
-        print(f"wrote {page} and {picture}")
-    return 0
+    from lab.workshop.handout import cmd_handout as handout
+    return handout(argv)
+
+
+def cmd_report(argv: List[str]) -> int:
+    from lab.workshop.report import cmd_report as report
+    return report(argv)
+
+
+def cmd_course(argv: List[str]) -> int:
+    from lab.workshop.course import cmd_course as course
+    return course(argv)
+
+
+def cmd_serve(argv: List[str]) -> int:
+    from lab.workshop.course import cmd_serve as serve
+    return serve(argv)
+
+
+def cmd_task(argv: List[str]) -> int:
+    from lab.workshop.course import cmd_task as task
+    return task(argv)
+
+
+def cmd_hint(argv: List[str]) -> int:
+    from lab.workshop.course import cmd_hint as hint
+    return hint(argv)
 
 
 VERBS = {"handout": cmd_handout, "list": cmd_list, "start": cmd_start, "check": cmd_check, "answer": cmd_answer, "solve": cmd_solve,
-         "reset": cmd_reset, "verify": cmd_verify}
+         "reset": cmd_reset, "verify": cmd_verify, "report": cmd_report, "course": cmd_course, "serve": cmd_serve,
+         "task": cmd_task, "hint": cmd_hint}
 
 
 def main(argv: Sequence[str]) -> int:
