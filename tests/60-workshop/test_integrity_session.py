@@ -1,0 +1,122 @@
+"""Integrity (issue 15): a student's workshop CLI in a terminal has nothing that shows or repairs the fault and
+no `solve`; the teacher's commands from another shell, the student's hints, answers and resets are in the
+lab's journal (0600) and in `check`, its JSON and its JUnit; reset does not set the hint count back."""
+
+import json
+import os
+import select
+import stat
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from lab import paths
+from lab.livelab import LiveLab
+from lab.workshop import journal
+
+LAB = [sys.executable, "-m", "lab"]
+pytestmark = pytest.mark.root
+
+
+def lab(*args, timeout=120):
+    return subprocess.run(LAB + list(args), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+class Terminal:
+    """A lab started in a pseudo-terminal, as a student starts it."""
+
+    def __init__(self, argv):
+        import pty
+        self.master, self.slave = pty.openpty()
+        self.proc = subprocess.Popen(argv, stdin=self.slave, stdout=self.slave, stderr=self.slave,
+                                     start_new_session=True)
+        self.seen = []
+
+    def read_until(self, marker: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if select.select([self.master], [], [], 0.2)[0]:
+                try:
+                    self.seen.append(os.read(self.master, 4096).decode(errors="replace"))
+                except OSError:
+                    break
+                if marker in "".join(self.seen):
+                    text = "".join(self.seen)
+                    self.seen.clear()
+                    return text
+        raise AssertionError(f"no {marker!r}: {''.join(self.seen)[-2000:]}")
+
+    def type(self, line: str, until: str = "sdnlab> ") -> str:
+        os.write(self.master, line.encode() + b"\n")
+        return self.read_until(until)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)
+        os.close(self.slave)
+
+
+def masquerade_rules(name: str) -> str:
+    """node1's nat OPENSHIFT-MASQUERADE chain as the kernel has it."""
+    return LiveLab(name).sh("node1", "iptables -t nat -S OPENSHIFT-MASQUERADE")
+
+
+def test_the_students_cli_neither_shows_nor_repairs_and_everything_is_recorded(tmp_path):
+    name = (paths.lab_name()[:8] + "int")[:12]
+    term = Terminal(LAB + ["workshop", "start", "masquerade", "--name", name])
+    try:
+        term.read_until("sdnlab> ", timeout=120)
+        broken = masquerade_rules(name)
+        assert "MASQUERADE" not in broken.replace("OPENSHIFT-MASQUERADE", "")  # the exercise's fault
+
+        # the student's own CLI: no fault status (what was broken), no repair, no solve
+        status = term.type("fault status")
+        assert "error:" in status and "not part of a workshop lab's CLI" in status, status
+        assert "masquerade" not in status.lower().replace("openshift-masquerade", ""), status
+        assert "error:" in term.type("fault repair --all")
+        assert "error:" in term.type("fault list")
+        assert "error:" in term.type("solve")
+        assert masquerade_rules(name) == broken  # the kernel: nothing was repaired
+
+        assert "hint 1/3:" in term.type("hint")
+        assert "hint 2/3:" in term.type("hint")
+        assert "restored from the checkpoint" in term.type("reset")
+        assert "hint 3/3:" in term.type("hint")  # reset does not set the hint count back
+
+        # the teacher, from another shell: a fault command and the reference solution, both recorded
+        r = lab("fault", "status", "--name", name)
+        assert r.returncode == 0 and "masquerade" in r.stdout, r.stdout + r.stderr
+        r = lab("workshop", "solve", "masquerade", "--name", name)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "MASQUERADE" in masquerade_rules(name).replace("OPENSHIFT-MASQUERADE", "")
+
+        out, junit = tmp_path / "g.json", tmp_path / "g.xml"
+        r = lab("workshop", "check", "--name", name, "--json", str(out), "--junit", str(junit))
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "hints used 3, resets 1, reference solutions 1, teacher fault commands 1" in r.stdout, r.stdout
+        graded = json.loads(out.read_text())["labs"][0]
+        assert (graded["hints"], graded["resets"], graded["solves"], graded["fault_commands"]) == (3, 1, 1, 1)
+        props = {p.get("name"): p.get("value") for p in ET.parse(junit).getroot().iter("property")}
+        assert (props["hints"], props["resets"], props["solves"], props["fault_commands"]) == ("3", "1", "1", "1")
+        in_cli = term.type("check")
+        assert "hints used 3" in in_cli and "reference solutions 1" in in_cli, in_cli
+
+        # the records: 0600, appended, each event with its time
+        path = journal.journal_path(name)
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(os.path.join(paths.run_dir(name), "workshop.json")).st_mode) == 0o600
+        events = journal.events(name)
+        kinds = [e["event"] for e in events]
+        assert kinds.count("hint") == 3 and kinds.count("reset") == 1 and "fault-status" in kinds
+        assert kinds.index("fault-status") < kinds.index("solve") and all(e["time"] > 0 for e in events)
+        assert [e for e in events if e["event"] == "reset"][0]["restored"] is True
+        os.write(term.master, b"exit\n")
+        term.read_until("*** Done in", timeout=60)
+    finally:
+        term.close()
+        lab("clean", name)
