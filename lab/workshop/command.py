@@ -13,7 +13,7 @@ from lab.table import format_table
 from lab.workshop import session
 from lab.workshop.catalogue import CATALOGUE, exercise
 from lab.workshop.exercise import LANGS, Exercise
-from lab.workshop.grading import Grade, Result, format_grade, write_json, write_junit
+from lab.workshop.grading import Grade, Result, format_grade, heading, write_json, write_junit
 from lab.workshop.live import hold, release
 
 USAGE = ("lab workshop list [--lang en|zh] | start EX [--name LAB] [--lang en|zh] [--script FILE] "
@@ -106,8 +106,7 @@ def cmd_check(argv: List[str]) -> int:
                 continue
             raise
         grades.append(g)
-        print(f"--- lab {name}: exercise {g.exercise}" + (f" (stage {g.stage + 1}/{g.stages})" if g.stages else "")
-              + f"\n{format_grade(g)}")
+        print(f"{heading(g)}\n{format_grade(g)}")  # format_grade names the stage
     if a.json:
         write_json(grades, a.json)
     if a.junit:
@@ -135,7 +134,7 @@ def cmd_solve(argv: List[str]) -> int:
     require_root()
     lab, running = session.opened(paths.check_name(a.name))
     if running.id != ex.id:
-        raise BadInput(f"lab {a.name!r} runs exercise {running.id}, not {ex.id}")
+        raise BadInput(session.say(lab.record.get("lang", "en"), "other-exercise", lab=a.name, ex=running.id, asked=ex.id))
     print(session.solve(a.name, via="shell"))  # recorded in the lab's journal, shown by check
     return 0
 

@@ -24,11 +24,11 @@ class Result:
 # what a student or teacher reads in a grade, per language (the lab's own)
 WORDS = {
     "en": {"head": ("RESULT", "CRITERION", "SEEN"), "pass": "PASS", "fail": "FAIL", "score": "score {s}/{t}",
-           "all": "  (all passed)", "stage": "stage {n}/{m}: {title}",
+           "all": "  (all passed)", "stage": "stage {n}/{m}: {title}", "lab": "--- lab {lab}: exercise {ex}",
            "record": "record: hints used {hint}, resets {reset}, reference solutions {solve}, "
                      "teacher fault commands {faults}"},
     "zh": {"head": ("结果", "评分项", "观察到"), "pass": "通过", "fail": "未通过", "score": "得分 {s}/{t}",
-           "all": "（全部通过）", "stage": "阶段 {n}/{m}：{title}",
+           "all": "（全部通过）", "stage": "阶段 {n}/{m}：{title}", "lab": "--- 实验 {lab}：练习 {ex}",
            "record": "记录：已用提示 {hint} 次，重置 {reset} 次，参考答案 {solve} 次，教师故障命令 {faults} 次"},
 }
 
@@ -119,6 +119,11 @@ def grade(lab, exercise: Exercise, lang: str = "en", stage: int = 0) -> Grade:
 def width(s: str) -> int:
     """Columns a terminal gives s: Chinese characters take two."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+
+def heading(g: Grade) -> str:
+    """`check`'s line above a lab's grade (one per lab with --all)."""
+    return words(g.lang)["lab"].format(lab=g.lab, ex=g.exercise)
 
 
 def format_grade(g: Grade, record: bool = True) -> str:

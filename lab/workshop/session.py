@@ -3,6 +3,7 @@ CLI verbs and `lab workshop` do with it (task, hint, answer, check, reset, solve
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Dict, Optional, Tuple
 
@@ -81,6 +82,8 @@ MESSAGES = {
                          "lab's journal): `task`, `hint` and `check` help",
         "usage-reset": "usage: reset [--stage N]",
         "usage-stage": "usage: stage [next]",
+        "usage-answer": "usage: answer QUESTION VALUE",
+        "other-exercise": "lab {lab!r} runs exercise {ex}, not {asked}",
     },
     "zh": {
         "answer-head": "作答：",
@@ -112,6 +115,8 @@ MESSAGES = {
         "no-fault-verb": "练习实验的命令行不提供 `fault`（教师的 `lab fault` 会记入实验日志）：可用 `task`、`hint` 和 `check`",
         "usage-reset": "用法：reset [--stage N]",
         "usage-stage": "用法：stage [next]",
+        "usage-answer": "用法：answer 问题 值",
+        "other-exercise": "实验 {lab!r} 运行的是练习 {ex}，不是 {asked}",
     },
 }
 
@@ -237,13 +242,17 @@ def reset(name: str, stage: Optional[int] = None, via: str = "shell") -> str:
     lab.record.update(answers={}, stage=target)
     lab.save()
     at = say(lang, "at-stage", n=target + 1) if ex.stages else ""
+    setup_failed = []
+    if target == 0:  # what the setup keeps outside the kernel (API objects, etcd keys): its start again
+        try:
+            setup_again(lab, ex)
+        except LabError as exc:  # a lab the student changed a lot: the checkpoint still puts the kernel back
+            setup_failed.append(f"the exercise's setup: {' '.join(str(exc).split())}")
     if cp is None:  # a lab started before checkpoints existed: the old way
-        for d in faults.injected(name):
-            faults.repair(name, d["fault"])
-        ex.setup(lab)
         journal.note(name, "reset", stage=target, via=via, restored=False)
         return say(lang, "no-checkpoint", ex=ex.id)
-    lost, differs = checkpoint.restore(lab, cp)
+    lost, differs = checkpoint.restore(lab, cp)  # then every host's kernel and switch state as the checkpoint
+    lost = setup_failed + lost
     journal.note(name, "reset", stage=target, via=via, restored=not lost and not differs, lost=lost,
                  differs=differs)
     when = time.strftime("%H:%M:%S", time.localtime(cp["time"]))
@@ -253,6 +262,20 @@ def reset(name: str, stage: Optional[int] = None, via: str = "shell") -> str:
                      + [say(lang, "cannot", what=w) for w in lost]
                      + [say(lang, "differs", what=w) for w in differs if w not in lost]
                      + [say(lang, "start-over", lab=name, ex=ex.id)])
+
+
+def setup_again(lab: ExerciseLab, ex: Exercise) -> None:
+    """The injected faults repaired (a record whose undo fails on a lab the student changed is dropped: the
+    checkpoint brings it back), then the exercise's setup: the API objects and keys it puts in place."""
+    for d in faults.injected(lab.name):
+        try:
+            faults.repair(lab.name, d["fault"])
+        except LabError:
+            try:
+                os.unlink(os.path.join(faults.record_dir(lab.name), f"{d['fault']}.json"))
+            except OSError:
+                pass
+    ex.setup(lab)
 
 
 def cli_verbs(name: str) -> Dict[str, tuple]:
@@ -268,7 +291,7 @@ def cli_verbs(name: str) -> Dict[str, tuple]:
     def do_answer(line: str) -> None:
         words = line.split(None, 1)
         if len(words) != 2:
-            raise LabError("usage: answer QUESTION VALUE")
+            raise LabError(say(lang_of(name), "usage-answer"))
         print(answer(name, words[0], words[1]))
 
     def do_check(line: str) -> None:

@@ -175,3 +175,16 @@ def test_grade_of_a_stage_names_it():
     lab.record["answers"] = {"table": "90"}
     g = grade(lab, STAGED, "zh", 0)
     assert (g.stage_title, g.stages, g.passed) == ("查找", 2, True)
+
+
+def test_every_message_of_a_session_and_a_grade_exists_in_english_and_chinese():
+    import re
+
+    from lab.workshop.grading import WORDS
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    for table in (session.MESSAGES, WORDS):
+        assert set(table["en"]) == set(table["zh"])
+        for key, zh in table["zh"].items():
+            en = table["en"][key]
+            assert set(re.findall(r"{(\w+)", str(en))) == set(re.findall(r"{(\w+)", str(zh))), key
+            assert cjk.search(str(zh)), key
