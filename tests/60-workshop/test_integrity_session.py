@@ -120,3 +120,29 @@ def test_the_students_cli_neither_shows_nor_repairs_and_everything_is_recorded(t
     finally:
         term.close()
         lab("clean", name)
+
+
+def test_the_same_in_chinese_aligned_for_wide_characters():
+    from lab.workshop.grading import width
+    name = (paths.lab_name()[:8] + "izh")[:12]
+    term = Terminal(LAB + ["workshop", "start", "masquerade", "--name", name, "--lang", "zh"])
+    try:
+        term.read_until("sdnlab> ", timeout=120)
+        assert "练习实验的命令行不提供 `fault`" in term.type("fault status")
+        assert "提示 1/3：" in term.type("hint")
+        assert "已从" in term.type("reset") and "保存的检查点恢复" in term.type("reset")
+        r = lab("workshop", "check", "--name", name)
+        assert r.returncode == 1, r.stdout + r.stderr
+        lines = r.stdout.splitlines()
+        assert lines[0] == f"--- 实验 {name}：练习 masquerade"
+        table = lines[1:4]
+        assert table[0].split()[:2] == ["结果", "评分项"] and table[1].startswith("未通过")
+        seen_at = [width(row[:row.index(row.split()[-1])]) for row in table[:1]] + \
+                  [width(row[:row.index("pod1 -> ext")]) for row in table[1:2]]
+        assert len(set(seen_at)) == 1, table  # the SEEN column lines up under its heading
+        assert lines[-1] == "记录：已用提示 1 次，重置 2 次，参考答案 0 次，教师故障命令 0 次", r.stdout
+        os.write(term.master, b"exit\n")
+        term.read_until("*** Done in", timeout=60)
+    finally:
+        term.close()
+        lab("clean", name)
