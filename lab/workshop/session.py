@@ -84,6 +84,12 @@ MESSAGES = {
         "usage-stage": "usage: stage [next]",
         "usage-answer": "usage: answer QUESTION VALUE",
         "other-exercise": "lab {lab!r} runs exercise {ex}, not {asked}",
+        "help-task": "task: the exercise's task again",
+        "help-hint": "hint: the next hint (each call shows one more; every hint is recorded)",
+        "help-answer": "answer QUESTION VALUE: record an answer; `check` grades it against the lab",
+        "help-check": "check: grade the lab as it is now (a table, a score, the lab's record)",
+        "help-stage": "stage [next]: the current stage; `next` moves on once its check passes",
+        "help-reset": "reset [--stage N]: the lab back to the start of the (current or Nth) stage",
     },
     "zh": {
         "answer-head": "作答：",
@@ -117,6 +123,12 @@ MESSAGES = {
         "usage-stage": "用法：stage [next]",
         "usage-answer": "用法：answer 问题 值",
         "other-exercise": "实验 {lab!r} 运行的是练习 {ex}，不是 {asked}",
+        "help-task": "task：再次显示练习任务",
+        "help-hint": "hint：下一条提示（每次多显示一条；每条提示都会被记录）",
+        "help-answer": "answer 问题 值：记录答案；`check` 会对照实验环境评分",
+        "help-check": "check：按实验环境当前状态评分（表格、得分与实验记录）",
+        "help-stage": "stage [next]：当前阶段；当前阶段检查通过后，`next` 进入下一阶段",
+        "help-reset": "reset [--stage N]：将实验恢复到当前阶段（或第 N 阶段）的起点",
     },
 }
 
@@ -309,9 +321,7 @@ def cli_verbs(name: str) -> Dict[str, tuple]:
             raise LabError(say(lang_of(name), "usage-stage"))
         print(advance(name, via="cli") if words else stage_text(name))
 
-    return {"task": (do_task, "task: the exercise's task again"),
-            "hint": (do_hint, "hint: the next hint (each call shows one more; every hint is recorded)"),
-            "answer": (do_answer, "answer QUESTION VALUE: record an answer; `check` grades it against the lab"),
-            "check": (do_check, "check: grade the lab as it is now (a table, a score, the lab's record)"),
-            "stage": (do_stage, "stage [next]: the current stage; `next` moves on once its check passes"),
-            "reset": (do_reset, "reset [--stage N]: the lab back to the start of the (current or Nth) stage")}
+    lang = lang_of(name)
+    return {verb: (fn, say(lang, f"help-{verb}")) for verb, fn in
+            (("task", do_task), ("hint", do_hint), ("answer", do_answer), ("check", do_check), ("stage", do_stage),
+             ("reset", do_reset))}

@@ -62,7 +62,10 @@ def test_stages_advance_only_when_done_and_reset_returns_to_each_stages_start(la
 
     session.solve(lab.name)
     assert lab.ping("pod1", ext)
-    assert "on to stage 2/2" in session.advance(lab.name)
+    assert cli.main(["workshop", "stage", "--name", lab.name, "next"]) == 0  # `lab workshop stage next`
+    assert "on to stage 2/2" in capsys.readouterr().out
+    assert cli.main(["workshop", "stage", "--name", lab.name]) == 0
+    assert "stage 2/2: pod2 reaches pod1" in capsys.readouterr().out
     assert not lab.ping("pod2", lab.ip_of("pod1"), tries=2)
     g = session.check(lab.name)
     assert (g.stage, g.passed) == (1, False) and "pod2 reaches pod1" in g.results[0].criterion
