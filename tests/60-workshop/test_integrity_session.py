@@ -95,14 +95,19 @@ def test_the_students_cli_neither_shows_nor_repairs_and_everything_is_recorded(t
         assert r.returncode == 0, r.stdout + r.stderr
         assert "MASQUERADE" in masquerade_rules(name).replace("OPENSHIFT-MASQUERADE", "")
 
+        r = lab("fault", "inject", "--name", name, "stale-arp", "pod1", "pod2")
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = lab("fault", "repair", "--name", name, "stale-arp")
+        assert r.returncode == 0, r.stdout + r.stderr
+
         out, junit = tmp_path / "g.json", tmp_path / "g.xml"
         r = lab("workshop", "check", "--name", name, "--json", str(out), "--junit", str(junit))
         assert r.returncode == 0, r.stdout + r.stderr
-        assert "hints used 3, resets 1, reference solutions 1, teacher fault commands 1" in r.stdout, r.stdout
+        assert "hints used 3, resets 1, reference solutions 1, teacher fault commands 3" in r.stdout, r.stdout
         graded = json.loads(out.read_text())["labs"][0]
-        assert (graded["hints"], graded["resets"], graded["solves"], graded["fault_commands"]) == (3, 1, 1, 1)
+        assert (graded["hints"], graded["resets"], graded["solves"], graded["fault_commands"]) == (3, 1, 1, 3)
         props = {p.get("name"): p.get("value") for p in ET.parse(junit).getroot().iter("property")}
-        assert (props["hints"], props["resets"], props["solves"], props["fault_commands"]) == ("3", "1", "1", "1")
+        assert (props["hints"], props["resets"], props["solves"], props["fault_commands"]) == ("3", "1", "1", "3")
         in_cli = term.type("check")
         assert "hints used 3" in in_cli and "reference solutions 1" in in_cli, in_cli
 
@@ -112,7 +117,8 @@ def test_the_students_cli_neither_shows_nor_repairs_and_everything_is_recorded(t
         assert stat.S_IMODE(os.stat(os.path.join(paths.run_dir(name), "workshop.json")).st_mode) == 0o600
         events = journal.events(name)
         kinds = [e["event"] for e in events]
-        assert kinds.count("hint") == 3 and kinds.count("reset") == 1 and "fault-status" in kinds
+        assert kinds.count("hint") == 3 and kinds.count("reset") == 1
+        assert [k for k in kinds if k.startswith("fault-")] == ["fault-status", "fault-inject", "fault-repair"]
         assert kinds.index("fault-status") < kinds.index("solve") and all(e["time"] > 0 for e in events)
         assert [e for e in events if e["event"] == "reset"][0]["restored"] is True
         os.write(term.master, b"exit\n")
