@@ -162,6 +162,18 @@ def view(raw: Dict[str, str]) -> dict:
             "offloads": {k: v for k, v in kv(raw.get("offload", ""), " ").items() if v}, "ovs": ovs(raw)}
 
 
+def flat(v: dict) -> dict:
+    """A view with one section per iptables table and per switch's flows, groups and ports (precise lines)."""
+    out = {k: x for k, x in v.items() if k not in ("iptables", "ovs")}
+    out.update({f"iptables {t}": rules for t, rules in v["iptables"].items()})
+    o = v["ovs"]
+    if o:
+        out["ovs bridges"], out["ovs interfaces"] = o["bridges"], o["interfaces"]
+        for what in ("flows", "groups", "ports"):
+            out.update({f"ovs {what} of {br}": items for br, items in o[what].items()})
+    return out
+
+
 def differences(before: Dict[str, Dict[str, str]], now: Dict[str, Dict[str, str]]) -> List[str]:
     """What differs between two dumps, one line each (host: what): empty when they are equal."""
     out = []
@@ -172,8 +184,11 @@ def differences(before: Dict[str, Dict[str, str]], now: Dict[str, Dict[str, str]
         if host not in before:
             out.append(f"{host}: a namespace the checkpoint does not have")
             continue
-        a, b = view(before[host]), view(now[host])
-        for section in a:
+        a, b = flat(view(before[host])), flat(view(now[host]))
+        for section in sorted(set(a) | set(b)):
+            if section not in a or section not in b:
+                out.append(f"{host}: {section}: {'extra' if section not in a else 'missing'}")
+                continue
             if a[section] == b[section]:
                 continue
             x, y = a[section], b[section]
@@ -211,7 +226,7 @@ def load(name: str, stage: int = 0):
         return None
 
 
-def _ovs_commands(lab, host: str, want: dict, have: dict, scratch: str) -> Tuple[List[str], List[str]]:
+def _ovs_commands(host: str, want: dict, have: dict, have_links: dict, scratch: str) -> Tuple[List[str], List[str]]:
     """Commands that put the host's switches back, and what cannot be put back."""
     cmds: List[str] = []
     lost: List[str] = []
@@ -223,7 +238,7 @@ def _ovs_commands(lab, host: str, want: dict, have: dict, scratch: str) -> Tuple
             if port in have.get("ports", {}).get(br, []):
                 continue
             i = want["interfaces"].get(port, {})
-            if i.get("type", "") in ("", "system") and port not in links_now(have):
+            if i.get("type", "") in ("", "system") and port not in have_links:
                 continue  # its link is gone too: reported with the links
             sets = [f"ofport_request={i['ofport']}"] if isinstance(i.get("ofport"), int) and i["ofport"] > 0 else []
             sets += [f"type={i['type']}"] if i.get("type") else []
@@ -251,19 +266,14 @@ def _ovs_commands(lab, host: str, want: dict, have: dict, scratch: str) -> Tuple
     return cmds, lost
 
 
-def links_now(have_ovs: dict) -> dict:
-    return have_ovs.get("_links", {})
-
-
-def restore_commands(lab, host: str, want_raw: Dict[str, str], have_raw: Dict[str, str],
+def restore_commands(host: str, want_raw: Dict[str, str], have_raw: Dict[str, str],
                      scratch: str) -> Tuple[List[str], List[str]]:
     """The commands (in order) that bring host from have to want; and what they cannot bring back."""
     want, have = view(want_raw), view(have_raw)
     cmds: List[str] = []
     lost: List[str] = []
     if want["ovs"]:
-        have["ovs"]["_links"] = have["links"]
-        c, gone = _ovs_commands(lab, host, want["ovs"], have["ovs"], scratch)
+        c, gone = _ovs_commands(host, want["ovs"], have["ovs"], have["links"], scratch)
         cmds += c
         lost += gone
     # links: a renamed one (same ifindex) gets its name back; extra ones go; MTU and up state as they were
@@ -346,7 +356,7 @@ def restore(lab, cp: dict, rounds: int = 3) -> Tuple[List[str], List[str]]:
             if host not in now:
                 lost.append(f"{host}: the namespace is gone")
                 continue
-            cmds, gone = restore_commands(lab, host, want, now[host], scratch)
+            cmds, gone = restore_commands(host, want, now[host], scratch)
             lost += gone
             lab.run(host, "\n".join(f"{c} 2>&1 | sed 's/^/{host}: /' >&2" for c in cmds))
         now = dump(lab)
