@@ -91,6 +91,11 @@ def test_the_students_cli_neither_shows_nor_repairs_and_everything_is_recorded(t
         # the teacher, from another shell: a fault command and the reference solution, both recorded
         r = lab("fault", "status", "--name", name)
         assert r.returncode == 0 and "masquerade" in r.stdout, r.stdout + r.stderr
+        lab_ = LiveLab(name)
+        lab_.sh("node1", "iptables -t nat -A OPENSHIFT-MASQUERADE -s 192.0.2.0/24 -j MASQUERADE")  # a wrong fix
+        r = lab("workshop", "reset", "--name", name)  # the teacher's reset, from another shell
+        assert r.returncode == 0 and "restored from the checkpoint" in r.stdout, r.stdout + r.stderr
+        assert masquerade_rules(name) == broken
         r = lab("workshop", "solve", "masquerade", "--name", name)
         assert r.returncode == 0, r.stdout + r.stderr
         assert "MASQUERADE" in masquerade_rules(name).replace("OPENSHIFT-MASQUERADE", "")
@@ -103,11 +108,11 @@ def test_the_students_cli_neither_shows_nor_repairs_and_everything_is_recorded(t
         out, junit = tmp_path / "g.json", tmp_path / "g.xml"
         r = lab("workshop", "check", "--name", name, "--json", str(out), "--junit", str(junit))
         assert r.returncode == 0, r.stdout + r.stderr
-        assert "hints used 3, resets 1, reference solutions 1, teacher fault commands 3" in r.stdout, r.stdout
+        assert "hints used 3, resets 2, reference solutions 1, teacher fault commands 3" in r.stdout, r.stdout
         graded = json.loads(out.read_text())["labs"][0]
-        assert (graded["hints"], graded["resets"], graded["solves"], graded["fault_commands"]) == (3, 1, 1, 3)
+        assert (graded["hints"], graded["resets"], graded["solves"], graded["fault_commands"]) == (3, 2, 1, 3)
         props = {p.get("name"): p.get("value") for p in ET.parse(junit).getroot().iter("property")}
-        assert (props["hints"], props["resets"], props["solves"], props["fault_commands"]) == ("3", "1", "1", "3")
+        assert (props["hints"], props["resets"], props["solves"], props["fault_commands"]) == ("3", "2", "1", "3")
         in_cli = term.type("check")
         assert "hints used 3" in in_cli and "reference solutions 1" in in_cli, in_cli
 
@@ -117,10 +122,11 @@ def test_the_students_cli_neither_shows_nor_repairs_and_everything_is_recorded(t
         assert stat.S_IMODE(os.stat(os.path.join(paths.run_dir(name), "workshop.json")).st_mode) == 0o600
         events = journal.events(name)
         kinds = [e["event"] for e in events]
-        assert kinds.count("hint") == 3 and kinds.count("reset") == 1
+        assert kinds.count("hint") == 3 and kinds.count("reset") == 2
         assert [k for k in kinds if k.startswith("fault-")] == ["fault-status", "fault-inject", "fault-repair"]
         assert kinds.index("fault-status") < kinds.index("solve") and all(e["time"] > 0 for e in events)
-        assert [e for e in events if e["event"] == "reset"][0]["restored"] is True
+        resets = [e for e in events if e["event"] == "reset"]
+        assert [(e["via"], e["restored"]) for e in resets] == [("cli", True), ("shell", True)]
         os.write(term.master, b"exit\n")
         term.read_until("*** Done in", timeout=60)
     finally:
