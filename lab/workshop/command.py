@@ -11,12 +11,13 @@ from lab.table import format_table
 from lab.workshop import session
 from lab.workshop.catalogue import CATALOGUE, exercise
 from lab.workshop.exercise import LANGS, Exercise
-from lab.workshop.grading import Grade, format_grade, write_json, write_junit
+from lab.workshop.grading import Grade, format_grade, heading, write_json, write_junit
 from lab.workshop.live import hold
 
 USAGE = ("lab workshop list [--lang en|zh] | start EX [--name LAB] [--lang en|zh] [--script FILE] "
          "| check [--name LAB | --all] [--json FILE] [--junit FILE] | answer [--name LAB] Q VALUE "
-         "| solve EX [--name LAB] | reset [--name LAB] | verify [EX...] [--name LAB] | handout [EX...] [--lang en|zh] -o DIR "
+         "| solve EX [--name LAB] | reset [--name LAB] [--stage N] | stage [--name LAB] [next] "
+         "| verify [EX...] [--name LAB] | handout [EX...] [--lang en|zh] -o DIR "
          "| report [--all | --name LAB...] [--csv FILE] [--html FILE] | course FILE [--exercise EX] [--stop] "
          "| serve EX --name LAB (detached, until `lab clean LAB`) | task [--name LAB] | hint [--name LAB]")
 
@@ -107,7 +108,7 @@ def cmd_check(argv: List[str]) -> int:
                 continue
             raise
         grades.append(g)
-        print(f"--- lab {name}: exercise {g.exercise}\n{format_grade(g)}")
+        print(f"{heading(g)}\n{format_grade(g)}")  # format_grade names the stage
     if a.json:
         write_json(grades, a.json)
     if a.junit:
@@ -135,18 +136,32 @@ def cmd_solve(argv: List[str]) -> int:
     require_root()
     lab, running = session.opened(paths.check_name(a.name))
     if running.id != ex.id:
-        raise BadInput(f"lab {a.name!r} runs exercise {running.id}, not {ex.id}")
-    print(session.solve(a.name))
+        raise BadInput(session.say(lab.record.get("lang", "en"), "other-exercise", lab=a.name, ex=running.id, asked=ex.id))
+    print(session.solve(a.name, via="shell"))  # recorded in the lab's journal, shown by check
     return 0
 
 
 def cmd_reset(argv: List[str]) -> int:
     p = _parser("reset")
+    p.add_argument("--stage", type=int, default=None, metavar="N", help="back to the start of stage N (one reached)")
     a = p.parse_args(argv)
     from lab.requirements import require_root
     require_root()
     session.opened(paths.check_name(a.name))  # one clear line when the lab runs no exercise
-    print(session.reset(a.name))
+    out = session.reset(a.name, a.stage, via="shell")
+    print(out)
+    return 0 if "\n" not in out else 1  # more lines: something could not be put back
+
+
+def cmd_stage(argv: List[str]) -> int:
+    """`lab workshop stage [--name LAB] [next]`: the lab's current stage, or on to the next one."""
+    p = _parser("stage")
+    p.add_argument("next", nargs="?", choices=["next"])
+    a = p.parse_args(argv)
+    from lab.requirements import require_root
+    require_root()
+    session.opened(paths.check_name(a.name))
+    print(session.advance(a.name, via="shell") if a.next else session.stage_text(a.name))
     return 0
 
 
@@ -193,8 +208,8 @@ def cmd_hint(argv: List[str]) -> int:
 
 
 VERBS = {"handout": cmd_handout, "list": cmd_list, "start": cmd_start, "check": cmd_check, "answer": cmd_answer, "solve": cmd_solve,
-         "reset": cmd_reset, "verify": cmd_verify, "report": cmd_report, "course": cmd_course, "serve": cmd_serve,
-         "task": cmd_task, "hint": cmd_hint}
+         "reset": cmd_reset, "stage": cmd_stage, "verify": cmd_verify, "report": cmd_report, "course": cmd_course,
+         "serve": cmd_serve, "task": cmd_task, "hint": cmd_hint}
 
 
 def main(argv: Sequence[str]) -> int:
