@@ -18,6 +18,7 @@ from lab import host as host_module
 from lab.errors import LabError
 from lab.host import LabHost
 from lab.livelab import write_hosts
+from lab.signals import SIGS
 
 STARTERS = 8  # shells started at once
 
@@ -107,7 +108,10 @@ class LabNet(Mininet):
                 raise LabError(f"{path} exists and is not this lab's; remove it or pick another --name")
             cleanup.record_netns(path)
             script.append(f"touch {path} && mount --bind /proc/{h.pid}/ns/net {path}")
-        subprocess.run(["sh", "-ec", "\n".join(script)], check=True)
+        # whole or not at all: a signal waits for the end (SIGS.critical), and a SIGINT to the lab's process group
+        # does not reach the script (its own session), so teardown finds every file it made bound and recorded
+        with SIGS.critical():
+            subprocess.run(["sh", "-ec", "\n".join(script)], check=True, start_new_session=True)
 
     def ensure_mountpoint(self, path: str) -> None:
         """A directory for a host-private bind mount (each host has its own mount namespace).

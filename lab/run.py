@@ -9,6 +9,7 @@ from typing import Callable, List, Optional
 from lab import paths
 from lab.errors import BadInput
 from lab.net import LabNet
+from lab.signals import SIGS, Interrupted
 
 
 class _Parser(argparse.ArgumentParser):
@@ -72,7 +73,9 @@ def start(topology, args, model, name: Optional[str] = None, progress: Callable[
     net = claim(topology, options, name=name, progress=progress)
     try:
         build(topology, net, model, progress=progress)
-    except BaseException:
+    except BaseException as exc:
+        if isinstance(exc, Interrupted):
+            SIGS.taken()  # answered by this teardown: a re-send of the signal must not cut it in half
         net.stop()
         raise
     return net

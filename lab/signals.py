@@ -7,6 +7,8 @@ import os
 import signal
 import threading
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
 
 class Interrupted(BaseException):
@@ -43,6 +45,10 @@ class Signals:
         self._watching = False
         self._wakeup = None
         self.installed = False
+        self._deferring = 0  # inside critical(): a signal is held until the step is whole
+        self._pending = 0
+        self._lock = threading.Lock()  # taken()/teardown() against a re-send in flight
+        self._resent = 0  # re-sends whose handler has not run yet
 
     def install(self) -> None:
         """From here on SIGINT/SIGTERM/SIGHUP are the lab's; the `lab` command calls it first thing."""
@@ -59,11 +65,13 @@ class Signals:
 
     def taken(self) -> None:
         """The main thread has caught the Interrupted: no more re-sends."""
-        self.seen = True
+        with self._lock:
+            self.seen = True
 
     def teardown(self) -> None:
-        """Teardown begins: a second signal cuts it short."""
-        self.seen = self.tearing_down = True
+        """Teardown begins: a second signal cuts it short (a re-send still in flight does not)."""
+        with self._lock:
+            self.seen = self.tearing_down = True
 
     def watch_wakeups(self) -> None:
         """A signal can set Python's "handler pending" flag without interrupting the main thread: when it
@@ -108,6 +116,9 @@ class Signals:
     def _handle(self, signum, _frame):
         if not self.started:  # no lab exists yet: leaving at once is the orderly exit
             os._exit(128 + signum)
+        if self._resent and self.seen:  # our own re-send, sent just before the main thread took the first one
+            self._resent -= 1
+            return
         if self.tearing_down:
             os.write(2, f"\nlab: teardown cut short by {signal.Signals(signum).name}; "
                         f"`lab clean {self.name or '<name>'}` removes the rest\n".encode())
@@ -115,21 +126,39 @@ class Signals:
         if not self._watching:
             self._watching = True
             threading.Thread(target=self._resend, args=(signum,), daemon=True).start()
+        if self._deferring:
+            self._pending = self._pending or signum
+            return
+        self._resent = 0  # this Interrupted answers them all
         raise Interrupted(signum)
+
+    @contextmanager
+    def critical(self) -> Iterator[None]:
+        """A step a signal must not cut in half (a namespace's bind under /var/run/netns: cut between the
+        `touch` and the `mount`, an empty file outlived the lab). A signal that arrives meanwhile raises
+        Interrupted when the step has ended, whole."""
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+            if not self._deferring and self._pending and not self.tearing_down:
+                signum, self._pending = self._pending, 0
+                raise Interrupted(signum)  # noqa: B012 (the held signal wins over what the step raised)
 
     def _resend(self, signum: int) -> None:
         while True:
             time.sleep(self.RETRY_S)
-            if self.seen or self.tearing_down:
-                return
-            signal.pthread_kill(_main_thread_id(), signum)
+            with self._lock:  # never sent after taken(): a re-send landing in teardown would cut it short
+                if self.seen or self.tearing_down:
+                    return
+                self._resent += 1
+                signal.pthread_kill(_main_thread_id(), signum)
 
     def interactive(self, on: bool) -> None:
         """At the interactive prompt Ctrl-C interrupts the running command, as in Mininet."""
         signal.signal(signal.SIGINT, signal.default_int_handler if on else self._handle)
 
-
-SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 SIGS = Signals()  # the process's one instance; installs no handler until install()/arm()

@@ -35,11 +35,23 @@ def _id(*parts: str) -> str:
     return _q(":".join(parts))
 
 
-# --- pictures of the models ----------------------------------------------------------------------------
+FAULT_COLOUR = "red3"
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A place in the topology picture to point at (where an exercise's fault is): a device drawn in a node
+    (host and device: br0, tun0, eth0, flannel.1...) or a whole pod or other host (device "")."""
+
+    host: str
+    device: str
+    label: str
+
 
 # --- dot text ------------------------------------------------------------------------------------------
 
-def topology_dot(pic: Picture, path: Sequence[PathHop] = (), src: str = "", dst: str = "") -> str:
+def topology_dot(pic: Picture, path: Sequence[PathHop] = (), src: str = "", dst: str = "",
+                 marks: Sequence[Mark] = ()) -> str:
     lines = ["digraph lab {", "  graph [rankdir=TB, fontname=Helvetica, compound=true, labelloc=t, "
              f"label={_q(pic.title + (f' - path {src} -> {dst}' if src else ''))}];",
              "  node [fontname=Helvetica, fontsize=10]; edge [fontname=Helvetica, fontsize=9, arrowhead=none];",
@@ -76,8 +88,34 @@ def topology_dot(pic: Picture, path: Sequence[PathHop] = (), src: str = "", dst:
         lines.append(f"  {_id(a, pic.overlay_dev)} -> {_id(b, pic.overlay_dev)} "
                      f"[style=dashed, color=darkgreen, fontcolor=darkgreen, xlabel={_q(label)}, constraint=false];")
     lines += _path_edges(pic, path, src, dst)
+    lines += _mark_lines(pic, marks)
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def mark_target(pic: Picture, mark: Mark) -> str:
+    """The dot id a mark points at; a device the picture does not draw points at its host."""
+    drawn = {(b.name, d) for b in pic.of_role("node") for d, _l in b.devices} | {(b.name, "eth0") for b in pic.of_role("node")}
+    if mark.device and (mark.host, mark.device) in drawn:
+        return _id(mark.host, mark.device)
+    if any(b.name == mark.host and b.role != "node" for b in pic.boxes):
+        return _id(mark.host)
+    if any(b.name == mark.host for b in pic.of_role("node")):
+        return _id(mark.host, "eth0")
+    raise BadInput(f"the picture has no {mark.host!r} to mark")
+
+
+def _mark_lines(pic: Picture, marks: Sequence[Mark]) -> List[str]:
+    """Each marked place drawn in red, and a red note beside it saying what is wrong there."""
+    out = []
+    for i, m in enumerate(marks, 1):
+        target = mark_target(pic, m)
+        out.append(f"  {target} [color={FAULT_COLOUR}, fontcolor={FAULT_COLOUR}, penwidth=3];")
+        note = _id("fault", str(i))
+        out.append(f"  {note} [shape=note, style=filled, fillcolor=mistyrose, color={FAULT_COLOUR}, "
+                   f"fontcolor={FAULT_COLOUR}, label={_q(m.label)}];")
+        out.append(f"  {note} -> {target} [color={FAULT_COLOUR}, penwidth=2, style=dashed, arrowhead=normal];")
+    return out
 
 
 def _path_edges(pic: Picture, path: Sequence[PathHop], src: str, dst: str) -> List[str]:

@@ -119,6 +119,8 @@ def main(argv: Sequence[str], lab_name: Optional[str] = None) -> int:
     p.add_argument("verb", choices=["list", "inject", "repair", "status"])
     p.add_argument("--name", default=lab_name or paths.lab_name())
     p.add_argument("--all", action="store_true")
+    if lab_name is not None and is_workshop(lab_name):  # a student's CLI: nothing that shows or repairs
+        raise BadInput(_refusal(lab_name))
     argv = list(argv)
     if not argv:
         raise BadInput(f"usage: {USAGE}")
@@ -140,6 +142,9 @@ def main(argv: Sequence[str], lab_name: Optional[str] = None) -> int:
         raise BadInput(f"--name given twice (usage: {USAGE})")
     a = p.parse_args(head)
     a.words = words
+    if a.verb != "list" and is_workshop(a.name):  # the teacher's command on a workshop lab: in its journal
+        from lab.workshop import journal
+        journal.note(a.name, f"fault-{a.verb}", fault=" ".join(a.words) or ("--all" if a.all else ""))
     if a.verb == "list":
         if a.words:
             raise BadInput(f"`fault list` takes only --name (usage: {USAGE})")
@@ -176,9 +181,26 @@ def main(argv: Sequence[str], lab_name: Optional[str] = None) -> int:
     return 0
 
 
+def is_workshop(lab_name: str) -> bool:
+    """The lab runs a workshop exercise (lab.workshop.live's record)."""
+    from lab.workshop.live import record_path
+    try:
+        return os.path.exists(record_path(paths.check_name(lab_name)))
+    except BadInput:
+        return False
+
+
+def _refusal(lab_name: str) -> str:
+    from lab.workshop.session import lang_of, say
+    return say(lang_of(lab_name), "no-fault-verb")
+
+
 def fault_verb(net) -> Dict[str, Tuple[Callable[[str], None], str]]:
-    """The CLI verb `fault`, on the CLI's own lab."""
+    """The CLI verb `fault`, on the CLI's own lab. A workshop lab's CLI (its student's) has none of it: not
+    `status` (what was broken), not `repair`, not even `list` (the catalogue narrows the search)."""
     def do_fault(line: str) -> None:
         main(line.split(), lab_name=net.name)
 
+    if is_workshop(net.name):
+        return {"fault": (do_fault, "fault: not in a workshop lab (the teacher's `lab fault` is recorded)")}
     return {"fault": (do_fault, "fault list | inject FAULT [ARGS] | repair FAULT|--all | status: break/fix this lab")}

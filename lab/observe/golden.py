@@ -86,3 +86,37 @@ def read_iptables(path: str) -> Dict[Tuple[str, str], List[str]]:
 def saved_iptables(node) -> Dict[Tuple[str, str], List[str]]:
     from lab.shell import run
     return iptables_chains(run(node, "iptables-save -t filter; iptables-save -t nat").splitlines())
+
+
+def read_iptables_change(path: str) -> Dict[str, Dict[str, Change]]:
+    """{node: {table: (added, removed)}} of a `change-*.iptables.diff` (`@@ <node> <table>` sections of
+    `+ <rule>` / `- <rule>` in iptables-save form); a section with no lines is a table that does not change."""
+    out: Dict[str, Dict[str, Change]] = {}
+    node, table = "", ""
+    for line in _body(path):
+        if line.startswith("@@ "):
+            node, table = line[3:].split()[:2]
+            out.setdefault(node, {}).setdefault(table, (set(), set()))
+        elif line[:2] in ("+ ", "- "):
+            added, removed = out[node][table]
+            (added if line[0] == "+" else removed).add(_ANNOTATION.sub("", line[2:]))
+    return out
+
+
+def saved_rules(node) -> Dict[str, Set[str]]:
+    """{table: set of `-A` rules} of the node's filter and nat tables, as iptables-save prints them."""
+    out: Dict[str, Set[str]] = {"filter": set(), "nat": set()}
+    for (table, _chain), rules in saved_iptables(node).items():
+        out.setdefault(table, set()).update(rules)
+    return out
+
+
+def rule_changes(before: Dict[str, Set[str]], after: Dict[str, Set[str]]) -> Dict[str, Change]:
+    """Per table (added, removed) between two `saved_rules` readings."""
+    return {t: (after.get(t, set()) - before.get(t, set()), before.get(t, set()) - after.get(t, set()))
+            for t in sorted(set(before) | set(after))}
+
+
+def fill_change(change: Dict[str, Change], edit: Callable[[str], str]) -> Dict[str, Change]:
+    """The change with every flow passed through edit (a documented, per-datapath form of one flow)."""
+    return {node: ({edit(f) for f in added}, {edit(f) for f in removed}) for node, (added, removed) in change.items()}

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import os
-import time
 from typing import List, Sequence
 
 from lab import outfile, paths
-from lab.errors import BadInput, LabError
+from lab.errors import BadInput
 from lab.table import format_table
 from lab.workshop import session
 from lab.workshop.catalogue import CATALOGUE, exercise
 from lab.workshop.exercise import LANGS, Exercise
-from lab.workshop.grading import Grade, Result, format_grade, write_json, write_junit
-from lab.workshop.live import hold, release
+from lab.workshop.grading import Grade, format_grade, heading, write_json, write_junit
+from lab.workshop.live import hold
 
 USAGE = ("lab workshop list [--lang en|zh] | start EX [--name LAB] [--lang en|zh] [--script FILE] "
          "| check [--name LAB | --all] [--json FILE] [--junit FILE] | answer [--name LAB] Q VALUE "
-         "| solve EX [--name LAB] | reset [--name LAB] | verify [EX...] [--name LAB] [--reset] | handout [EX...] [--lang en|zh] -o DIR")
+         "| solve EX [--name LAB] | reset [--name LAB] [--stage N] | stage [--name LAB] [next] "
+         "| verify [EX...] [--name LAB] | handout [EX...] [--lang en|zh] -o DIR "
+         "| report [--all | --name LAB...] [--csv FILE] [--html FILE] | course FILE [--exercise EX] [--stop] "
+         "| serve EX --name LAB (detached, until `lab clean LAB`) | task [--name LAB] | hint [--name LAB]")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,7 +39,8 @@ def cmd_list(argv: List[str]) -> int:
     a = _parser("list").parse_args(argv)
     lang = a.lang or "en"
     rows = [[e.id, e.text("title", lang), e.topology, e.minutes] for e in CATALOGUE.values()]
-    print(format_table(["ID", "TITLE", "TOPOLOGY", "MINUTES"], rows))
+    heads = ["ID", "TITLE", "TOPOLOGY", "MINUTES"] if lang == "en" else ["编号", "标题", "拓扑", "分钟"]
+    print(format_table(heads, rows))
     return 0
 
 
@@ -106,7 +108,7 @@ def cmd_check(argv: List[str]) -> int:
                 continue
             raise
         grades.append(g)
-        print(f"--- lab {name}: exercise {g.exercise}\n{format_grade(g)}")
+        print(f"{heading(g)}\n{format_grade(g)}")  # format_grade names the stage
     if a.json:
         write_json(grades, a.json)
     if a.junit:
@@ -134,147 +136,80 @@ def cmd_solve(argv: List[str]) -> int:
     require_root()
     lab, running = session.opened(paths.check_name(a.name))
     if running.id != ex.id:
-        raise BadInput(f"lab {a.name!r} runs exercise {running.id}, not {ex.id}")
-    print(session.solve(a.name))
+        raise BadInput(session.say(lab.record.get("lang", "en"), "other-exercise", lab=a.name, ex=running.id, asked=ex.id))
+    print(session.solve(a.name, via="shell"))  # recorded in the lab's journal, shown by check
     return 0
 
 
 def cmd_reset(argv: List[str]) -> int:
     p = _parser("reset")
+    p.add_argument("--stage", type=int, default=None, metavar="N", help="back to the start of stage N (one reached)")
     a = p.parse_args(argv)
     from lab.requirements import require_root
     require_root()
     session.opened(paths.check_name(a.name))  # one clear line when the lab runs no exercise
-    print(session.reset(a.name))
+    out = session.reset(a.name, a.stage, via="shell")
+    print(out)
+    return 0 if "\n" not in out else 1  # more lines: something could not be put back
+
+
+def cmd_stage(argv: List[str]) -> int:
+    """`lab workshop stage [--name LAB] [next]`: the lab's current stage, or on to the next one."""
+    p = _parser("stage")
+    p.add_argument("next", nargs="?", choices=["next"])
+    a = p.parse_args(argv)
+    from lab.requirements import require_root
+    require_root()
+    session.opened(paths.check_name(a.name))
+    print(session.advance(a.name, via="shell") if a.next else session.stage_text(a.name))
     return 0
-
-
-def verify_one(ex: Exercise, name: str, lang: str = "en", reset: bool = False) -> tuple:
-    """Start the exercise's lab without a terminal, check (must fail: the task needs action), solve,
-    check (must pass), [reset, check (must fail again)], stop. Returns (ok, before, after, seconds)."""
-    import topologies
-    from lab import run
-    start = time.monotonic()
-    topology = topologies.load(ex.topology)
-    args, model = run.from_argv(topology, _run_args(ex, name)[1:])
-    net = run.start(topology, args, model, name=name)
-    try:
-        hold(name, topology.control_handlers(net, model))
-        session.begin(name, ex, lang, topology.inventory(net, model))
-        before = session.check(name, lang)
-        session.solve(name)
-        after = session.check(name, lang)
-        again_ok = True
-        if reset and after.passed:
-            session.reset(name)
-            again = session.check(name, lang)
-            again_ok = not again.passed
-            if not again_ok:
-                after = Grade(after.lab, after.exercise, after.results
-                              + [Result("reset puts the task back", False, "check passed right after reset")])
-    finally:
-        release(name)
-        net.stop()
-    return (not before.passed and after.passed and again_ok), before, after, time.monotonic() - start
 
 
 def cmd_verify(argv: List[str]) -> int:
+    """Each exercise's grader proven on real labs (lab.workshop.verify)."""
     p = _parser("verify")
     p.add_argument("exercises", nargs="*")
-    p.add_argument("--reset", action="store_true", help="also: after the solution, `reset` must make check fail again")
+    p.add_argument("--reset", action="store_true", help=argparse.SUPPRESS)  # always done now; kept for old scripts
     a = p.parse_args(argv)
     chosen = [exercise(e) for e in a.exercises] if a.exercises else list(CATALOGUE.values())
     paths.check_name(a.name)
-    from lab.requirements import require_root
-    require_root()
-    from lab import registry
-    if any(lab["name"] == a.name and lab["state"] == "running" for lab in registry.labs()):
-        raise BadInput(f"lab {a.name!r} is running; verify builds its own labs: give another --name")
-    from lab.signals import SIGS, Interrupted
-    SIGS.arm(a.name)
-    total, failed = time.monotonic(), []
-    w = max(len(ex.id) for ex in chosen)  # the results line up
-    try:
-        for ex in chosen:
-            try:
-                ok, before, after, seconds = verify_one(ex, a.name, a.lang or "en", a.reset)
-            except LabError as exc:  # the lab did not come up or the setup failed: this exercise fails, the rest run
-                print(f"FAIL  {ex.id:<{w}} {' '.join(str(exc).split())}", flush=True)
-                failed.append(ex.id)
-                continue
-            print(f"{'PASS' if ok else 'FAIL'}  {ex.id:<{w}} before solve {before.score}/{before.total}, "
-                  f"after {after.score}/{after.total}   {seconds:.1f} s", flush=True)
-            if not ok:
-                failed.append(ex.id)
-                if before.passed:
-                    print("  check passed before any action: the exercise needs no work\n" + format_grade(before))
-                if not after.passed:
-                    print(format_grade(after))
-    except Interrupted as exc:
-        SIGS.taken()
-        return exc.exit_code
-    finally:
-        SIGS.teardown()
-    print(f"{len(chosen) - len(failed)}/{len(chosen)} exercises verified in {time.monotonic() - total:.1f} s"
-          + (f"; failed: {' '.join(failed)}" if failed else ""))
-    return 0 if not failed else 1
-
-
-def handout(ex: Exercise, lang: str, picture: str) -> str:
-    """The exercise as a Markdown page for students: the lab's picture, the task, the questions, the
-    hints folded away, and how to start and check it."""
-    qs = [f"- `answer {q.key} VALUE`: {q.text.get(lang) or q.text['en']}" for q in ex.questions]
-    def fill(t: str) -> str:  # the lab's directory, for any lab name
-        return t.replace("{lab_dir}", os.path.join(paths.RUN_DIR, "<lab name>"))
-    hs = [f"{i}. {fill(h)}" for i, h in enumerate(ex.hint_list(lang), 1)]
-    heads = {"en": ("Task", "Questions", "Hints", "Start and check"), "zh": ("任务", "问题", "提示", "开始与检查")}[lang]
-    return "\n".join([
-        f"# {ex.text('title', lang)}", "", f"`{ex.id}` · {ex.topology} · ~{ex.minutes} min", "",
-        f"![{ex.topology}]({os.path.basename(picture)})", "", f"## {heads[0]}", "",
-        fill(ex.text("task", lang)), "",
-        *([f"## {heads[1]}", "", *qs, ""] if qs else []),
-        f"## {heads[2]}", "", "<details>", "", *hs, "", "</details>", "",
-        f"## {heads[3]}", "", "```sh", f"sudo lab workshop start {ex.id} --name <your name>"
-        + ("" if lang == "en" else " --lang zh"),
-        "sdnlab> task | hint | answer Q VALUE | check | reset",
-        "sudo lab workshop check --name <your name>       # from another shell", "```", ""])
-
-
-def _handout_dir(directory: str) -> str:
-    """-o DIR: made if missing (under a writable directory on a real filesystem), before any work."""
-    parent = os.path.abspath(directory)
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    outfile.check_dir(parent, shown=directory)
-    try:
-        os.makedirs(directory, exist_ok=True)
-    except OSError as exc:
-        raise BadInput(f"-o {directory}: {exc.strerror or exc}") from None
-    return outfile.check_dir(directory)
+    from lab.workshop import verify
+    return verify.main(chosen, a.name, a.lang or "en")
 
 
 def cmd_handout(argv: List[str]) -> int:
-    p = _parser("list")
-    p.add_argument("exercises", nargs="*")
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="where EX.md and EX.svg go")
-    a = p.parse_args(argv)
-    chosen = [exercise(e) for e in a.exercises] if a.exercises else list(CATALOGUE.values())
-    import topologies
-    from lab import planes, run
-    from lab.front import draw
-    outdir = _handout_dir(a.output)
-    for ex in chosen:
-        topology = topologies.load(ex.topology)
-        _args, model = run.from_argv(topology, _run_args(ex, "handout")[1:])
-        picture = draw.write(draw.topology_dot(planes.get(topology.plane).picture(model)),
-                             os.path.join(outdir, f"{ex.id}.svg"))
-        page = outfile.write(os.path.join(outdir, f"{ex.id}.md"), handout(ex, a.lang or "en", picture).encode())
-        print(f"wrote {page} and {picture}")
-    return 0
+    from lab.workshop.handout import cmd_handout as handout
+    return handout(argv)
+
+
+def cmd_report(argv: List[str]) -> int:
+    from lab.workshop.report import cmd_report as report
+    return report(argv)
+
+
+def cmd_course(argv: List[str]) -> int:
+    from lab.workshop.course import cmd_course as course
+    return course(argv)
+
+
+def cmd_serve(argv: List[str]) -> int:
+    from lab.workshop.course import cmd_serve as serve
+    return serve(argv)
+
+
+def cmd_task(argv: List[str]) -> int:
+    from lab.workshop.course import cmd_task as task
+    return task(argv)
+
+
+def cmd_hint(argv: List[str]) -> int:
+    from lab.workshop.course import cmd_hint as hint
+    return hint(argv)
 
 
 VERBS = {"handout": cmd_handout, "list": cmd_list, "start": cmd_start, "check": cmd_check, "answer": cmd_answer, "solve": cmd_solve,
-         "reset": cmd_reset, "verify": cmd_verify}
+         "reset": cmd_reset, "stage": cmd_stage, "verify": cmd_verify, "report": cmd_report, "course": cmd_course,
+         "serve": cmd_serve, "task": cmd_task, "hint": cmd_hint}
 
 
 def main(argv: Sequence[str]) -> int:

@@ -13,7 +13,9 @@ from lab import paths
 
 JOURNAL = "workshop-journal.jsonl"
 # the events the summary counts (every event is kept in the journal)
-COUNTED = ("hint", "reset", "solve", "fault-inject", "fault-repair", "answer", "stage")
+COUNTED = ("hint", "reset", "solve", "fault-inject", "fault-repair", "fault-status", "answer", "stage")
+# the teacher's `lab fault ...` on a workshop lab (the exercise's own setup and reset are not counted)
+FAULT_COMMANDS = ("fault-inject", "fault-repair", "fault-status")
 
 
 def journal_path(name: str) -> str:
@@ -61,3 +63,7 @@ def summary(name: str) -> Dict[str, int]:
         if e.get("event") in counts:
             counts[e["event"]] += 1
     return counts
+
+
+def teacher_faults(counts: Dict[str, int]) -> int:
+    return sum(counts.get(e, 0) for e in FAULT_COMMANDS)

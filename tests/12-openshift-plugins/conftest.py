@@ -5,6 +5,7 @@ measure what an event changed on the switches, and apply a changed render as the
 from __future__ import annotations
 
 import os
+import re
 from types import SimpleNamespace
 from typing import Dict, List, Sequence, Tuple
 
@@ -122,6 +123,61 @@ def oc_line(net, cluster: Cluster, line: str, want: Dict[str, golden.Change]):
     return change
 
 
+# the egress node's table-100 flow (SetNamespaceEgressViaEgressIP, local): tun0's MAC, the mark, goto_table:101
+_EGRESS_LOCAL = re.compile(r"reg0=0x([0-9a-f]+) actions=set_field:[0-9a-f:]+->eth_dst,set_field:0x[0-9a-f]+->pkt_mark,(goto_table:101)")
+
+
+def egress_carrier(datapath: str):
+    """The golden flow as the lab holds it on `datapath`: on the kernel datapath unchanged; on the userspace one
+    pkt_mark does not reach the kernel, and the lab's documented carrier (golden/DISCREPANCIES.md D5) also sets
+    eth_src to 02:e9:00:<VNID's three bytes> before goto_table:101 (mangle PREROUTING turns it into the mark)."""
+    def edit(flow: str) -> str:
+        m = _EGRESS_LOCAL.search(flow)
+        if datapath == "system" or not m:
+            return flow
+        vnid = int(m.group(1), 16)
+        mac = "02:e9:00:%02x:%02x:%02x" % (vnid >> 16 & 255, vnid >> 8 & 255, vnid & 255)
+        return flow[:m.start(2)] + f"set_field:{mac}->eth_src," + flow[m.start(2):]
+    return edit
+
+
+def event_golden(name: str, datapath: str, undo: bool = False) -> Dict[str, golden.Change]:
+    """A change golden for both nodes (a node it leaves out: no change), in the datapath's form; undo reverses it."""
+    change = golden.fill_change(golden_change(name), egress_carrier(datapath))
+    change = reverse(change) if undo else change
+    return {n: change.get(n, (set(), set())) for n in NODES}
+
+
+def iptables_golden(name: str, undo: bool = False) -> Dict[str, Dict[str, golden.Change]]:
+    """A `change-*.iptables.diff` for both nodes' filter and nat (a table it leaves out: no change)."""
+    change = golden.read_iptables_change(os.path.join(GOLDEN, name))
+    out = {}
+    for n in NODES:
+        tables = {t: change.get(n, {}).get(t, (set(), set())) for t in ("filter", "nat")}
+        out[n] = {t: ((r, a) if undo else (a, r)) for t, (a, r) in tables.items()}
+    return out
+
+
+def measure(net, action) -> SimpleNamespace:
+    """Run action; per node the br0 change (added, removed) and per node and table the iptables rule change, read
+    from the switch and iptables-save before and after; .result is what action returned."""
+    nodes = {n: net[n] for n in NODES}
+    rules = {n: golden.saved_rules(node) for n, node in nodes.items()}
+    done = []
+    flows = golden.changes(nodes, lambda: done.append(action()))
+    return SimpleNamespace(flows=flows, result=done[0],
+                           rules={n: golden.rule_changes(rules[n], golden.saved_rules(node)) for n, node in nodes.items()})
+
+
+def assert_event(got: SimpleNamespace, datapath: str, flows: str, iptables: str = "", undo: bool = False) -> None:
+    """The event changed br0 exactly as golden `flows` says (nothing else on any node) and, with `iptables`, the
+    filter and nat rules exactly as that golden says; without it, no filter/nat rule changed."""
+    want = event_golden(flows, datapath, undo)
+    assert got.flows == want, (flows, "undo" if undo else "", got.flows, want)
+    want_rules = iptables_golden(iptables, undo) if iptables else {n: {t: (set(), set()) for t in ("filter", "nat")} for n in NODES}
+    assert got.rules == want_rules, (iptables or "no iptables change", got.rules, want_rules)
+
+
 @pytest.fixture(scope="module")
 def mt_lab():
     with plugin_lab("multitenant") as lab:
@@ -140,4 +196,5 @@ def helpers():
     from lab.planes.openshift import live
     return SimpleNamespace(oc_unchecked=live.apply, apply=apply, differs_from_render=differs_from_render, flows_of=flows_of, oc=oc_line,
                            golden_change=golden_change, reverse=reverse, vnid_change=vnid_change, assert_br0_is_golden=assert_br0_is_golden,
-                           switch_changes=switch_changes, golden=GOLDEN, userspace_masquerade=USERSPACE_MASQUERADE)
+                           switch_changes=switch_changes, golden=GOLDEN, measure=measure,
+                           assert_event=assert_event, event_golden=event_golden, userspace_masquerade=USERSPACE_MASQUERADE)

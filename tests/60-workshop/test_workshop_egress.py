@@ -32,13 +32,13 @@ def test_an_egress_ip_set_in_the_cli_is_graded_from_another_shell():
         assert "recorded mark" in term.type(f"answer mark {mark}")
 
         r = lab("workshop", "check", "--name", student)
-        assert r.returncode == 0 and "score 5/5" in r.stdout, r.stdout + r.stderr
+        assert r.returncode == 0 and "score 7/7" in r.stdout, r.stdout + r.stderr
         assert re.search(r"PASS\s+node2's SNAT to 172\.16\.1\.100 counts pod1's connection\s+SNAT to:172\.16\.1\.100 "
                          r"counted \d+ -> \d+ packets", r.stdout), r.stdout
 
         assert "reset" in term.type("reset")  # the egress IPs patched away again: the task is back
         r = lab("workshop", "check", "--name", student)
-        assert r.returncode == 1 and "score 1/5" in r.stdout, r.stdout
+        assert r.returncode == 1 and "score 2/7" in r.stdout, r.stdout
         term.type("exit", until="*** Done in")
         assert term.proc.wait(timeout=30) == 0
     finally:

@@ -34,7 +34,7 @@ def test_projects_joined_in_the_cli_are_graded_from_another_shell(tmp_path):
         assert r.returncode == 0, r.stdout + r.stderr
 
         r = lab("workshop", "check", "--name", student, "--json", str(out))
-        assert r.returncode == 0 and "score 5/5" in r.stdout, r.stdout + r.stderr
+        assert r.returncode == 0 and "score 6/6" in r.stdout, r.stdout + r.stderr
         assert json.loads(out.read_text())["labs"][0]["passed"]
 
         assert "reset" in term.type("reset")  # isolate-projects again: the task is back
@@ -62,7 +62,7 @@ def test_a_teacher_solves_and_resets_from_another_shell():
         assert r.returncode == 0 and f"applied the reference solution of join-projects to lab {student!r}" in r.stdout, \
             r.stdout + r.stderr
         r = lab("workshop", "check", "--name", student)
-        assert r.returncode == 0 and "score 5/5" in r.stdout, r.stdout + r.stderr
+        assert r.returncode == 0 and "score 6/6" in r.stdout, r.stdout + r.stderr
         changes = term.type("changes")  # the student's CLI sees the change the teacher made
         assert "$ oc adm pod-network join-projects --to=p1 p2" in changes, changes
         assert " 0% packet loss" in term.type("pod1 ping -n -c1 -W2 pod2")  # the student sees it work

@@ -88,6 +88,8 @@ def test_tracker_follows_3_11_activation_rules():
     # several IPs: an offline node's is skipped; the next one is used
     master_egress.set_node_offline(c, "node2")
     assert master_egress.namespace_egress(c)[v1].egress_ip == "172.16.1.101"
+    # ... by the nodes that watch node2; node2 watches only the others, so it keeps using its own (D6)
+    assert master_egress.namespace_egress(c, viewer="node2")[v1].egress_ip == "172.16.1.100"
     master_egress.set_node_offline(c, "node2", False)
     # one IP only: an offline node changes nothing (traffic is black-holed there)
     api_egress.patch_netnamespace(c, "p1", {"egressIPs": ["172.16.1.100"]})

@@ -3,7 +3,15 @@ iptables-save chains."""
 
 import os
 
-from lab.observe.golden import iptables_chains, read_change, read_flows, read_iptables
+from lab.observe.golden import (
+    fill_change,
+    iptables_chains,
+    read_change,
+    read_flows,
+    read_iptables,
+    read_iptables_change,
+    rule_changes,
+)
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MT = os.path.join(TESTS, "12-openshift-plugins", "golden")
@@ -39,3 +47,20 @@ def test_iptables_annotations_are_not_part_of_the_rule_and_chains_keep_their_ord
         '-m mark --mark 0x8000/0x8000 -j DROP']
     assert chains[("nat", "KUBE-NODEPORT-HOST")] == []  # the unidler's empty chain is declared
     assert iptables_chains(["*nat", ":X - [0:0]", "-A X -j B", "-A X -j A", "COMMIT"]) == {("nat", "X"): ["-A X -j B", "-A X -j A"]}
+
+
+def test_an_iptables_change_golden_reads_per_node_and_table_and_an_empty_section_is_no_change():
+    change = read_iptables_change(os.path.join(MT, "change-egress-ip-assigned-node2-multitenant.iptables.diff"))
+    assert change["node1"] == {"filter": (set(), set()), "nat": (set(), set())}
+    snat = "-A OPENSHIFT-MASQUERADE -s 10.128.0.0/14 -m mark --mark 0x153cff0 -j SNAT --to-source 172.16.1.100"
+    assert change["node2"]["nat"] == ({snat}, set())
+    (reject,), removed = change["node2"]["filter"]
+    assert reject.startswith("-A OPENSHIFT-FIREWALL-ALLOW -d 172.16.1.100/32") and removed == set()
+
+
+def test_rule_changes_are_per_table_added_and_removed_and_fill_change_edits_every_flow():
+    before = {"filter": {"-A X -j ACCEPT"}, "nat": {"-A Y -j SNAT"}}
+    after = {"filter": {"-A X -j ACCEPT", "-A X -j DROP"}, "nat": set()}
+    assert rule_changes(before, after) == {"filter": ({"-A X -j DROP"}, set()), "nat": (set(), {"-A Y -j SNAT"})}
+    edited = fill_change({"node1": ({"a,goto_table:101"}, {"b"})}, lambda f: f.replace(",goto", ",x,goto"))
+    assert edited == {"node1": ({"a,x,goto_table:101"}, {"b"})}

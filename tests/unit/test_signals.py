@@ -103,3 +103,47 @@ def test_importing_the_lab_command_installs_no_handler():
             "print(signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "True", out.stderr
+
+
+def test_a_signal_during_a_critical_step_is_raised_when_the_step_has_ended_whole(armed):
+    """Issue 14: a SIGINT to the lab's process group while the namespaces were being bound left an empty
+    /var/run/netns/<lab>-pod1: the Interrupted cut the bind script's start in half (its `sh` went on alone after
+    teardown had looked). Inside SIGS.critical() the signal waits; the step's child runs to its end first."""
+    import subprocess
+    done = []
+    with pytest.raises(cli.Interrupted) as caught:
+        with armed.critical():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)  # the handler has run by now: it held the signal
+            out = subprocess.run(["sh", "-c", "sleep 0.3; echo whole"], capture_output=True, text=True, timeout=10)
+            done.append(out.stdout.strip())
+    assert done == ["whole"]
+    assert caught.value.exit_code == 130
+    armed.seen = True
+
+
+def test_a_resend_in_flight_when_the_interrupt_is_taken_does_not_cut_the_teardown_short(armed):
+    """The watcher re-sends a signal the main thread has not taken within RETRY_S. A re-send that left just
+    before taken()/teardown() used to arrive in the teardown as a second signal: os._exit, the lab half-removed
+    (the verify path's run.start tears down before the command takes the Interrupted). It is swallowed now."""
+    armed.seen = False
+    armed._resent = 1  # the state right after the watcher sent one
+    armed.teardown()
+    exits = []
+    saved_exit = os._exit
+    os._exit = lambda code: exits.append(code)  # what a cut-short teardown would do
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+    finally:
+        os._exit = saved_exit
+    assert exits == [] and armed._resent == 0
+    os._exit = lambda code: exits.append(code)
+    try:  # a genuine second signal in teardown still cuts it short (the stand-in _exit returns, so it raises on)
+        with pytest.raises(cli.Interrupted):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)
+    finally:
+        os._exit = saved_exit
+    assert exits == [130]
+    armed.tearing_down = False

@@ -13,7 +13,7 @@ from lab.daemons import ovs
 from lab.errors import LabError
 from lab.observe.flows import flows_command
 from lab.paths import host_dir, netns_name
-from lab.planes.openshift import live, realize
+from lab.planes.openshift import live, realize, rendered
 from lab.planes.openshift.api import apistate, builder, egress, manifests
 from lab.planes.openshift.master.cluster import build_cluster
 from lab.planes.openshift.master.vnid import GLOBAL_VNID, allocate_netids
@@ -197,6 +197,7 @@ class OpenShiftTopology(Topology):
         session = oc_session(net, model)
         return {"oc": lambda line: session.run(line).output,  # what the CLI's `oc` prints
                 "api": lambda _line: json.dumps(apistate.snapshot(session.model)),  # what `oc get` reads
+                "rendered": lambda _line: rendered.rendered(net, session.model),  # what drift compares with
                 "unplug": lambda line: self.cable(net, model, line, False),
                 "plug": lambda line: self.cable(net, model, line, True)}
 

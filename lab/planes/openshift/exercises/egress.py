@@ -1,7 +1,9 @@
 """Traffic that leaves a project, as ovs-multitenant 3.11 shapes it: an egress IP (and its node going down),
 multicast inside a project, an EgressNetworkPolicy. The student types `oc patch|annotate|apply` (and
 `unplug`) in the lab's CLI; grading observes what the external host's listener saw, multicast datagrams
-received, the table-100/101/120 flows and the SNAT rule's counter."""
+received, the table-100/101/120 flows and the SNAT rule's counter, the API objects as `oc get` shows them (asked of
+the lab's own process), and that nothing was made by hand (lab.workshop.drift). Nothing a question is graded
+against is stored where the student reads it: it is observed when `check` runs."""
 
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ import time
 from typing import List, Optional
 
 from lab import paths
-from lab.planes.openshift.exercises.common import oc, unplug
-from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
+from lab.errors import LabError
+from lab.planes.openshift.exercises.common import oc, oc_yaml, private_file, unplug
+from lab.workshop.drift import nothing_hand_made
+from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, WrongFix, hints, text
 
 MANIFESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "manifests")
 STREAM = os.path.join(MANIFESTS, "stream.yaml")
@@ -34,7 +38,57 @@ def _patch(kind: str, name: str, ips: List[str]) -> str:
 
 
 def _vnid(lab, project: str) -> int:
-    return int(lab.inventory["netnamespaces"][project])
+    """The project's VNID as `oc get netnamespaces` shows it now (the lab's state, not the start's record)."""
+    for line in oc(lab, "get netnamespaces").splitlines()[1:]:
+        words = line.split()
+        if len(words) >= 2 and words[0] == project:
+            return int(words[1])
+    raise LabError(f"`oc get netnamespaces` lists no {project}")
+
+
+def _hostsubnet_egress_ips(lab) -> dict:
+    """node -> its EGRESS IPS column of `oc get hostsubnets` (the last bracketed list of its row)."""
+    out = {}
+    for line in oc(lab, "get hostsubnets").splitlines()[1:]:
+        lists = re.findall(r"\[([^\]]*)\]", line)
+        if line.split() and lists:
+            out[line.split()[0]] = [ip.strip() for ip in lists[-1].split(",") if ip.strip()]
+    return out
+
+
+def _netnamespace(lab, name: str) -> dict:
+    return oc_yaml(lab, f"get netnamespace {name}")
+
+
+def _egress_ip_objects(host: str):
+    """`oc get netnamespace p1` asks for EGRESS_IP and `oc get hostsubnets` has host (only) hosting it."""
+    def observe(lab) -> Outcome:
+        asked = _netnamespace(lab, "p1").get("egressIPs") or []
+        hosted = _hostsubnet_egress_ips(lab)
+        holders = sorted(n for n, ips in hosted.items() if EGRESS_IP in ips)
+        ok = asked == [EGRESS_IP] and holders == [host]
+        return Outcome(ok, f"oc get netnamespace p1: egressIPs {asked}; oc get hostsubnets: {EGRESS_IP} hosted by "
+                           f"{', '.join(holders) or 'no node'}")
+    return Criterion(text(f"oc get: NetNamespace p1 asks for {EGRESS_IP}, HostSubnet {host} hosts it",
+                          f"oc get：NetNamespace p1 申请 {EGRESS_IP}，由 HostSubnet {host} 承载"), observe)
+
+
+def _snat_by_hand(node: str):
+    """A wrong fix: the egress IP put on node's underlay device and an iptables SNAT of pod1 to it, by hand."""
+    def apply(lab) -> None:
+        dev = "br-phy" if "br-phy" in lab.addresses(node) else "eth0"
+        lab.sh(node, f"ip addr add {EGRESS_IP}/24 dev {dev} && iptables -t nat -I POSTROUTING -s "
+                     f"{lab.ip_of('pod1')} -j SNAT --to-source {EGRESS_IP}")
+    return apply
+
+
+def _underlay_ip_held(lab, node: str) -> str:
+    """The node's underlay address as its own kernel holds it (br-phy on the userspace datapath, else eth0)."""
+    addrs = lab.addresses(node)
+    for dev in ("br-phy", "eth0"):
+        if dev in addrs:
+            return str(addrs[dev].ip)
+    return ""
 
 
 def _reg0(flow: str) -> Optional[int]:
@@ -168,16 +222,22 @@ def _egress_ip_on_node2(lab) -> None:
 # -- egress-node-down
 
 def _egress_node_dead(lab) -> None:
-    """The start of egress-node-down: p1 leaves through node2's egress IP, then node2's cable is pulled; what
-    node1's table 100 does with p1's traffic then is noted from the switch for the question."""
+    """The start of egress-node-down: p1 leaves through node2's egress IP, then node2's cable is pulled."""
     unplug(lab, "node2", plugged=True)
     oc(lab, _patch("hostsubnet", "node1", []))
     _egress_ip_on_node2(lab)
     unplug(lab, "node2")
-    flows = _flows_of(lab, "node1", "p1", 100)
-    m = next((m for f in flows for m in [re.search(r"set_field:([\d.]+)->tun_dst", f)] if m), None)
-    lab.record["seen"] = {"tun_dst": m.group(1) if m else ""}
-    lab.save()
+
+
+def _dead_node_tun_dst(lab) -> str:
+    """Where node1 sent p1's external traffic once node2 was gone: the dead egress node's underlay address,
+    observed when graded (node1's table-100 tunnel while it is still there, else node2's own kernel), never
+    a note in the lab's record, which the student can read."""
+    for f in _flows_of(lab, "node1", "p1", 100):
+        m = re.search(r"set_field:([\d.]+)->tun_dst", f)
+        if m:
+            return m.group(1)
+    return _underlay_ip_held(lab, "node2")
 
 
 def _move_egress_ip_to_node1(lab) -> None:
@@ -248,6 +308,50 @@ def _no_egress_policy(lab) -> None:
             oc(lab, f"delete egressnetworkpolicy {name} -n p1")
 
 
+def _egress_policy(namespace: str, cidr: str):
+    """A wrong fix: an EgressNetworkPolicy as a student may write it (wrong project or CIDR), made with `oc`."""
+    def apply(lab) -> None:
+        body = (f"apiVersion: network.openshift.io/v1\nkind: EgressNetworkPolicy\nmetadata: {{name: default, "
+                f"namespace: {namespace}}}\nspec:\n  egress:\n  - type: Deny\n    to: {{cidrSelector: {cidr}}}\n")
+        oc(lab, f"create -f {private_file(lab, 'wrong-egress.yaml', body)}")
+    return apply
+
+
+def _drop_by_hand(lab) -> None:
+    vnid = _vnid(lab, "p1")
+    for node in lab.nodes:
+        lab.sh(node, f"ovs-ofctl -O OpenFlow13 add-flow br0 'table=101,priority=1,ip,reg0={vnid},"
+                     f"nw_dst={lab.ip_of('ext')},actions=drop'")
+
+
+def _policy_denies_ext(lab) -> Outcome:
+    """`oc get egressnetworkpolicy -n p1 -o yaml`, asked of the lab: the first rule matching ext denies it."""
+    ext = ipaddress.ip_address(lab.ip_of("ext"))
+    items = oc_yaml(lab, "get egressnetworkpolicy -n p1").get("items") or []
+    for pol in items:
+        for rule in (pol.get("spec") or {}).get("egress") or []:
+            cidr = ((rule.get("to") or {}).get("cidrSelector") or "")
+            try:
+                hit = ext in ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                continue
+            if hit:
+                name = pol.get("metadata", {}).get("name", "?")
+                return Outcome(rule.get("type") == "Deny", f"egressnetworkpolicy {name}: {rule.get('type')} to {cidr}")
+    names = ", ".join(p.get("metadata", {}).get("name", "?") for p in items) or "<none>"
+    return Outcome(False, f"oc get egressnetworkpolicy -n p1: {names}; no rule matches ext ({ext})")
+
+
+def _multicast_annotated(lab) -> Outcome:
+    value = (_netnamespace(lab, "stream").get("metadata") or {}).get("annotations", {}).get(MULTICAST)
+    return Outcome(value == "true", f"oc get netnamespace stream: {MULTICAST}={value if value is not None else '<unset>'}")
+
+
+def _control(c: Criterion) -> Criterion:
+    """The criterion as a control: it holds at the start too (a path the task does not touch)."""
+    return Criterion(c.name, c.observe, control=True)
+
+
 def _denies_ext(lab) -> Outcome:
     """node1's table 101 drops p1's traffic to the external host (a CIDR holding it, or everything)."""
     ext = ipaddress.ip_address(lab.ip_of("ext"))
@@ -294,9 +398,22 @@ EXERCISES = [
                             lambda lab: _egress_flow_via(lab, "node1", "node2")),
                   Criterion(text(f"node2's SNAT to {EGRESS_IP} counts pod1's connection",
                                  f"node2 上到 {EGRESS_IP} 的 SNAT 规则计数随 pod1 的连接增长"), _snat_counter_moves),
-                  _listener_sees("pod2", "pod2 (p2, node1) still connects from node1's address",
-                                 "pod2（p2，node1）仍以 node1 的地址连接", _node_ip("node1"))),
+                  _egress_ip_objects("node2"),
+                  _control(_listener_sees("pod2", "pod2 (p2, node1) still connects from node1's address",
+                                          "pod2（p2，node1）仍以 node1 的地址连接", _node_ip("node1"))),
+                  nothing_hand_made()),
         setup=_no_egress_ips, solve=_egress_ip_on_node2,
+        wrong_fixes=(
+            WrongFix("the egress IP hosted by node1 instead of node2",
+                     lambda lab: (oc(lab, _patch("hostsubnet", "node1", [EGRESS_IP])),
+                                  oc(lab, _patch("netnamespace", "p1", [EGRESS_IP]))) and None,
+                     answers=(("mark", "0x0"),)),
+            WrongFix("only the NetNamespace patched (no node hosts the IP)",
+                     lambda lab: oc(lab, _patch("netnamespace", "p1", [EGRESS_IP])) and None, answers=(("mark", "0x1"),)),
+            WrongFix("the address and a SNAT rule made by hand on node1, no `oc`", _snat_by_hand("node1"),
+                     answers=(("mark", "0x53cff1"),)),
+            WrongFix("patched right, but the answer is p1's NETID, not the mark", _egress_ip_on_node2,
+                     answers=(("mark", hex(5492721)),))),
     ),
     Exercise(
         "egress-node-down", "openshift", MULTITENANT, 20,
@@ -325,16 +442,25 @@ EXERCISES = [
                f"'{{\"egressIPs\": [\"{EGRESS_IP}\"]}}'`；之后 `flows node1 100` 在本地给 p1 打标记"]),
         questions=(Question("tun_dst", text("where node1 sent p1's traffic with node2 down",
                                             "node2 宕机时 node1 把 p1 的流量发往何处"),
-                            lambda lab: lab.record.get("seen", {}).get("tun_dst", "")),
+                            _dead_node_tun_dst),
                    Question("table", text("the table on node1 that decides", "node1 上做出决定的表"), _deciding_table,
                             lambda s: ",".join(re.findall(r"\d+", s)))),
         criteria=(_listener_sees("pod1", f"pod1 (p1, node1) connects from {EGRESS_IP} again",
                                  f"pod1（p1，node1）重新以 {EGRESS_IP} 连接", lambda lab: EGRESS_IP),
                   Criterion(text("node1 table 100 marks p1's traffic itself (no tunnel to node2)",
                                  "node1 表 100 自己给 p1 的流量打标记（不再经隧道发往 node2）"), _egress_local),
-                  _listener_sees("pod2", "pod2 (p2, node1) connects from node1's address",
-                                 "pod2（p2，node1）以 node1 的地址连接", _node_ip("node1"))),
+                  _egress_ip_objects("node1"),
+                  _control(_listener_sees("pod2", "pod2 (p2, node1) connects from node1's address",
+                                          "pod2（p2，node1）以 node1 的地址连接", _node_ip("node1"))),
+                  nothing_hand_made()),
         setup=_egress_node_dead, solve=_move_egress_ip_to_node1,
+        wrong_fixes=(
+            WrongFix("node2 plugged back in (the task says it stays dead)", lambda lab: unplug(lab, "node2", plugged=True),
+                     answers=(("tun_dst", "172.16.1.11"), ("table", "101"))),
+            WrongFix("the address and a SNAT rule made by hand on node1, no `oc`", _snat_by_hand("node1"),
+                     answers=(("tun_dst", "172.16.1.100"), ("table", "90"))),
+            WrongFix("moved right, but the answers name node1 and table 101", _move_egress_ip_to_node1,
+                     answers=(("tun_dst", "172.16.1.11"), ("table", "101")))),
     ),
     Exercise(
         "multicast", "openshift", ("--nodes", "2", "--pods-per-node", "0", "--plugin", "multitenant", "--no-checks",
@@ -366,9 +492,22 @@ EXERCISES = [
         criteria=(_receives("viewer1", "same node", "同一节点"), _receives("viewer2", "the other node", "另一节点"),
                   Criterion(text(f"outsider (project other) receives nothing from {GROUP}",
                                  f"outsider（项目 other）收不到 {GROUP} 的数据报"),
-                            lambda lab: _heard(lab, "outsider", False))),
+                            lambda lab: _heard(lab, "outsider", False), control=True),
+                  Criterion(text(f"oc get netnamespace stream: {MULTICAST}=true",
+                                 f"oc get netnamespace stream 显示注解 {MULTICAST}=true"), _multicast_annotated),
+                  nothing_hand_made()),
         setup=lambda lab: oc(lab, f"annotate netnamespace stream {MULTICAST}-"),
         solve=lambda lab: oc(lab, f"annotate netnamespace stream {MULTICAST}=true"),
+        wrong_fixes=(
+            WrongFix("the wrong project annotated (other)",
+                     lambda lab: oc(lab, f"annotate netnamespace other {MULTICAST}=true") and None,
+                     answers=(("table", "120"),)),
+            WrongFix("annotated `yes` (3.11 reads only `true`)",
+                     lambda lab: oc(lab, f"annotate netnamespace stream {MULTICAST}=yes") and None,
+                     answers=(("table", "120"),)),
+            WrongFix("enabled right, but the answer is table 110 (the one that lets it out)",
+                     lambda lab: oc(lab, f"annotate netnamespace stream {MULTICAST}=true") and None,
+                     answers=(("table", "110"),))),
     ),
     Exercise(
         "egress-firewall", "openshift", MULTITENANT, 15,
@@ -391,10 +530,17 @@ EXERCISES = [
                                  lambda lab: ""),
                   _listener_sees("pod3", "nothing arrives from pod3 (p1, node2)", "收不到 pod3（p1，node2）的连接",
                                  lambda lab: ""),
-                  _listener_sees("pod2", "pod2 (p2, node1) still connects", "pod2（p2，node1）仍能连接",
-                                 _node_ip("node1")),
+                  _control(_listener_sees("pod2", "pod2 (p2, node1) still connects", "pod2（p2，node1）仍能连接",
+                                          _node_ip("node1"))),
+                  Criterion(text("oc get egressnetworkpolicy -n p1: a policy denies ext",
+                                 "oc get egressnetworkpolicy -n p1：有策略拒绝 ext"), _policy_denies_ext),
                   Criterion(text("node1 table 101: p1's traffic to ext is dropped", "node1 表 101：p1 发往 ext 的流量被丢弃"),
-                            _denies_ext)),
+                            _denies_ext),
+                  nothing_hand_made()),
         setup=_no_egress_policy, solve=lambda lab: oc(lab, f"create -f {DENY_EXT}"),
+        wrong_fixes=(
+            WrongFix("table-101 drop flows for p1 made by hand on every node, no EgressNetworkPolicy", _drop_by_hand),
+            WrongFix("the policy created in p2 instead of p1", _egress_policy("p2", "172.16.1.254/32")),
+            WrongFix("a policy that denies another network", _egress_policy("p1", "172.16.2.0/24"))),
     ),
 ]

@@ -1,7 +1,8 @@
 """Change a running cluster with `oc` as an administrator would: projects joined or made global
 (ovs-multitenant), a NetworkPolicy for one app (ovs-networkpolicy), a Service's endpoints fixed by a label.
 The student types the `oc` line in the lab's CLI; grading observes pings, requests, traces, flows, kube-proxy's
-rules, and what `oc get` shows now (the API state the lab rewrites after every change)."""
+rules, what `oc get` shows now (asked of the lab's own process: lab.workshop.live.ExerciseLab.ask, never
+api.json, which a root student can edit), and that nothing was made by hand (lab.workshop.drift)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import os
 import re
 
 from lab.errors import LabError
-from lab.planes.openshift.exercises.common import api, oc
+from lab.planes.openshift.exercises.common import api, oc, oc_yaml, private_file, write_api_json
 from lab.workshop.criteria import reaches
-from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
+from lab.workshop.drift import nothing_hand_made
+from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, Stage, WrongFix, hints, text
 
 MANIFESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "manifests")
 SHOP = os.path.join(MANIFESTS, "shop.yaml")
@@ -22,6 +24,9 @@ WEB_MISLABELLED = os.path.join(MANIFESTS, "web-mislabelled.yaml")
 # pod1 (project p1) on node1, pod2 (p2) on node2
 MULTITENANT = ("--nodes", "2", "--pods-per-node", "1", "--plugin", "multitenant", "--no-checks")
 WEB_PORT = 8080
+# the NETIDs these labs start with (assignVNID is deterministic: lab.planes.openshift.master.vnid); the wrong
+# answers of the catalogues name them
+START_NETIDS = {"p1": 5492721, "p2": 6936361, "monitoring": 6652564}
 
 
 def netid(value: str) -> str:
@@ -85,6 +90,20 @@ def _shared_netid(lab) -> str:
     return str(ids["p1"]) if ids["p1"] == ids["p2"] else ""
 
 
+def _allow_between(lab, a: str, b: str) -> None:
+    """A wrong fix: table-80 flows made by hand on every node that let VNIDs a and b reach each other."""
+    ids = _netids(lab)
+    for node in lab.nodes:
+        for src, dst in ((ids[a], ids[b]), (ids[b], ids[a])):
+            lab.sh(node, f"ovs-ofctl -O OpenFlow13 add-flow br0 'table=80,priority=250,ip,reg0={src},reg1={dst},"
+                         f"actions=output:NXM_NX_REG2[]'")
+
+
+def _api_json_netids(**values):
+    """A wrong fix: api.json edited so that `values` (NetNamespace -> NETID) seem to hold."""
+    return lambda lab: write_api_json(lab, lambda state: state["netnamespaces"].update(values))
+
+
 def _isolate_if_joined(lab) -> None:
     if _netids(lab)["p1"] == _netids(lab)["p2"]:
         oc(lab, "adm pod-network isolate-projects p2")
@@ -92,13 +111,32 @@ def _isolate_if_joined(lab) -> None:
 
 # -- global-project
 
-def _global_netid(lab) -> str:
-    return str(_netids(lab)["monitoring"])
+def _netid_is(project: str, want: int) -> Criterion:
+    def observe(lab) -> Outcome:
+        got = _netids(lab)[project]
+        return Outcome(got == want, f"oc get netnamespaces: {project} NETID {got}")
+    return Criterion(text(f"NetNamespace {project} has NETID {want} (shared services)",
+                          f"NetNamespace {project} 的 NETID 为 {want}（共享服务）"), observe)
+
+
+def _start_netid(lab) -> str:
+    """monitoring's NETID at the start (an answer that reads the lab without changing it)."""
+    return str(lab.inventory["netnamespaces"]["monitoring"])
+
+
+def _monitoring_allowed_by_hand(lab) -> None:
+    """A wrong fix: table-80 flows made by hand that let monitoring's VNID and every pod's through, no `oc`."""
+    _allow_between(lab, "monitoring", "p1")
+    _allow_between(lab, "monitoring", "p2")
 
 
 def _isolate_if_global(lab) -> None:
-    if _netids(lab)["monitoring"] == 0:
-        oc(lab, "adm pod-network isolate-projects monitoring")
+    """The task's start: monitoring, p1 and p2 each with a NETID of its own (none global, none joined)."""
+    ids = _netids(lab)
+    ours = ("monitoring", "p1", "p2")
+    shared = [p for p in ours if ids[p] == 0 or sum(ids[q] == ids[p] for q in ours) > 1]
+    if shared:
+        oc(lab, f"adm pod-network isolate-projects {' '.join(shared)}")
 
 
 # -- networkpolicy-one-app
@@ -132,6 +170,70 @@ def _policy_flow(lab) -> Outcome:
         return Outcome(True, allow[0].split(" actions=")[0])
     return Outcome(False, f"{node} table 80: {len(flows)} flow(s) for shop's VNID {vnid}, "
                           f"none lets {frontend} in on tcp {WEB_PORT}")
+
+
+def _selects(selector: dict, labels: dict) -> bool:
+    return (selector or {}).get("matchLabels") == labels and not (selector or {}).get("matchExpressions")
+
+
+def _lets_frontend_in(policy: dict) -> bool:
+    """The policy selects app=web and one ingress rule admits only app=frontend pods, only on TCP 8080."""
+    spec = policy.get("spec") or {}
+    if not _selects(spec.get("podSelector"), {"app": "web"}):
+        return False
+    for rule in spec.get("ingress") or []:
+        froms, ports = rule.get("from") or [], rule.get("ports") or []
+        if froms and ports and all(set(f) == {"podSelector"} and _selects(f["podSelector"], {"app": "frontend"})
+                                   for f in froms) \
+                and all(str(p.get("port")) == str(WEB_PORT) and str(p.get("protocol", "TCP")).upper() == "TCP"
+                        for p in ports):
+            return True
+    return False
+
+
+def _policy_object(lab) -> Outcome:
+    """`oc get networkpolicy -n shop`, asked of the lab: a policy that lets only frontend in to web on 8080."""
+    items = oc_yaml(lab, "get networkpolicy -n shop").get("items") or []
+    names = [p.get("metadata", {}).get("name", "?") for p in items]
+    found = next((n for n, p in zip(names, items, strict=True) if _lets_frontend_in(p)), None)
+    if found:
+        return Outcome(True, f"oc get networkpolicy -n shop: {found} selects app=web, lets app=frontend in on "
+                             f"TCP {WEB_PORT}")
+    return Outcome(False, f"oc get networkpolicy -n shop: {', '.join(names) or '<none>'}; none selects app=web "
+                          f"and lets only app=frontend in on TCP {WEB_PORT}")
+
+
+def _policy_yaml(name: str, selected: str, allowed: str, port: int) -> str:
+    return (f"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: shop}}\n"
+            f"spec:\n  podSelector: {{matchLabels: {{app: {selected}}}}}\n  ingress:\n"
+            f"  - from: [{{podSelector: {{matchLabels: {{app: {allowed}}}}}}}]\n"
+            f"    ports: [{{protocol: TCP, port: {port}}}]\n")
+
+
+def _apply_policy(selected: str, allowed: str, port: int):
+    """A wrong fix: a NetworkPolicy as a student may write it (wrong pods or port), applied with `oc`."""
+    def apply(lab) -> None:
+        oc(lab, f"apply -f {private_file(lab, 'wrong-policy.yaml', _policy_yaml('allow-x', selected, allowed, port))}")
+    return apply
+
+
+def _hand_made_allow(lab) -> None:
+    """A wrong fix: the priority-150 table-80 flow the policy would make, added by hand; no NetworkPolicy."""
+    node, vnid = lab.node_of("web"), _netids(lab)["shop"]
+    lab.sh(node, f"ovs-ofctl -O OpenFlow13 add-flow br0 'table=80,priority=150,tcp,reg1={vnid},"
+                 f"nw_src={lab.ip_of('frontend')},nw_dst={lab.ip_of('web')},tp_dst={WEB_PORT},"
+                 f"actions=output:NXM_NX_REG2[]'")
+
+
+def _policy_flow_priority(lab) -> str:
+    """The priority of the table-80 flow on web's node that lets frontend in (observed on the switch)."""
+    out = _policy_flow(lab)
+    m = re.search(r"priority=(\d+)", out.seen)
+    return m.group(1) if out.ok and m else ""
+
+
+def _policy_flow_node(lab) -> str:
+    return lab.node_of("web") if _policy_flow(lab).ok else ""
 
 
 def _shop_back(lab) -> None:
@@ -169,6 +271,45 @@ def _dnat_to_web(lab) -> Outcome:
                    else f"no KUBE-SEP chain of default/web DNATs to {target}")
 
 
+def _selector_kept(lab) -> Outcome:
+    svc = _api_service(lab, "default", "web")
+    sel = ",".join(f"{k}={v}" for k, v in svc["selector"].items())
+    return Outcome(svc["selector"] == {"app": "web"}, f"oc get svc web: selector {sel or '<none>'}")
+
+
+SERVICE_RUN_WEB = ("apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec:\n"
+                   "  selector: {run: web}\n  clusterIP: 172.30.0.80\n  ports: [{port: 80, targetPort: 8080}]\n")
+
+
+def _service_reselected(lab) -> None:
+    """A wrong fix: the Service's selector changed to the pod's label (the task says: not the Service)."""
+    oc(lab, f"apply -f {private_file(lab, 'svc-run-web.yaml', SERVICE_RUN_WEB)}")
+
+
+def _hand_made_dnat(lab) -> None:
+    """A wrong fix: kube-proxy's DNAT made by hand on every node, the Service still without endpoints."""
+    target = f"{lab.ip_of('web')}:{WEB_PORT}"
+    for node in lab.nodes:
+        lab.sh(node, "iptables -t nat -N KUBE-SEP-HANDMADE && iptables -t nat -A KUBE-SEP-HANDMADE -p tcp -m comment "
+                     f"--comment default/web: -j DNAT --to-destination {target} && iptables -t nat -I KUBE-SERVICES "
+                     "-d 172.30.0.80/32 -p tcp --dport 80 -j KUBE-SEP-HANDMADE && iptables -I FORWARD -d 172.30.0.80 "
+                     "-j ACCEPT && iptables -I OUTPUT -d 172.30.0.80 -j ACCEPT")
+    for node in lab.nodes:  # kube-proxy REJECTs a Service without endpoints in filter's KUBE-SERVICES
+        lab.sh(node, "iptables -F KUBE-SERVICES")
+
+
+def _api_json_endpoints(lab) -> None:
+    """A wrong fix: api.json edited so that the Service seems to select web."""
+    def edit(state):
+        for svc in state["services"]:
+            if (svc["namespace"], svc["name"]) == ("default", "web"):
+                svc["endpoints"] = ["web"]
+        for pod in state["pods"]:
+            if pod["name"] == "web":
+                pod["labels"] = {"app": "web"}
+    write_api_json(lab, edit)
+
+
 def _web_mislabelled(lab) -> None:
     """The task's start: the pod web labelled run=web, the Service selecting app=web (as the manifest says)."""
     pod = _api_pod(lab, "web")
@@ -200,8 +341,18 @@ EXERCISES = [
                "用 `oc get netnamespaces` 查看 NETID"]),
         questions=(Question("netid", text("the NETID p1 and p2 share", "p1 与 p2 共用的 NETID"), _shared_netid, netid),),
         criteria=(reaches("pod1", "pod2"), reaches("pod2", "pod1"), _trace_passes_80("pod1", "pod2"),
-                  _same_netid("p1", "p2")),
+                  _same_netid("p1", "p2"), nothing_hand_made()),
         setup=_isolate_if_joined, solve=lambda lab: oc(lab, "adm pod-network join-projects --to=p1 p2"),
+        wrong_fixes=(
+            WrongFix("table-80 flows made by hand between p1's and p2's VNIDs, no `oc`",
+                     lambda lab: _allow_between(lab, "p1", "p2"), answers=(("netid", str(START_NETIDS["p1"])),)),
+            WrongFix("api.json edited: p2 given p1's NETID", lambda lab: _api_json_netids(p2=_netids(lab)["p1"])(lab),
+                     answers=(("netid", str(START_NETIDS["p1"])),)),
+            WrongFix("p1 made global instead of joined", lambda lab: oc(lab, "adm pod-network make-projects-global p1"),
+                     answers=(("netid", "0"),)),
+            WrongFix("joined, but the answer is p2's old NETID",
+                     lambda lab: oc(lab, "adm pod-network join-projects --to=p1 p2"),
+                     answers=(("netid", str(START_NETIDS["p2"])),))),
     ),
     Exercise(
         "global-project", "openshift", MULTITENANT + ("-f", MONITORING), 15,
@@ -222,9 +373,22 @@ EXERCISES = [
                "把 monitoring 合并到 p1 解决不了 p2 的问题，把所有项目合并又会破坏隔离",
                "`oc adm pod-network make-projects-global monitoring`；之后 `flows node1 20` 会为 monitor 的端口"
                "向 REG0 加载 0"]),
-        questions=(Question("netid", text("monitoring's NETID", "monitoring 的 NETID"), _global_netid, netid),),
-        criteria=(reaches("monitor", "pod1"), reaches("monitor", "pod2"), isolated("pod1", "pod2")),
+        # what the task asks: a shared-services project has NETID 0 (not whatever the lab holds now)
+        questions=(Question("netid", text("monitoring's NETID", "monitoring 的 NETID"), lambda lab: "0", netid),),
+        criteria=(reaches("monitor", "pod1"), reaches("monitor", "pod2"), _netid_is("monitoring", 0),
+                  Criterion(isolated("pod1", "pod2").name, isolated("pod1", "pod2").observe, control=True),
+                  nothing_hand_made()),
         setup=_isolate_if_global, solve=lambda lab: oc(lab, "adm pod-network make-projects-global monitoring"),
+        wrong_fixes=(
+            WrongFix("monitoring joined to p1 only", lambda lab: oc(lab, "adm pod-network join-projects --to=p1 monitoring"),
+                     answers=(("netid", "0"),)),
+            WrongFix("every project made global (the isolation ends)",
+                     lambda lab: oc(lab, "adm pod-network make-projects-global monitoring p1 p2"), answers=(("netid", "0"),)),
+            WrongFix("table-80 flows made by hand between monitoring and p1, p2, no `oc`", _monitoring_allowed_by_hand,
+                     answers=(("netid", "0"),)),
+            WrongFix("made global, but the answer is the NETID the lab showed at the start",
+                     lambda lab: oc(lab, "adm pod-network make-projects-global monitoring"),
+                     answers=(("netid", str(START_NETIDS["monitoring"])),))),
     ),
     Exercise(
         "networkpolicy-one-app", "openshift",
@@ -250,10 +414,44 @@ EXERCISES = [
                "用 ingress.ports（TCP 8080）限定端口",
                f"现成的答案：`oc apply -f {ALLOW_FRONTEND}`；之后 `changes` 和 `flows node2 80` 会显示 frontend "
                "地址的 priority-150 流表"]),
-        criteria=(_request("frontend", "web", True), _request("other", "web", False),
-                  Criterion(text(f"web's node: table 80 lets frontend in on tcp {WEB_PORT} (shop's VNID)",
-                                 f"web 所在节点：表 80 允许 frontend 访问 tcp {WEB_PORT}（shop 的 VNID）"), _policy_flow)),
         setup=_shop_back, solve=lambda lab: oc(lab, f"apply -f {ALLOW_FRONTEND}"),
+        stages=(
+            Stage(text("write the policy", "编写策略"),
+                  text(f"Apply a NetworkPolicy in shop that lets only app=frontend reach web on TCP {WEB_PORT}; "
+                       "`check`, then `stage next`.",
+                       f"在 shop 中应用一个 NetworkPolicy，只允许 app=frontend 通过 TCP {WEB_PORT} 访问 web；"
+                       "`check` 通过后执行 `stage next`。"),
+                  criteria=(Criterion(text(f"oc get networkpolicy -n shop: a policy selects app=web and lets only "
+                                           f"app=frontend in on TCP {WEB_PORT}",
+                                           f"oc get networkpolicy -n shop：有策略选中 app=web，且只允许 app=frontend "
+                                           f"通过 TCP {WEB_PORT} 进入"), _policy_object),
+                            _request("frontend", "web", True),
+                            Criterion(_request("other", "web", False).name, _request("other", "web", False).observe,
+                                      control=True),
+                            nothing_hand_made()),
+                  solve=lambda lab: oc(lab, f"apply -f {ALLOW_FRONTEND}")),
+            Stage(text("prove which flow it made", "证明它生成了哪条流表"),
+                  text("Find the flow your policy made: on which node, and with which priority in table 80 "
+                       "(`changes`, `flows NODE 80`). `answer node NODE` and `answer priority N`.",
+                       "找到你的策略生成的流表：在哪个节点上，表 80 中的优先级是多少（`changes`、`flows 节点 80`）。"
+                       "`answer node 节点` 和 `answer priority 数字`。"),
+                  questions=(Question("node", text("the node whose table 80 lets frontend in",
+                                                   "表 80 允许 frontend 进入的节点"), _policy_flow_node),
+                             Question("priority", text("that flow's priority", "该流表的优先级"), _policy_flow_priority,
+                                      lambda v: ",".join(re.findall(r"\d+", v)))),
+                  criteria=(Criterion(text("the policy is still in place", "策略仍然生效"), _policy_object,
+                                      control=True),
+                            Criterion(text(f"web's node: table 80 lets frontend in on tcp {WEB_PORT} (shop's VNID)",
+                                           f"web 所在节点：表 80 允许 frontend 访问 tcp {WEB_PORT}（shop 的 VNID）"),
+                                      _policy_flow, control=True),
+                            nothing_hand_made()))),
+        wrong_fixes=(
+            WrongFix("the table-80 flow made by hand, no NetworkPolicy", _hand_made_allow),
+            WrongFix("a policy that selects the wrong pods (app=frontend protected, app=web let in)",
+                     _apply_policy("frontend", "web", WEB_PORT)),
+            WrongFix("a policy that lets app=other in", _apply_policy("web", "other", WEB_PORT)),
+            WrongFix("a policy on the wrong port (80)", _apply_policy("web", "frontend", 80)),
+            WrongFix("deny-all deleted instead", lambda lab: oc(lab, "delete networkpolicy deny-all -n shop"))),
     ),
     Exercise(
         "service-endpoints-by-label", "openshift",
@@ -278,7 +476,15 @@ EXERCISES = [
                   Criterion(text("oc get endpoints web lists the pod web", "oc get endpoints web 列出 Pod web"),
                             _endpoints_list_web),
                   Criterion(text("node1's kube-proxy rules DNAT default/web to web:8080",
-                                 "node1 上 kube-proxy 的规则把 default/web DNAT 到 web:8080"), _dnat_to_web)),
+                                 "node1 上 kube-proxy 的规则把 default/web DNAT 到 web:8080"), _dnat_to_web),
+                  Criterion(text("the Service still selects app=web (unchanged)", "Service 仍然选择 app=web（未被修改）"),
+                            _selector_kept, control=True),
+                  nothing_hand_made()),
         setup=_web_mislabelled, solve=lambda lab: oc(lab, "label pod web app=web"),
+        wrong_fixes=(
+            WrongFix("the Service's selector changed to run=web instead of the pod's label", _service_reselected),
+            WrongFix("kube-proxy's DNAT made by hand on the nodes, no label", _hand_made_dnat),
+            WrongFix("api.json edited: web labelled app=web and listed as the endpoint", _api_json_endpoints),
+            WrongFix("the wrong pod labelled app=web (pod1)", lambda lab: oc(lab, "label pod pod1 app=web"))),
     ),
 ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 from lab.workshop.criteria import digits, numbers
-from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, hints, text
+from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, WrongFix, hints, text
 
 SMALL = ("--nodes", "2", "--pods-per-node", "1", "--no-checks")  # pod1 on node1, pod2 on node2
 TWO_PER_NODE = ("--nodes", "2", "--pods-per-node", "2", "--no-checks")  # pod1, pod2 on node1; pod3, pod4 on node2
@@ -46,17 +47,30 @@ def _tables(lab, src: str, dst: str, hop: int) -> str:
 
 
 def _trace_criterion(src: str, dst: str) -> Criterion:
+    """Control: the path the questions ask about works from the start (the exercise is reading, not fixing)."""
     def observe(lab) -> Outcome:
         hops = lab.path(src, dst)
         seen = "; ".join(f"{h.node}: {' > '.join(map(str, h.tables))}: {h.end}" for h in hops)
         return Outcome(bool(hops) and not hops[-1].end.startswith("drop"), seen)
-    return Criterion(text(f"ofproto/trace {src} -> {dst} is delivered", f"ofproto/trace {src} -> {dst} 被送达"), observe)
+    return Criterion(text(f"ofproto/trace {src} -> {dst} is delivered", f"ofproto/trace {src} -> {dst} 被送达"), observe,
+                     control=True)
 
 
 def _source_on(listener: str, dev: str, bpf: str, sender: str, dst: str):
     def truth(lab) -> str:
         return lab.first_packet_source(listener, dev, bpf, sender, f"ping -n -c1 -W1 {lab.ip_of(dst)}")
     return truth
+
+
+def _tun_src(lab) -> str:
+    """The outer source of the VXLAN packets that carry pod1's ping into node2: captured on node2's underlay."""
+    bpf = "udp dst port 4789 and udp[28:2] = 0x0800 and udp[39] = 1"  # inner IPv4 ICMP
+    return lab.first_packet_source("node2", "eth0", bpf, "pod1", f"ping -n -c1 -W1 {lab.ip_of('pod2')}")
+
+
+def _answers(name: str, *pairs: str) -> WrongFix:
+    """A wrong fix of a question exercise: wrong answers only (key, value, key, value...)."""
+    return WrongFix(name, answers=tuple(zip(pairs[::2], pairs[1::2], strict=True)))
 
 
 def _service_chain(lab) -> str:
@@ -79,14 +93,24 @@ def _cluster_ip(lab) -> str:
 
 
 def _traceroute_hops(lab) -> list:
-    """Each hop's first answering address (three probes a hop: one lost probe must not change the answer)."""
-    out = lab.sh("pod1", f"traceroute -n -w1 -q3 -T -p 80 -m 5 {_cluster_ip(lab)}", check=False)
-    hops = []
-    for line in out.splitlines()[1:]:
-        words = line.split()
-        if words and words[0].isdigit():
-            hops.append(next((w for w in words[1:] if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", w)), "*"))
-    return hops
+    """Each hop's first answering address (three probes a hop: one lost probe must not change the answer).
+    The kernel rate-limits ICMP errors (net.ipv4.icmp_ratelimit), so a traceroute right after another may see
+    a hop silent: run again, for a few seconds at most, until every hop answered once."""
+    hops: list = []
+    deadline = time.monotonic() + 4
+    while True:
+        out = lab.sh("pod1", f"traceroute -n -w1 -q3 -T -p 80 -m 5 {_cluster_ip(lab)}", check=False)
+        seen = []
+        for line in out.splitlines()[1:]:
+            words = line.split()
+            if words and words[0].isdigit():
+                seen.append(next((w for w in words[1:] if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", w)), "*"))
+        if len(seen) == len(hops):  # a hop silent this time keeps the address it answered with before
+            seen = [old if h == "*" else h for h, old in zip(seen, hops, strict=True)]
+        hops = seen
+        if "*" not in hops or time.monotonic() > deadline:
+            return hops
+        time.sleep(0.5)  # the ICMP rate limit's token comes back
 
 
 def _request_web(lab) -> Outcome:
@@ -116,6 +140,8 @@ EXERCISES = [
         questions=(Question("veth", text("pod1's veth on node1", "pod1 在 node1 上的 veth"), lambda lab: lab.host_veth("pod1")),
                    Question("ofport", text("its br0 port number", "它在 br0 上的端口号"),
                             lambda lab: lab.ofport("node1", "pod1"), digits)),
+        wrong_fixes=(_answers("the-pod-side-name", "veth", "eth0"), _answers("vxlan0-port", "ofport", "1"),
+                     _answers("tun0-port", "ofport", "2")),
     ),
     Exercise(
         "pause-netns", "openshift", SMALL + ("--runtime", "docker"), 15,
@@ -136,7 +162,10 @@ EXERCISES = [
                    Question("networkmode", text("NetworkMode of pod1's nginx", "pod1 的 nginx 的 NetworkMode"),
                             _network_mode)),
         criteria=(Criterion(text("pod1's containers share one network namespace", "pod1 的容器共享同一网络命名空间"),
-                            _shares_netns),),
+                            _shares_netns, control=True),),  # holds from the start: the pod is built that way
+        wrong_fixes=(_answers("the-host-netns-inode", "inode", "4026531840"),
+                     _answers("the-pause-containers-own-mode", "networkmode", "none"),
+                     _answers("a-docker-network-name", "networkmode", "bridge")),
     ),
     Exercise(
         "same-node-path", "openshift", TWO_PER_NODE, 15,
@@ -156,6 +185,9 @@ EXERCISES = [
                             lambda lab: _tables(lab, "pod1", "pod2", 0), numbers),
                    Question("port", text("the br0 port the packet leaves by", "包离开 br0 的端口"),
                             lambda lab: lab.ofport("node1", "pod2"), digits)),
+        wrong_fixes=(_answers("the-cross-node-tables", "tables", "0,20,21,30,90"),
+                     _answers("without-the-local-delivery-table", "tables", "0,20,21,30,80"),
+                     _answers("vxlan0-as-the-port", "port", "1")),
     ),
     Exercise(
         "cross-node-path", "openshift", SMALL, 20,
@@ -173,9 +205,11 @@ EXERCISES = [
                "tun_src 是发送节点的底层网络地址（`oc get hostsubnets` 的 HOST IP）"]),
         questions=(Question("tables", text("tables on node2", "node2 上经过的表"),
                             lambda lab: _tables(lab, "pod1", "pod2", 1), numbers),
-                   Question("tun_src", text("tun_src on node2", "node2 上的 tun_src"),
-                            lambda lab: lab.underlay_ip("node1"))),
+                   Question("tun_src", text("tun_src on node2", "node2 上的 tun_src"), _tun_src)),
         criteria=(_trace_criterion("pod1", "pod2"),),
+        wrong_fixes=(_answers("the-senders-tables", "tables", "0,20,21,30,90"),
+                     _answers("the-receiving-nodes-address", "tun_src", "172.16.1.12"),
+                     _answers("the-pods-address", "tun_src", "10.128.0.2")),
     ),
     Exercise(
         "snat", "openshift", SMALL, 15,
@@ -194,6 +228,9 @@ EXERCISES = [
                             _source_on("node1", "tun0", "icmp and icmp[0] == 8", "pod1", "ext")),
                    Question("eth0_src", text("source seen on ext's eth0", "ext 的 eth0 上看到的源地址"),
                             _source_on("ext", "eth0", "icmp and icmp[0] == 8", "pod1", "ext"))),
+        wrong_fixes=(_answers("swapped", "tun0_src", "172.16.1.11", "eth0_src", "10.128.0.2"),
+                     _answers("tun0s-own-address", "tun0_src", "10.128.0.1"),
+                     _answers("no-nat-expected", "eth0_src", "10.128.0.2")),
     ),
     Exercise(
         "service-dnat", "openshift", SMALL + ("-f", WEB), 20,
@@ -212,7 +249,11 @@ EXERCISES = [
                "KUBE-SEP-... 以 `-j DNAT --to-destination IP:端口` 结束；与 `oc get endpoints` 对照"]),
         questions=(Question("chain", text("the KUBE-SVC chain", "KUBE-SVC 链"), _service_chain, lambda s: s.strip().upper()),
                    Question("endpoint", text("the DNAT destination", "DNAT 目标"), _service_endpoint)),
-        criteria=(Criterion(text("pod1 gets an answer from the Service", "pod1 通过 Service 得到应答"), _request_web),),
+        criteria=(Criterion(text("pod1 gets an answer from the Service", "pod1 通过 Service 得到应答"), _request_web,
+                            control=True),),  # the Service works: the exercise reads its rules
+        wrong_fixes=(_answers("the-entry-chain", "chain", "KUBE-SERVICES"),
+                     _answers("the-service-port-not-the-target-port", "endpoint", "10.129.0.3:80"),
+                     _answers("the-cluster-ip", "endpoint", "172.30.0.2:80")),
     ),
     Exercise(
         "clusterip-traceroute", "openshift", SMALL + ("-f", WEB), 15,
@@ -231,5 +272,8 @@ EXERCISES = [
         questions=(Question("hops", text("hops shown", "显示的跳数"), lambda lab: str(len(_traceroute_hops(lab))), digits),
                    Question("first_hop", text("the first hop's address", "第一跳的地址"),
                             lambda lab: (_traceroute_hops(lab) or [""])[0])),
+        wrong_fixes=(_answers("one-hop-expected", "hops", "1"),
+                     _answers("tun0-as-the-first-hop", "first_hop", "10.128.0.1"),
+                     _answers("the-endpoint-as-the-first-hop", "first_hop", "10.129.0.3")),
     ),
 ]

@@ -64,8 +64,9 @@ def assigned_egress_ips(cluster: Cluster) -> Dict[str, Tuple[int, HostSubnet]]:
     return out
 
 
-def namespace_egress(cluster: Cluster) -> Dict[int, NamespaceEgress]:
-    """syncEgressNamespaceState() for every VNID that asks for egress IPs."""
+def namespace_egress(cluster: Cluster, viewer: str = "") -> Dict[int, NamespaceEgress]:
+    """syncEgressNamespaceState() for every VNID that asks for egress IPs, as node `viewer` sees it: its VXLAN
+    monitor watches the other nodes only (egressip.go), so a node never finds itself offline."""
     _nodes, vnids, requested = _claims(cluster)
     assigned = assigned_egress_ips(cluster)
     out = {}
@@ -77,7 +78,7 @@ def namespace_egress(cluster: Cluster) -> Dict[int, NamespaceEgress]:
                 break
             if active is None and ip in assigned:
                 node = assigned[ip][1]
-                if len(ips) > 1 and node.name in cluster.offline_nodes:
+                if len(ips) > 1 and node.name in cluster.offline_nodes and node.name != viewer:
                     continue
                 active = (ip, node.host_ip)
         out[vnid] = NamespaceEgress(vnid, *active) if active else NamespaceEgress(vnid)

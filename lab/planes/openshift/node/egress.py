@@ -55,7 +55,7 @@ def render_egress_flows(cluster: Cluster, node: str, datapath: str = "system") -
     """Table 100's per-namespace flows (SetNamespaceEgressDropped / SetNamespaceEgressViaEgressIP)."""
     local = cluster.hostsubnet(node)
     flows = []
-    for vnid, eg in sorted(namespace_egress(cluster).items()):
+    for vnid, eg in sorted(namespace_egress(cluster, viewer=node).items()):
         if eg.dropped:
             flows.append(f"table=100, priority=100, reg0={vnid}, actions=drop")
         elif eg.node_ip == local.host_ip:
