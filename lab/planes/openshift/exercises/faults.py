@@ -86,9 +86,9 @@ def _hops(lab, src: str, dst: str):
                         packet_fields(src_ip, mac[src], dst_ip, mac[dst]), ofport)
 
 
-def _drop_table(src: str, dst: str, node: str, remote: str):
-    """The table of node's switch that drops src's packet to dst; once fixed, the table whose flow for
-    remote's subnet sends it into the tunnel (the same table, where the missing flow belongs)."""
+def _drop_table(src: str, dst: str, node: str):
+    """The table of node's switch that drops src's packet to dst; once fixed, the table whose flow sends it
+    into the tunnel (the same table: where the missing flow belongs)."""
     def truth(lab) -> str:
         hops = _hops(lab, src, dst)
         for n, t in hops:
@@ -102,7 +102,7 @@ def _drop_table(src: str, dst: str, node: str, remote: str):
 def _trace_tun_dst(src: str, dst: str):
     def truth(lab) -> str:
         hops = _hops(lab, src, dst)
-        return hops[0][1].tun_dst or "" if hops and not hops[0][1].dropped else ""
+        return (hops[0][1].tun_dst or "") if hops and not hops[0][1].dropped else ""
     return truth
 
 
@@ -117,12 +117,17 @@ def _trace_last_port(src: str, dst: str):
 
 # --- flow-90 ------------------------------------------------------------------------------------------
 
+def _priority(flow: str) -> int:
+    m = re.search(r"priority=(\d+)", flow)
+    return int(m.group(1)) if m else 32768  # OpenFlow's default
+
 def _tunnels_to(node: str, remote: str) -> Criterion:
-    """node's table-90 flow for remote's subnet sets tun_dst to remote's underlay IP and outputs to vxlan0;
-    the subnet and the IP are read from the lab, and the trace of a packet to remote's pod must take it."""
+    """node's table-90 flow for remote's subnet (the one of highest priority) sets tun_dst to remote's underlay
+    IP and outputs to vxlan0; the subnet and the IP are read from the lab (the traffic: _vxlan_arrives)."""
     def observe(lab) -> Outcome:
         subnet, want = _subnet(lab, remote), lab.underlay_ip(remote)
-        flows = [f for f in lab.flows(node, 90) if re.search(rf"nw_dst={re.escape(subnet)}(,|\s|$)", f)]
+        flows = sorted((f for f in lab.flows(node, 90) if re.search(rf"nw_dst={re.escape(subnet)}(,|\s|$)", f)),
+                       key=_priority, reverse=True)
         if not flows:
             return Outcome(False, f"{node}'s table 90 holds no flow for {subnet}")
         flow = flows[0]
@@ -404,7 +409,7 @@ EXERCISES = [
                        "跟踪 pod1 发往 pod2 的包经过的交换机（`trace pod1 pod2`）。\n"
                        "`answer table 号码`：node1 的交换机在哪个表丢弃该包。"),
                   questions=(Question("table", text("the table where node1 drops the packet", "node1 丢包所在的表"),
-                                      _drop_table("pod1", "pod2", "node1", "node2"), digits),)),
+                                      _drop_table("pod1", "pod2", "node1"), digits),)),
             Stage(text("Put the flow back", "把流表加回去"),
                   text("Put the missing flow back on node1: the other node's HostSubnet (`oc get hostsubnets`) "
                        "tells you its subnet and its address. pod2 must answer pod1, and pod1's packets must "
