@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Sequence
 
 from lab import outfile
+from lab.table import width
 from lab.workshop.exercise import Exercise
 
 
@@ -116,9 +116,6 @@ def grade(lab, exercise: Exercise, lang: str = "en", stage: int = 0) -> Grade:
                  stage_title=(st.get(lang) or st.get("en", "")), lang=lang)
 
 
-def width(s: str) -> int:
-    """Columns a terminal gives s: Chinese characters take two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
 
 
 def heading(g: Grade) -> str:

@@ -124,7 +124,12 @@ def picture_dot(ex: Exercise, lang: str = "en") -> str:
 def handout(ex: Exercise, lang: str, picture: str) -> str:
     """The exercise as a Markdown page for students: the lab's picture, the task, the questions, the
     hints folded away, and how to start and check it."""
-    qs = [f"- `answer {q.key} VALUE`: {q.text.get(lang) or q.text['en']}" for q in ex.questions]
+    qs = [f"- `answer {q.key} VALUE`: {q.text.get(lang) or q.text['en']}"
+          for stage in range(len(ex.stages) or 1) for q in ex.questions_at(stage)]
+    word = "Stage" if lang == "en" else "阶段"
+    stages = [line for i, st in enumerate(ex.stages, 1)  # a staged exercise: each stage's own task, in order
+              for line in (f"### {word} {i}/{len(ex.stages)}: {st.title.get(lang) or st.title['en']}", "",
+                           st.task.get(lang) or st.task["en"], "")]
     def fill(t: str) -> str:  # the lab's directory, for any lab name
         return t.replace("{lab_dir}", os.path.join(paths.RUN_DIR, "<lab name>" if lang == "en" else "<实验名>"))
     hs = [f"{i}. {fill(h)}" for i, h in enumerate(ex.hint_list(lang), 1)]
@@ -134,12 +139,12 @@ def handout(ex: Exercise, lang: str, picture: str) -> str:
     return "\n".join([
         f"# {ex.text('title', lang)}", "", f"`{ex.id}` · {ex.topology} · ~{ex.minutes} min", "",
         f"![{ex.topology}]({os.path.basename(picture)})", "", f"## {heads[0]}", "",
-        fill(ex.text("task", lang)), "",
+        fill(ex.text("task", lang)), "", *[fill(line) for line in stages],
         *([f"## {heads[1]}", "", *qs, ""] if qs else []),
         f"## {heads[2]}", "", "<details>", "", *hs, "", "</details>", "",
         f"## {heads[3]}", "", "```sh", f"sudo lab workshop start {ex.id} --name {who}"
         + ("" if lang == "en" else " --lang zh"),
-        "sdnlab> task | hint | answer Q VALUE | check | reset",
+        "sdnlab> task | hint | answer Q VALUE | check | reset" + (" | stage [next]" if ex.stages else ""),
         f"sudo lab workshop check --name {who}       {other}", "```", ""])
 
 
