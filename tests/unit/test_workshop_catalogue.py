@@ -224,13 +224,12 @@ def test_handouts_embed_a_picture_of_the_exercise_lab(tmp_path, capsys):
     import shutil
     if not shutil.which("dot"):
         pytest.skip("graphviz (dot) is not installed")
-    # forged-tun-src: flow-90 is staged, its questions are in its stages (the handout shows the exercise's own)
-    assert cli.main(["workshop", "handout", "forged-tun-src", "etcd-restore", "--lang", "zh", "-o", str(tmp_path)]) == 0
-    page = (tmp_path / "forged-tun-src.md").read_text()
-    assert page.startswith("# 来自未知隧道源的 VXLAN（表 10）") and "![openshift](forged-tun-src.svg)" in page
+    assert cli.main(["workshop", "handout", "flow-90", "etcd-restore", "--lang", "zh", "-o", str(tmp_path)]) == 0
+    page = (tmp_path / "flow-90.md").read_text()
+    assert page.startswith("# 到某节点子网的流丢失（表 90）") and "![openshift](flow-90.svg)" in page
     assert "`answer table VALUE`" in page and "<details>" in page
-    assert "sudo lab workshop start forged-tun-src --name <your name> --lang zh" in page
-    svg = (tmp_path / "forged-tun-src.svg").read_text()
+    assert "sudo lab workshop start flow-90 --name <your name> --lang zh" in page
+    svg = (tmp_path / "flow-90.svg").read_text()
     ET.fromstring(svg.encode())
     assert all(n in svg for n in ("node1", "node2", "pod1", "pod2"))
     assert "{lab_dir}" not in (tmp_path / "etcd-restore.md").read_text()
