@@ -94,7 +94,7 @@ def test_students_work_from_their_own_shell_and_the_class_is_graded(course, tmp_
     assert task.returncode == 0 and "=== flow-90:" in task.stdout and "answer table VALUE" in task.stdout
     hint = lab("workshop", "hint", "--name", ALICE)
     assert hint.returncode == 0 and hint.stdout.startswith("hint 1/3:"), hint.stdout + hint.stderr
-    assert "recorded table = 90" in lab("workshop", "answer", "--name", ALICE, "table", "90").stdout
+    assert "recorded table = 80" in lab("workshop", "answer", "--name", ALICE, "table", "80").stdout  # a wrong one
     # the teacher: every running workshop lab graded, lab by lab
     out = tmp_path / "class.json"
     r = lab("workshop", "check", "--all", "--json", str(out))
@@ -102,8 +102,8 @@ def test_students_work_from_their_own_shell_and_the_class_is_graded(course, tmp_
     assert f"--- lab {ALICE}: exercise flow-90" in r.stdout and f"--- lab {BOB}: exercise masquerade" in r.stdout
     graded = {g["lab"]: g for g in json.loads(out.read_text())["labs"]}
     assert set(graded) == {ALICE, BOB}
-    assert (graded[ALICE]["score"], graded[ALICE]["total"]) == (0, 3)  # the flow still missing
-    assert (graded[BOB]["score"], graded[BOB]["total"]) == (0, 2)
+    assert (graded[ALICE]["score"], graded[ALICE]["total"]) == (0, 1)  # flow-90's stage 1: the wrong table
+    assert (graded[BOB]["score"], graded[BOB]["total"]) == (1, 4)  # only the control holds (pod2 reaches ext)
 
     # bob's lab fixed by the reference solution; the class report then says who passed what
     assert lab("workshop", "solve", "masquerade", "--name", BOB).returncode == 0
@@ -114,8 +114,8 @@ def test_students_work_from_their_own_shell_and_the_class_is_graded(course, tmp_
     assert set(rows) == {ALICE, BOB}
     a, b = rows[ALICE], rows[BOB]
     failed = [r["criterion"] for r in graded[ALICE]["results"] if not r["ok"]]
-    assert a[1:5] == ["flow-90", "", "0", "3"] and a[5] == "; ".join(failed) and "pod1 reaches pod2 (ping)" in a[5]
-    assert b[1:5] == ["masquerade", "", "2", "2"] and b[5] == "-"
+    assert a[1:5] == ["flow-90", "1/3", "0", "1"] and a[5] == "; ".join(failed) and "answer table" in a[5]
+    assert b[1:5] == ["masquerade", "", "4", "4"] and b[5] == "-"
     assert a[6] == "1"  # one hint shown
     for row, n in ((a, ALICE), (b, BOB)):  # resets and solves as the lab's journal counts them
         counts = journal.summary(n)
@@ -152,7 +152,7 @@ def test_the_class_moves_on_and_stops(course, tmp_path):
     before = running()
     r = lab("workshop", "course", str(f), "--exercise", "masquerade", "--lang", "zh", timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert f"{ALICE}：flow-90 已评分并记入报告（0/3）；停止" in r.stdout and f"{ALICE}：启动 masquerade" in r.stdout
+    assert f"{ALICE}：flow-90 已评分并记入报告（0/1）；停止" in r.stdout and f"{ALICE}：启动 masquerade" in r.stdout
     assert f"{BOB}：masquerade 已在运行" in r.stdout and "2/2 个实验在运行" in r.stdout
     after = running()
     assert after[ALICE][3] != before[ALICE][3] and after[BOB][3] == before[BOB][3]
@@ -163,8 +163,8 @@ def test_the_class_moves_on_and_stops(course, tmp_path):
     # the report keeps what alice did on flow-90 before the class moved on, then grades masquerade now
     r = lab("workshop", "report", "--name", ALICE, "--name", BOB, "--csv", str(tmp_path / "c.csv"), "--lang", "zh")
     got = [row[:5] for row in csv.reader((tmp_path / "c.csv").open())]
-    assert got == [["学生", "练习", "阶段", "通过", "总数"], [ALICE, "flow-90", "", "0", "3"],
-                   [ALICE, "masquerade", "", "0", "2"], [BOB, "masquerade", "", "2", "2"]], got
+    assert got == [["学生", "练习", "阶段", "通过", "总数"], [ALICE, "flow-90", "1/3", "0", "1"],
+                   [ALICE, "masquerade", "", "1", "4"], [BOB, "masquerade", "", "4", "4"]], got
     assert "学生" in r.stdout.splitlines()[0]
 
     pids = [int(after[n][3]) for n in (ALICE, BOB)]
