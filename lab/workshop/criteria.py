@@ -182,6 +182,7 @@ def inject(*names_and_args):
     def setup(lab) -> None:
         for name, *args in names_and_args:
             faults.inject(lab.name, name, [str(a) for a in args])
+    setup.faults = tuple(names_and_args)  # type: ignore[attr-defined]  # what handouts mark, read without running it
     return setup
 
 
