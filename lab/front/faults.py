@@ -190,9 +190,15 @@ def is_workshop(lab_name: str) -> bool:
         return False
 
 
+REFUSAL = {"en": "`fault` is not part of a workshop lab's CLI (the teacher's `lab fault` is recorded in the lab's "
+                  "journal): `task`, `hint` and `check` help",
+           "zh": "练习实验的命令行不提供 `fault`（教师的 `lab fault` 会记入实验日志）：可用 `task`、`hint` 和 `check`"}
+
+
 def _refusal(lab_name: str) -> str:
-    from lab.workshop.session import lang_of, say
-    return say(lang_of(lab_name), "no-fault-verb")
+    """In the lab's language (its workshop record's)."""
+    from lab.workshop.live import read_record
+    return REFUSAL.get((read_record(lab_name) or {}).get("lang", "en"), REFUSAL["en"])
 
 
 def fault_verb(net) -> Dict[str, Tuple[Callable[[str], None], str]]:

@@ -10,30 +10,12 @@ from lab.errors import BadInput
 from lab.table import format_table
 from lab.workshop import session
 from lab.workshop.catalogue import CATALOGUE, exercise
-from lab.workshop.exercise import LANGS, Exercise
 from lab.workshop.grading import Grade, format_grade, heading, write_json, write_junit
-from lab.workshop.live import hold
+from lab.workshop.start import StartHooks, run_args, running_labs
+from lab.workshop.usage import USAGE, parser
 
-USAGE = ("lab workshop list [--lang en|zh] | start EX [--name LAB] [--lang en|zh] [--script FILE] "
-         "| check [--name LAB | --all] [--json FILE] [--junit FILE] | answer [--name LAB] Q VALUE "
-         "| solve EX [--name LAB] | reset [--name LAB] [--stage N] | stage [--name LAB] [next] "
-         "| verify [EX...] [--name LAB] | handout [EX...] [--lang en|zh] -o DIR "
-         "| report [--all | --name LAB...] [--csv FILE] [--html FILE] | course FILE [--exercise EX] [--stop] "
-         "| serve EX --name LAB (detached, until `lab clean LAB`) | task [--name LAB] | hint [--name LAB]")
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise BadInput(f"{message} (usage: {USAGE})")
-
-
-def _parser(verb: str) -> _Parser:
-    p = _Parser(prog=f"lab workshop {verb}", add_help=False)
-    p.add_argument("--lang", choices=LANGS, default=None)
-    if verb != "list":
-        p.add_argument("--name", default=paths.lab_name())
-    return p
-
+# the names the verbs' modules and tests used before usage.py and start.py existed
+_parser, _run_args, _workshop_labs = parser, run_args, running_labs
 
 def cmd_list(argv: List[str]) -> int:
     a = _parser("list").parse_args(argv)
@@ -42,29 +24,6 @@ def cmd_list(argv: List[str]) -> int:
     heads = ["ID", "TITLE", "TOPOLOGY", "MINUTES"] if lang == "en" else ["编号", "标题", "拓扑", "分钟"]
     print(format_table(heads, rows))
     return 0
-
-
-class StartHooks:
-    """What `lab run` does for an exercise: after the build, the record and the setup; then the task;
-    the CLI gets the workshop verbs."""
-
-    def __init__(self, ex: Exercise, lang: str):
-        self.ex, self.lang = ex, lang
-
-    def after_build(self, net, topology, model) -> None:
-        hold(net.name, topology.control_handlers(net, model))  # the exercise's `oc` steps apply here
-        session.begin(net.name, self.ex, self.lang, topology.inventory(net, model))
-        print("\n" + session.task_text(self.ex, self.lang, net.name), flush=True)
-
-    def verbs(self, net) -> dict:
-        return session.cli_verbs(net.name)
-
-
-def _run_args(ex: Exercise, name: str) -> List[str]:
-    argv = [ex.topology, *ex.run_args, "--name", name]
-    if ex.datapaths != ("system", "netdev"):
-        argv += ["--datapath", ex.datapaths[0]]
-    return argv
 
 
 def cmd_start(argv: List[str]) -> int:
@@ -77,12 +36,6 @@ def cmd_start(argv: List[str]) -> int:
     from lab.front.runner import run_lab
     return run_lab(_run_args(ex, a.name) + (["--script", a.script] if a.script else []),
                    hooks=StartHooks(ex, a.lang or "en"))
-
-
-def _workshop_labs() -> List[str]:
-    from lab import registry
-    from lab.workshop.live import read_record
-    return [lab["name"] for lab in registry.labs() if lab["state"] == "running" and read_record(lab["name"])]
 
 
 def cmd_check(argv: List[str]) -> int:

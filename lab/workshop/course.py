@@ -23,8 +23,8 @@ from typing import Dict, List, Optional, Sequence
 from lab import paths
 from lab.errors import BadInput, LabError
 from lab.workshop.exercise import LANGS
+from lab.workshop.live import COURSE_DIR as LOG_DIR
 
-LOG_DIR = ".course"  # under RUN_DIR: not a lab name (lab names are a-z0-9), so no lab's directory
 START_S = 600.0  # the longest a lab may take to come up (the Docker exercises: a few minutes on 2 cores)
 KEYS = ("students", "exercises", "lang")
 
@@ -135,8 +135,9 @@ def serve(exercise_id: str, name: str, lang: str) -> int:
     from lab.front.runner import serve_requests
     from lab.signals import SIGS, Interrupted
     from lab.workshop.catalogue import exercise
-    from lab.workshop.command import StartHooks, _run_args
     from lab.workshop.live import release
+    from lab.workshop.start import StartHooks
+    from lab.workshop.start import run_args as _run_args
     ex = exercise(exercise_id)
     topology = topologies.load(ex.topology)
     args, model = run.from_argv(topology, _run_args(ex, name)[1:])
@@ -306,7 +307,7 @@ def student_help(course: Course) -> str:
 # --- the verbs ---------------------------------------------------------------------------------------------
 
 def cmd_course(argv: Sequence[str]) -> int:
-    from lab.workshop.command import _parser
+    from lab.workshop.usage import parser as _parser
     p = _parser("list")
     p.add_argument("file")
     p.add_argument("--exercise", default="", metavar="EX", help="the course's exercise to run now (default the first)")
@@ -332,7 +333,7 @@ def cmd_course(argv: Sequence[str]) -> int:
 
 def cmd_serve(argv: Sequence[str]) -> int:
     from lab.workshop.catalogue import exercise
-    from lab.workshop.command import _parser
+    from lab.workshop.usage import parser as _parser
     p = _parser("serve")
     p.add_argument("exercise")
     a = p.parse_args(list(argv))
@@ -346,7 +347,7 @@ def cmd_serve(argv: Sequence[str]) -> int:
 def cmd_task(argv: Sequence[str]) -> int:
     """The task of the lab's exercise, from any shell (the student's own, for a course lab)."""
     from lab.workshop import session
-    from lab.workshop.command import _parser
+    from lab.workshop.usage import parser as _parser
     a = _parser("task").parse_args(list(argv))
     from lab.requirements import require_root
     require_root()
@@ -358,7 +359,7 @@ def cmd_task(argv: Sequence[str]) -> int:
 def cmd_hint(argv: Sequence[str]) -> int:
     """The next hint, from any shell (counted as the CLI's `hint` is)."""
     from lab.workshop import session
-    from lab.workshop.command import _parser
+    from lab.workshop.usage import parser as _parser
     a = _parser("hint").parse_args(list(argv))
     from lab.requirements import require_root
     require_root()

@@ -109,7 +109,7 @@ def picture_dot(ex: Exercise, lang: str = "en") -> str:
     import topologies
     from lab import planes, run
     from lab.front import draw
-    from lab.workshop.command import _run_args
+    from lab.workshop.start import run_args as _run_args
     topology = topologies.load(ex.topology)
     _args, model = run.from_argv(topology, _run_args(ex, "handout")[1:])
     pic = planes.get(topology.plane).picture(model)
@@ -160,7 +160,7 @@ def _handout_dir(directory: str) -> str:
 def cmd_handout(argv: Sequence[str]) -> int:
     from lab.front import draw
     from lab.workshop.catalogue import CATALOGUE, exercise
-    from lab.workshop.command import _parser
+    from lab.workshop.usage import parser as _parser
     p = _parser("list")
     p.add_argument("exercises", nargs="*")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="where EX.md and EX.svg go")

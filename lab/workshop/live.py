@@ -15,6 +15,7 @@ from lab.errors import BadInput, LabError
 from lab.livelab import LiveLab
 
 RECORD = "workshop.json"
+COURSE_DIR = ".course"  # a course's logs and kept grades, under RUN_DIR: not a lab name (a-z0-9), so no lab's directory
 
 # labs run by this process (the workshop CLI, verify): name -> what its control socket would answer
 # (Topology.control_handlers: `oc`, `plug`, `unplug`...), asked directly instead of over the socket.

@@ -123,8 +123,8 @@ GRADED = "{name}.graded.jsonl"  # under RUN_DIR/.course: a course student's exer
 
 def graded_path(name: str) -> str:
     from lab import paths
-    from lab.workshop.course import LOG_DIR
-    return os.path.join(paths.RUN_DIR, LOG_DIR, GRADED.format(name=name))
+    from lab.workshop.live import COURSE_DIR
+    return os.path.join(paths.RUN_DIR, COURSE_DIR, GRADED.format(name=name))
 
 
 def keep(row: Row) -> None:
@@ -177,7 +177,8 @@ def cmd_report(argv: List[str]) -> int:
     from lab import paths
     from lab.errors import BadInput
     from lab.table import format_table
-    from lab.workshop.command import _parser, _workshop_labs
+    from lab.workshop.start import running_labs as _workshop_labs
+    from lab.workshop.usage import parser as _parser
     p = _parser("list")
     p.add_argument("--all", action="store_true", help="every running workshop lab on this machine")
     p.add_argument("--name", action="append", default=[], metavar="LAB")

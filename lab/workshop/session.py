@@ -78,8 +78,6 @@ MESSAGES = {
         "no-checkpoint": "exercise {ex} reset: this lab has no checkpoint (started by an older release): its faults "
                          "were repaired and the setup applied again; what was changed by hand may remain",
         "at-stage": " to stage {n}",
-        "no-fault-verb": "`fault` is not part of a workshop lab's CLI (the teacher's `lab fault` is recorded in the "
-                         "lab's journal): `task`, `hint` and `check` help",
         "usage-reset": "usage: reset [--stage N]",
         "usage-stage": "usage: stage [next]",
         "usage-answer": "usage: answer QUESTION VALUE",
@@ -118,7 +116,6 @@ MESSAGES = {
         "no-checkpoint": "练习 {ex} 已重置：该实验没有检查点（由旧版本启动）：已修复故障并重新执行初始设置；"
                          "手动修改的内容可能仍然存在",
         "at-stage": "到阶段 {n}",
-        "no-fault-verb": "练习实验的命令行不提供 `fault`（教师的 `lab fault` 会记入实验日志）：可用 `task`、`hint` 和 `check`",
         "usage-reset": "用法：reset [--stage N]",
         "usage-stage": "用法：stage [next]",
         "usage-answer": "用法：answer 问题 值",

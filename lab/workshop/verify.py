@@ -99,7 +99,7 @@ def built(ex: Exercise, name: str, lang: str) -> Iterator[ExerciseLab]:
     stopped and cleaned afterwards, whatever happened."""
     import topologies
     from lab import run
-    from lab.workshop.command import _run_args
+    from lab.workshop.start import run_args as _run_args
     topology = topologies.load(ex.topology)
     args, model = run.from_argv(topology, _run_args(ex, name)[1:])
     net = run.start(topology, args, model, name=name)

@@ -16,9 +16,14 @@ from lab.workshop.exercise import Criterion, Outcome, text
 RouteKey = Tuple[str, str, str]  # (destination, next hop, device): what identifies a route here
 
 
+def etcdctl(lab, args: str, check: bool = True) -> str:
+    """etcdctl (v3 API) against the lab's etcd, from the etcd host (the leases drift is measured against)."""
+    ip = lab.ip_of("etcd") if "etcd" in lab.hosts else "172.16.1.2"
+    return lab.sh("etcd", f"ETCDCTL_API=3 etcdctl --endpoints http://{ip}:2379 {args}", check=check)
+
+
 def leases(lab) -> List[Lease]:
     """Every lease in the lab's etcd (the agents' source of truth)."""
-    from lab.planes.flannel.exercises import etcdctl
     out = etcdctl(lab, "get /coreos.com/network/subnets --prefix", check=False).splitlines()
     found = []
     for key, value in zip(out[::2], out[1::2], strict=False):

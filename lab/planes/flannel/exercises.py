@@ -9,18 +9,12 @@ import re
 from dataclasses import replace
 
 from lab import paths
-from lab.planes.flannel.drift import no_drift
+from lab.planes.flannel.drift import etcdctl, no_drift
 from lab.workshop.criteria import inject, reaches, repair
 from lab.workshop.exercise import Criterion, Exercise, Outcome, Question, Stage, WrongFix, hints, text
 
 FLANNEL = ("--nodes", "2", "--pods-per-node", "1", "--no-checks")  # pod1 on node1, pod2 on node2
 BACKUP = "backup.db"  # the etcd snapshot the etcd-restore exercise starts from, in the etcd host's directory
-
-
-def etcdctl(lab, args: str, check: bool = True) -> str:
-    """etcdctl (v3 API) against the lab's etcd, from the etcd host."""
-    ip = lab.ip_of("etcd") if "etcd" in lab.hosts else "172.16.1.2"
-    return lab.sh("etcd", f"ETCDCTL_API=3 etcdctl --endpoints http://{ip}:2379 {args}", check=check)
 
 
 def _fdb_for(node: str, remote: str) -> Criterion:
