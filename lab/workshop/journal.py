@@ -41,19 +41,26 @@ def note(name: str, event: str, **fields) -> None:
         os.close(fd)
 
 
-def events(name: str) -> List[dict]:
+def read_lines(path: str) -> List[dict]:
+    """The JSON objects of a file of one a line (a journal, the report's kept rows); a torn line is skipped."""
     try:
-        with open(journal_path(name), encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f:
             lines = f.read().splitlines()
     except OSError:
         return []
     out = []
     for line in lines:
         try:
-            out.append(json.loads(line))
+            value = json.loads(line)
         except ValueError:
             continue
+        if isinstance(value, dict):
+            out.append(value)
     return out
+
+
+def events(name: str) -> List[dict]:
+    return read_lines(journal_path(name))
 
 
 def summary(name: str) -> Dict[str, int]:

@@ -138,16 +138,12 @@ def keep(row: Row) -> None:
 
 def earlier(name: str) -> List[Row]:
     """The rows kept for the lab's student, oldest first."""
-    try:
-        with open(graded_path(name), encoding="utf-8") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return []
+    from lab.workshop.journal import read_lines
     out = []
-    for line in lines:
+    for kept in read_lines(graded_path(name)):
         try:
-            out.append(Row(**json.loads(line)))
-        except (ValueError, TypeError):
+            out.append(Row(**kept))
+        except TypeError:
             continue
     return out
 
