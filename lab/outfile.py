@@ -61,7 +61,11 @@ def check_file(path: str, flag: str = "-o", suffixes: Optional[Tuple[str, ...]] 
 
 
 def write(path: str, data: bytes, flag: str = "-o", mode: int = 0o644) -> str:
-    """Write all of data to path, or leave path as it was and say why in one line."""
+    """Write all of data to path, or leave path as it was and say why in one line. A symlink is written
+    through, as the shell's `>` does: its target gets the data and the link stays a link."""
+    shown = path
+    if os.path.islink(path):
+        path = os.path.realpath(path)
     check_file(path, flag)
     directory = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=directory)
@@ -77,5 +81,5 @@ def write(path: str, data: bytes, flag: str = "-o", mode: int = 0o644) -> str:
             os.unlink(tmp)
         except OSError:
             pass
-        raise BadInput(f"{flag} {path}: {exc.strerror or exc}") from None
-    return path
+        raise BadInput(f"{flag} {shown}: {exc.strerror or exc}") from None
+    return shown

@@ -51,6 +51,22 @@ def test_write_replaces_whole_and_leaves_no_temporary_file(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["p.svg"]
 
 
+def test_write_through_a_symlink_keeps_the_link_and_fills_its_target(tmp_path):
+    (tmp_path / "pics").mkdir()
+    target = tmp_path / "pics" / "real.svg"
+    target.write_text("old")
+    link = tmp_path / "p.svg"
+    link.symlink_to(target)
+    assert outfile.write(str(link), b"new picture") == str(link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_bytes() == b"new picture"
+    assert sorted(os.listdir(tmp_path)) == ["p.svg", "pics"] and os.listdir(tmp_path / "pics") == ["real.svg"]
+    dangling = tmp_path / "d.svg"
+    dangling.symlink_to(tmp_path / "pics" / "new.svg")
+    outfile.write(str(dangling), b"x")
+    assert dangling.is_symlink() and (tmp_path / "pics" / "new.svg").read_bytes() == b"x"
+
+
 @pytest.mark.parametrize("args", [
     ["draw", "openshift", "-o", "/dev/full.svg"],
     ["draw", "openshift", "-o", "/nonexistent-sdnlab/x.svg"],
