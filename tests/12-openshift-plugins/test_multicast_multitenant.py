@@ -106,3 +106,21 @@ def test_join_projects_moves_multicast_as_3_11_decides_it_per_vnid(mt_lab, helpe
             live.apply(net, c, f"annotate netnamespace {ns} {MULTICAST}-")
         c.set_netids(original)
         realize.apply_change(net, c)
+
+
+def test_multicast_does_not_follow_an_annotated_project_that_joins_another(mt_lab, helpers):
+    """p2 annotated, p1 not: after `join-projects --to=p1 p2` p2's multicast flows go with its old VNID and p1's
+    VNID stays off (p1 is not annotated), whatever the namespaces' names."""
+    net, c = mt_lab
+    original = dict(c.netids)
+    try:
+        oc(net, c, helpers, f"annotate netnamespace p2 {MULTICAST}=true", "change-multicast-enabled-p2-multitenant.diff")
+        assert heard(net, c, sender="pod2") == only("pod4", among=("pod1", "pod3", "pod4"))
+        oc(net, c, helpers, "adm pod-network join-projects --to=p1 p2",
+           "change-multicast-join-projects-annotated-p2-multitenant.diff")
+        assert heard(net, c, sender="pod2") == only(among=("pod1", "pod3", "pod4"))
+    finally:
+        for ns in [n.name for n in c.netnamespaces if MULTICAST in n.annotations]:
+            live.apply(net, c, f"annotate netnamespace {ns} {MULTICAST}-")
+        c.set_netids(original)
+        realize.apply_change(net, c)

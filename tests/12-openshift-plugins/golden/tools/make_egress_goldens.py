@@ -201,11 +201,14 @@ def multitenant_multicast():
     lab = ("in the multitenant 2x2 lab (test_egress_ip.py eg_lab's shape, conftest plugin_lab('multitenant'): node1 pod1 p1"
            " 10.128.0.2 ofport 3, pod2 p2 10.128.0.3 ofport 4; node2 pod3 p1 10.129.0.2 ofport 3, pod4 p2 10.129.0.3 ofport 4;"
            f" NETIDs p1 {P1:#x}, p2 {P2:#x})")
-    nodes = {nd: MulticastNode(node(MULTITENANT, nd, list(NODES)), {"p1": P1, "p2": P2}, PODS_MT_2X2[nd],
-                               setup_pod_flows, mt_ensure_vnid_rules) for nd in NODES}
+    def fresh():
+        """Both nodes' agents as the lab starts: no annotation, p1 and p2 on their own NETIDs."""
+        return {nd: MulticastNode(node(MULTITENANT, nd, list(NODES)), {"p1": P1, "p2": P2}, PODS_MT_2X2[nd],
+                                  setup_pod_flows, mt_ensure_vnid_rules) for nd in NODES}
+    nodes = fresh()
     handler = ("vnids.go handleAddOrUpdateNetNamespace (`if err == nil && oldNetID == netns.NetID && oldMCEnabled == mcEnabled"
                " { return }`; else setVNID(name, NetID, mcEnabled) and, for an Update event, policy.UpdateNetNamespace(netns,"
-               " oldNetID)) -> multitenant.go UpdateNetNamespace -> updatePodNetwork(name, oldNetID, NetID)")
+               " oldNetID)) -> multitenant.go UpdateNetNamespace -> updatePodNetwork")
     get_mc = ("vnids.go GetMulticastEnabled(vnid) is per VNID, not per namespace: true only if EVERY namespace sharing"
               " the VNID has mcEnabled (`for _, ns := range set.List() { if !vmap.mcEnabled[ns] { return false } }`)")
 
@@ -272,6 +275,28 @@ def multitenant_multicast():
            "that vnid: p1's and the joined p2's pods). Removing EITHER namespace's annotation afterwards",
            "(`oc annotate netnamespace p1 ...multicast-enabled-`, p2's kept) is the reverse: GetMulticastEnabled is false",
            "again and UpdateLocalMulticastFlows(vnid, false, nil) deletes both flows.", *COMMON], now)
+
+    # the other way round: the project that joins is the annotated one
+    nodes.update(fresh())
+    now, _ = event(lambda n: n.netnamespace("p2", P2, True))
+    write("change-multicast-enabled-p2-multitenant.diff",
+          [f"Event: `oc annotate netnamespace p2 netnamespace.network.openshift.io/multicast-enabled=true`, {lab}.",
+           f"Go: as change-multicast-enabled-multitenant.diff for p2 ({P2:#x}): UpdateLocalMulticastFlows(vnid, true, ofports",
+           "of the node's running p2 pods). Removing the annotation is the reverse.", *COMMON], now)
+    now, later = event(lambda n: n.netnamespace("p2", P1, True), sync=True)
+    name = "change-multicast-join-projects-annotated-p2-multitenant.diff"
+    write(name,
+          ["Event: after change-multicast-enabled-p2-multitenant (p2 annotated multicast-enabled=true, p1 not),",
+           f"`oc adm pod-network join-projects --to=p1 p2`, {lab}. The master sets p2's NetID to p1's as in",
+           "change-multicast-join-projects-multitenant.diff; p2 keeps its own annotation (updateVNID changes only NetID).",
+           f"Go on every node: {handler}(p2, {P2:#x}, {P1:#x}): pod2 and pod4 move to p1's VNID (UpdatePod) as there;",
+           f"  UpdateLocalMulticastRules({P2:#x}): no namespace holds it any more -> disabled -> UpdateLocalMulticastFlows(",
+           f"  {P2:#x}, false, nil) DELETES p2's table-110 and table-120 flows;",
+           f"  UpdateLocalMulticastRules({P1:#x}): {get_mc}; p1's mcEnabled is false -> disabled -> deletes of absent",
+           "  flows. Multicast does not follow the joining project: after the join no VNID is multicast-enabled.",
+           f"Later: SyncVNIDRules deletes p2's old VNID rule, as in change-multicast-join-projects-multitenant.diff.",
+           *COMMON], now)
+    append_sync(name, later)
 
 
 if __name__ == "__main__":
