@@ -115,10 +115,12 @@ def carrier_iptables(cluster: Cluster, node: str) -> str:
 
 
 def multicast_enabled(cluster: Cluster) -> Dict[int, bool]:
-    """GetMulticastEnabled() by VNID: the NetNamespace annotation (namespaces sharing a VNID: the last seen)."""
+    """GetMulticastEnabled() by VNID: a VNID is enabled only if EVERY NetNamespace sharing it (after
+    join-projects) has the annotation exactly "true" (vnids.go GetMulticastEnabled), so joining an unannotated
+    project switches the joint VNID's multicast off."""
     out: Dict[int, bool] = {}
-    for netns in sorted(cluster.netnamespaces, key=lambda n: n.name):
-        out[netns.netid] = netns.annotations.get(MULTICAST_ANNOTATION) == "true"
+    for netns in cluster.netnamespaces:
+        out[netns.netid] = out.get(netns.netid, True) and netns.annotations.get(MULTICAST_ANNOTATION) == "true"
     return out
 
 

@@ -16,9 +16,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 from make_change_goldens import COMMON, OUT, write  # noqa: E402
 from make_flow_goldens import HS, P1, P2, REV, base, common_header, node  # noqa: E402
 from make_flow_goldens import write as write_flows  # noqa: E402
-from transcribe import NETWORKPOLICY, np_namespace_flows, setup_pod_flows  # noqa: E402
-from transcribe_egress import (egress_dropped, egress_ip_rules, egress_network_policy, egress_via,  # noqa: E402
-                               local_multicast, mark_for_vnid)
+from transcribe import MULTITENANT, NETWORKPOLICY, mt_ensure_vnid_rules, np_namespace_flows, setup_pod_flows  # noqa: E402
+from transcribe_egress import (MulticastNode, egress_dropped, egress_ip_rules, egress_network_policy,  # noqa: E402
+                               egress_via, local_multicast, mark_for_vnid)
 
 CLUSTER = ["10.128.0.0/14"]
 EXT = "172.16.1.254"
@@ -189,7 +189,118 @@ def np_2x3():
                                   "UpdateVXLANMulticastFlows, setupPodFlows, EnsureVNIDRules -> syncNamespaceFlows for p1 and p2)"), f)
 
 
+# pods of the 2x2 multitenant lab (test_egress_ip.py eg_lab, conftest plugin_lab): per node (namespace, ofport, ip)
+PODS_MT_2X2 = {"node1": [("p1", 3, "10.128.0.2"), ("p2", 4, "10.128.0.3")],
+               "node2": [("p1", 3, "10.129.0.2"), ("p2", 4, "10.129.0.3")]}
+SYNC = "SyncVNIDRules, <= 1 h later"
+
+
+def multitenant_multicast():
+    """Multicast on the multitenant plugin and its move on join-projects: the node agents of the 2x2 lab driven by
+    the NetNamespace events (transcribe_egress.MulticastNode), each file the net difference of one event."""
+    lab = ("in the multitenant 2x2 lab (test_egress_ip.py eg_lab's shape, conftest plugin_lab('multitenant'): node1 pod1 p1"
+           " 10.128.0.2 ofport 3, pod2 p2 10.128.0.3 ofport 4; node2 pod3 p1 10.129.0.2 ofport 3, pod4 p2 10.129.0.3 ofport 4;"
+           f" NETIDs p1 {P1:#x}, p2 {P2:#x})")
+    def fresh():
+        """Both nodes' agents as the lab starts: no annotation, p1 and p2 on their own NETIDs."""
+        return {nd: MulticastNode(node(MULTITENANT, nd, list(NODES)), {"p1": P1, "p2": P2}, PODS_MT_2X2[nd],
+                                  setup_pod_flows, mt_ensure_vnid_rules) for nd in NODES}
+    nodes = fresh()
+    handler = ("vnids.go handleAddOrUpdateNetNamespace (`if err == nil && oldNetID == netns.NetID && oldMCEnabled == mcEnabled"
+               " { return }`; else setVNID(name, NetID, mcEnabled) and, for an Update event, policy.UpdateNetNamespace(netns,"
+               " oldNetID)) -> multitenant.go UpdateNetNamespace -> updatePodNetwork")
+    get_mc = ("vnids.go GetMulticastEnabled(vnid) is per VNID, not per namespace: true only if EVERY namespace sharing"
+              " the VNID has mcEnabled (`for _, ns := range set.List() { if !vmap.mcEnabled[ns] { return false } }`)")
+
+    def event(apply, sync=False):
+        before = {nd: n.flows() for nd, n in nodes.items()}
+        for n in nodes.values():
+            apply(n)
+        after = {nd: n.flows() for nd, n in nodes.items()}
+        now = diff(before, after)
+        if not sync:
+            return now, None
+        for n in nodes.values():
+            n.sync_vnid_rules()
+        return now, diff(after, {nd: n.flows() for nd, n in nodes.items()})
+
+    def append_sync(name, later):
+        with open(os.path.join(OUT, name), "a") as f:
+            for nd in NODES:
+                f.write(f"@@ {nd} ({SYNC})\n")
+                added, removed = later[nd]
+                f.writelines(f"- {x}\n" for x in sorted(removed))
+                f.writelines(f"+ {x}\n" for x in sorted(added))
+
+    now, _ = event(lambda n: n.netnamespace("p1", P1, True))
+    write("change-multicast-enabled-multitenant.diff",
+          [f"Event: `oc annotate netnamespace p1 netnamespace.network.openshift.io/multicast-enabled=true`, {lab}.",
+           f"Go: {handler}(p1, {P1:#x}, {P1:#x}): same NetID, so no pod, service or VNID rule changes; then",
+           "podManager.UpdateLocalMulticastRules(old) and (new), both p1's VNID -> pod.go updateLocalMulticastRulesWithLock:",
+           f"{get_mc}; p1 alone holds {P1:#x} -> enabled, ofports of the node's runningPods with that vnid -> ovscontroller.go",
+           "UpdateLocalMulticastFlows(vnid, true, ofports): `table=110, reg0=%d, actions=goto_table:111` and `table=120,",
+           "priority=100, reg0=%d, actions=<output:%d, sort.Strings order>`. Table 111 (UpdateVXLANMulticastFlows, per",
+           "HostSubnet) does not change. Removing the annotation (`...multicast-enabled-`) is the reverse:",
+           "UpdateLocalMulticastFlows(vnid, false, nil) deletes both flows.", *COMMON], now)
+
+    now, later = event(lambda n: n.netnamespace("p2", P1, False), sync=True)
+    name = "change-multicast-join-projects-multitenant.diff"
+    write(name,
+          [f"Event: after change-multicast-enabled-multitenant (p1 annotated multicast-enabled=true, p2 not),",
+           f"`oc adm pod-network join-projects --to=p1 p2`, {lab}.",
+           "oc (pkg/oc/cli/admin/network/join_projects.go Run -> project_options.go UpdatePodNetwork) only sets the",
+           "pod.network.openshift.io/multitenant.change-network annotation on NetNamespace p2 (nodes: NetID and mcEnabled",
+           "unchanged -> event skipped); the master (master/vnids.go updateVNID -> updateNetID JoinPodNetwork) sets p2's",
+           f"NetID to p1's {P1:#x} and removes that annotation; updateVNID changes nothing else, so p2 has no multicast annotation.",
+           f"Go on every node: {handler}(p2, {P2:#x}, {P1:#x}):",
+           "  NetID changed: for pod2 (node1) and pod4 (node2) node.UpdatePod -> CNI_UPDATE -> UpdatePod = cleanupPodFlows +",
+           "  setupPodFlows(new VNID) (net: tables 20 and 70 change, table 40's ARP flow is re-added unchanged) and",
+           "  processRequest sets runningPod.vnid = new; no service in p2; EnsureVNIDRules(p1's VNID): already in use;",
+           "  UpdateEgressNetworkPolicyVNID: no policy;",
+           f"  UpdateLocalMulticastRules({P2:#x}): no namespace holds it any more -> disabled -> deletes of absent flows;",
+           f"  UpdateLocalMulticastRules({P1:#x}): {get_mc}; p2's mcEnabled is false, so the joint VNID is NOT",
+           "  multicast-enabled: UpdateLocalMulticastFlows(vnid, false, nil) DELETES p1's table-110 and table-120 flows on both",
+           "  nodes. Joining an unannotated project switches p1's multicast off (for p1's pods too).",
+           f"NOT removed by the event: p2's old VNID rule `table=80, ... reg0={P2:#x},reg1={P2:#x}`; SyncVNIDRules (hourly)",
+           "  deletes it: the `@@ <node> (SyncVNIDRules, <= 1 h later)` sections (DISCREPANCIES D2: the lab shows that state).",
+           *COMMON], now)
+    append_sync(name, later)
+
+    now, _ = event(lambda n: n.netnamespace("p2", P1, True))
+    write("change-multicast-enabled-joined-multitenant.diff",
+          ["Event: after change-multicast-join-projects-multitenant, `oc annotate netnamespace p2",
+           f"netnamespace.network.openshift.io/multicast-enabled=true` (p1 still annotated), {lab}.",
+           f"Go: {handler}(p2, {P1:#x}, {P1:#x}): same NetID -> only UpdateLocalMulticastRules({P1:#x}) (twice): {get_mc};",
+           "p1 and p2 are both enabled now -> UpdateLocalMulticastFlows(vnid, true, ofports of EVERY local runningPod with",
+           "that vnid: p1's and the joined p2's pods). Removing EITHER namespace's annotation afterwards",
+           "(`oc annotate netnamespace p1 ...multicast-enabled-`, p2's kept) is the reverse: GetMulticastEnabled is false",
+           "again and UpdateLocalMulticastFlows(vnid, false, nil) deletes both flows.", *COMMON], now)
+
+    # the other way round: the project that joins is the annotated one
+    nodes.update(fresh())
+    now, _ = event(lambda n: n.netnamespace("p2", P2, True))
+    write("change-multicast-enabled-p2-multitenant.diff",
+          [f"Event: `oc annotate netnamespace p2 netnamespace.network.openshift.io/multicast-enabled=true`, {lab}.",
+           f"Go: as change-multicast-enabled-multitenant.diff for p2 ({P2:#x}): UpdateLocalMulticastFlows(vnid, true, ofports",
+           "of the node's running p2 pods). Removing the annotation is the reverse.", *COMMON], now)
+    now, later = event(lambda n: n.netnamespace("p2", P1, True), sync=True)
+    name = "change-multicast-join-projects-annotated-p2-multitenant.diff"
+    write(name,
+          ["Event: after change-multicast-enabled-p2-multitenant (p2 annotated multicast-enabled=true, p1 not),",
+           f"`oc adm pod-network join-projects --to=p1 p2`, {lab}. The master sets p2's NetID to p1's as in",
+           "change-multicast-join-projects-multitenant.diff; p2 keeps its own annotation (updateVNID changes only NetID).",
+           f"Go on every node: {handler}(p2, {P2:#x}, {P1:#x}): pod2 and pod4 move to p1's VNID (UpdatePod) as there;",
+           f"  UpdateLocalMulticastRules({P2:#x}): no namespace holds it any more -> disabled -> UpdateLocalMulticastFlows(",
+           f"  {P2:#x}, false, nil) DELETES p2's table-110 and table-120 flows;",
+           f"  UpdateLocalMulticastRules({P1:#x}): {get_mc}; p1's mcEnabled is false -> disabled -> deletes of absent",
+           "  flows. Multicast does not follow the joining project: after the join no VNID is multicast-enabled.",
+           f"Later: SyncVNIDRules deletes p2's old VNID rule, as in change-multicast-join-projects-multitenant.diff.",
+           *COMMON], now)
+    append_sync(name, later)
+
+
 if __name__ == "__main__":
+    multitenant_multicast()
     np_2x3()
     multitenant()
     networkpolicy()

@@ -5,9 +5,11 @@ iptables 1.8.9 `iptables-save` form (conventions of tools/transcribe.py; see REA
 Written by hand from origin release-3.11 (d8e072147f8a, fork poc-ocp-upgrades/origin):
 pkg/network/node/ovscontroller.go (SetNamespaceEgressNormal/Dropped/ViaEgressIP, UpdateEgressNetworkPolicyRules,
 UpdateLocalMulticastFlows), egressip.go (getMarkForVNID, ClaimEgressIP, assignEgressIP), iptables.go
-(ensureEgressIPRules, DeleteEgressIPRules). It does NOT import or read anything of sdnlab's lab/ package.
+(ensureEgressIPRules, DeleteEgressIPRules), vnids.go (GetMulticastEnabled, setVNID, handleAddOrUpdateNetNamespace),
+pod.go (updateLocalMulticastRulesWithLock, processRequest CNI_UPDATE). It does NOT import or read anything of
+sdnlab's lab/ package.
 """
-from typing import List, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 from transcribe import hx, line
 
@@ -83,3 +85,68 @@ def egress_ip_rules(cluster_cidrs: List[str], egress_ip: str, vnid: int) -> List
     out.append(("filter", f"-A OPENSHIFT-FIREWALL-ALLOW -d {egress_ip}/32 -m conntrack --ctstate NEW -j REJECT "
                           "--reject-with icmp-port-unreachable"))
     return out
+
+
+def get_multicast_enabled(netids: Mapping[str, int], mc_enabled: Mapping[str, bool], vnid: int) -> bool:
+    """vnids.go nodeVNIDMap.GetMulticastEnabled(id): false when no namespace has the VNID; otherwise true only if
+    EVERY namespace in namespaces[id] has mcEnabled (`for _, ns := range set.List() { if !vmap.mcEnabled[ns]
+    { return false } }`). mcEnabled[ns] = netnsIsMulticastEnabled: the annotation's value is exactly "true"."""
+    members = [ns for ns, v in netids.items() if v == vnid]
+    return bool(members) and all(mc_enabled.get(ns, False) for ns in members)
+
+
+class MulticastNode:
+    """One node's multitenant agent as far as tables 20-80 (pods), 80 (VNID rules) and 110/120 (local multicast)
+    go: the nodeVNIDMap (ids, mcEnabled), vnidInUse and podManager.runningPods (ofport, vnid), driven by
+    NetNamespace events as vnids.go handleAddOrUpdateNetNamespace and multitenant.go updatePodNetwork drive them.
+    flows() is the set of those flows at any moment; SyncVNIDRules is a separate step (hourly in 3.11)."""
+
+    def __init__(self, n, netids: Mapping[str, int], pods: List[Tuple[str, int, str]],
+                 pod_flows, vnid_rule) -> None:
+        # pods: (namespace, ofport, ip) of this node's running pods; pod_flows = transcribe.setup_pod_flows,
+        # vnid_rule = transcribe.mt_ensure_vnid_rules (passed in: this module keeps to egress/multicast)
+        self.n, self.ids, self.mc = n, dict(netids), {ns: False for ns in netids}
+        self.pods = [(ns, port, ip, self.ids[ns]) for ns, port, ip in pods]  # runningPods: vnid kept per pod
+        self._pod_flows, self._vnid_rule = pod_flows, vnid_rule
+        self.in_use = {v for _ns, _p, _ip, v in self.pods if v}  # pod.go setup -> EnsureVNIDRules per pod
+        self.multicast: Dict[int, List[str]] = {}
+
+    def update_local_multicast_rules(self, vnid: int) -> None:
+        """pod.go updateLocalMulticastRulesWithLock(vnid): enabled = GetMulticastEnabled(vnid); if enabled, the
+        ofports of runningPods with pod.vnid == vnid; ovscontroller.go UpdateLocalMulticastFlows replaces (or,
+        disabled, deletes) the VNID's table-110 and table-120 flows."""
+        enabled = get_multicast_enabled(self.ids, self.mc, vnid)
+        ports = [p for _ns, p, _ip, v in self.pods if v == vnid] if enabled else []
+        self.multicast[vnid] = local_multicast(vnid, enabled, ports)
+
+    def netnamespace(self, name: str, netid: int, mc_enabled: bool) -> None:
+        """vnids.go handleAddOrUpdateNetNamespace (an Update event): skipped when neither the NetID nor mcEnabled
+        changed; else setVNID, then multitenant.go UpdateNetNamespace -> updatePodNetwork(name, old, new): when
+        the NetID changed, node.UpdatePod for each local pod (CNI_UPDATE: UpdatePod = cleanupPodFlows +
+        setupPodFlows(new), and processRequest sets runningPod.vnid = new), EnsureVNIDRules(new); in any case
+        UpdateLocalMulticastRules(old) then UpdateLocalMulticastRules(new)."""
+        old = self.ids[name]
+        if old == netid and self.mc[name] == mc_enabled:
+            return
+        self.ids[name], self.mc[name] = netid, mc_enabled
+        if old != netid:
+            self.pods = [(ns, p, ip, netid if ns == name else v) for ns, p, ip, v in self.pods]
+            if netid:
+                self.in_use.add(netid)
+        self.update_local_multicast_rules(old)
+        self.update_local_multicast_rules(netid)
+
+    def sync_vnid_rules(self) -> None:
+        """multitenant.go SyncVNIDRules: FindUnusedVNIDs = VNIDs with a table-80 rule that no table-60/70 flow loads
+        into REG1 (here: no local pod; the lab this models has no service), deleted with `table=80, reg1=%d`."""
+        self.in_use &= {v for _ns, _p, _ip, v in self.pods}
+
+    def flows(self) -> List[str]:
+        out: List[str] = []
+        for _ns, port, ip, v in self.pods:
+            out += self._pod_flows(self.n, port, ip, v)
+        for v in sorted(self.in_use):
+            out += self._vnid_rule(v)
+        for v in sorted(self.multicast):
+            out += self.multicast[v]
+        return out
