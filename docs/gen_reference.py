@@ -129,7 +129,7 @@ def commands_page() -> str:
                 usage = next((u.strip() for u in WORKSHOP_USAGE[len("lab workshop "):].split(" | ")
                               if u.strip().split()[0] == verb), verb)
                 out.append(f"### {code('lab workshop ' + verb)}\n\n{block('lab workshop ' + usage)}")
-    for prog, p in parsers.items():  # a front module's parser whose command is not (yet) in cli.COMMANDS
+    for p in parsers.values():  # a front module's parser whose command is not (yet) in cli.COMMANDS
         out.append(parser_section(p))
     return "\n".join(out)
 
