@@ -23,10 +23,13 @@ PICTURES = {"openshift.svg": ["openshift", "--nodes", "2", "--pods-per-node", "2
 
 
 def draw_pictures(img_dir: str) -> None:
+    import contextlib
+    import io
+
     from lab.front import draw
     os.makedirs(img_dir, exist_ok=True)
     for name, args in PICTURES.items():
-        with gen_reference.neutral_environment():
+        with gen_reference.neutral_environment(), contextlib.redirect_stdout(io.StringIO()):  # its "wrote FILE"
             code = draw.main([*args, "-o", os.path.join(img_dir, name)])
         if code != 0:
             raise RuntimeError(f"lab draw {' '.join(args)} failed ({code}); is Graphviz (dot) installed?")
