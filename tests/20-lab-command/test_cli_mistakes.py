@@ -61,6 +61,7 @@ def mark(name: str) -> Tuple[str, None]:
 
 
 CLI, LIVE, FLANNEL = "tutorial/cli.md", "tutorial/live-changes.md", "planes/flannel.md"
+INDEX, README = "index.md", "../README.md"  # pages under docs/; the README beside it
 
 
 @pytest.mark.root
@@ -102,6 +103,9 @@ def test_openshift_mistakes_leave_the_lab_up(tmp_path):
         (printed(CLI, "oc get hostsubnets"), None),
         (printed(CLI, "pod1 traceroute -n pod3"), None),
         ("node1 timeout 1 " + printed(CLI, "node1 tcpdump -ni eth0 udp port 4789")[len("node1 "):], None),
+        # the first lab of README.md and docs/index.md, as printed
+        (printed(README, printed(INDEX, "pod1 ping -c1 pod3")), None),
+        (printed(README, printed(INDEX, "trace pod1 pod3")), None),
         mark("semicolons"), ("node1 ip -o link show tun0; node2 ip -o link show tun0", None),
         mark("pingmatrix"), ("pingmatrix", None),
         mark("up"), ("pod1 ping -c1 -W2 pod3", None),
@@ -117,6 +121,8 @@ def test_openshift_mistakes_leave_the_lab_up(tmp_path):
     assert out["self"].startswith("pod1 -> 10.128.0.2 is pod1's own address") and "drop" not in out["self"]
     assert "Datapath actions:" in out["readme"] and "table 90:" in out["readme"] and "10.129.0.0/23" in out["readme"]
     assert re.search(r"^ 1  10\.129\.0\.2 ", out["readme"], re.M), out["readme"]  # traceroute: one hop
+    assert out["readme"].count("1 packets transmitted, 1 received") == 1, out["readme"]  # the first lab's ping
+    assert node1_vxlan in out["readme"].splitlines(), out["readme"]  # its trace
     assert out["semicolons"].count("tun0:") == 2 and "command not found" not in out["semicolons"]
     assert " X" not in out["pingmatrix"] and out["pingmatrix"].count("ok") == 12
     assert "1 packets transmitted, 1 received" in out["up"]
