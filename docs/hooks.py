@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import os
 import sys
 from typing import List
@@ -29,10 +30,15 @@ def draw_pictures(img_dir: str) -> None:
     from lab.front import draw
     os.makedirs(img_dir, exist_ok=True)
     for name, args in PICTURES.items():
+        path, fresh = os.path.join(img_dir, name), os.path.join(img_dir, f".new-{name}")
         with gen_reference.neutral_environment(), contextlib.redirect_stdout(io.StringIO()):  # its "wrote FILE"
-            code = draw.main([*args, "-o", os.path.join(img_dir, name)])
+            code = draw.main([*args, "-o", fresh])
         if code != 0:
             raise RuntimeError(f"lab draw {' '.join(args)} failed ({code}); is Graphviz (dot) installed?")
+        if os.path.exists(path) and filecmp.cmp(path, fresh, shallow=False):
+            os.unlink(fresh)  # unchanged: left alone, so `mkdocs serve` does not rebuild in a loop
+        else:
+            os.replace(fresh, path)
 
 
 def title_of(path: str) -> str:
