@@ -1,7 +1,8 @@
 """No CLI mistake takes a lab down: `lab run --script` sessions full of mistakes, then proof the lab is up.
 
 Each mistake must print exactly one `error: line N: ...` line (no traceback), the lines after it still
-run, and the session ends with a ping that gets its answer. The README's CLI examples run as printed.
+run, and the session ends with a ping that gets its answer. The docs' CLI walk-throughs run as printed
+(docs/tutorial/cli.md, live-changes.md, docs/planes/flannel.md: docs_printed.printed fails when a page drifts).
 """
 
 import re
@@ -10,6 +11,7 @@ import sys
 from typing import Dict, List, Optional, Tuple
 
 import pytest
+from docs_printed import printed
 
 LAB = [sys.executable, "-m", "lab"]
 _ERROR = re.compile(r"^error: line (\d+): (.*)$")
@@ -58,6 +60,10 @@ def mark(name: str) -> Tuple[str, None]:
     return (f"py '@@ {name}'", None)
 
 
+CLI, LIVE, FLANNEL = "tutorial/cli.md", "tutorial/live-changes.md", "planes/flannel.md"
+INDEX, README = "index.md", "../README.md"  # pages under docs/; the README beside it
+
+
 @pytest.mark.root
 def test_openshift_mistakes_leave_the_lab_up(tmp_path):
     r, out = session(tmp_path, [], [
@@ -89,14 +95,17 @@ def test_openshift_mistakes_leave_the_lab_up(tmp_path):
         mark("tcp"), ("trace pod1 pod3 tcp 8080", None),
         mark("ext"), ("trace pod1 ext tcp 80 -v", None),
         mark("self"), ("trace pod1 pod1", None),
-        # README "In the CLI", as printed (tcpdump bounded: a script cannot press Ctrl-C)
+        # docs/tutorial/cli.md, as printed (tcpdump bounded: a script cannot press Ctrl-C)
         mark("readme"),
-        ("node1 ovs-appctl ofproto/trace br0 in_port=3,icmp,nw_src=10.128.0.2,nw_dst=10.129.0.2", None),
-        ("trace pod1 pod3 -v", None),
-        ("flows node1 90", None),
-        ("oc get hostsubnets", None),
-        ("pod1 traceroute -n pod3", None),
-        ("node1 timeout 1 tcpdump -ni eth0 udp port 4789", None),
+        (printed(CLI, "node1 ovs-appctl ofproto/trace br0 in_port=3,icmp,nw_src=10.128.0.2,nw_dst=10.129.0.2"), None),
+        (printed(CLI, "trace pod1 pod3 -v"), None),
+        (printed(CLI, "flows node1 90"), None),
+        (printed(CLI, "oc get hostsubnets"), None),
+        (printed(CLI, "pod1 traceroute -n pod3"), None),
+        ("node1 timeout 1 " + printed(CLI, "node1 tcpdump -ni eth0 udp port 4789")[len("node1 "):], None),
+        # the first lab of README.md and docs/index.md, as printed
+        (printed(README, printed(INDEX, "pod1 ping -c1 pod3")), None),
+        (printed(README, printed(INDEX, "trace pod1 pod3")), None),
         mark("semicolons"), ("node1 ip -o link show tun0; node2 ip -o link show tun0", None),
         mark("pingmatrix"), ("pingmatrix", None),
         mark("up"), ("pod1 ping -c1 -W2 pod3", None),
@@ -112,6 +121,8 @@ def test_openshift_mistakes_leave_the_lab_up(tmp_path):
     assert out["self"].startswith("pod1 -> 10.128.0.2 is pod1's own address") and "drop" not in out["self"]
     assert "Datapath actions:" in out["readme"] and "table 90:" in out["readme"] and "10.129.0.0/23" in out["readme"]
     assert re.search(r"^ 1  10\.129\.0\.2 ", out["readme"], re.M), out["readme"]  # traceroute: one hop
+    assert out["readme"].count("1 packets transmitted, 1 received") == 1, out["readme"]  # the first lab's ping
+    assert node1_vxlan in out["readme"].splitlines(), out["readme"]  # its trace
     assert out["semicolons"].count("tun0:") == 2 and "command not found" not in out["semicolons"]
     assert " X" not in out["pingmatrix"] and out["pingmatrix"].count("ok") == 12
     assert "1 packets transmitted, 1 received" in out["up"]
@@ -120,27 +131,27 @@ def test_openshift_mistakes_leave_the_lab_up(tmp_path):
 
 @pytest.mark.root
 def test_openshift_live_oc_session_as_the_readme_types_it(tmp_path):
-    """README "Live changes": each line as printed; refused lines are one error line and change nothing."""
+    """docs/tutorial/live-changes.md: each line as printed; refused lines are one error line and change nothing."""
     r, out = session(tmp_path, ["openshift", "--plugin", "networkpolicy"], [
-        mark("before"), ("pod1 ping -c1 -W1 pod2", None),
-        mark("deny"), ("oc apply -f examples/live/deny-all.yaml", None),
-        mark("changes"), ("changes", None),
-        mark("denied"), ("pod1 ping -c1 -W1 pod2", None),
-        ("oc create -f examples/live/allow-from-same-namespace.yaml", None),
-        mark("same"), ("pod4 ping -c1 -W1 pod2", None),
-        mark("netpol"), ("oc get networkpolicy -n p2", None),
-        ("oc apply -f examples/live/web.yaml", None),
-        mark("curl"), ("pod3 curl -s 172.30.0.80", None),
-        ("oc label pod web -n p1 app=api --overwrite", None),
-        mark("relabel"), ("changes", None),
-        ("oc delete networkpolicy deny-all allow-from-same-namespace -n p2", None),
-        ("oc delete pod nope -n p2", 'Error from server (NotFound): pods "nope" not found'),
+        mark("before"), (printed(LIVE, "pod1 ping -c1 -W1 pod2"), None),
+        mark("deny"), (printed(LIVE, "oc apply -f examples/live/deny-all.yaml"), None),
+        mark("changes"), (printed(LIVE, "changes"), None),
+        mark("denied"), (printed(LIVE, "pod1 ping -c1 -W1 pod2"), None),
+        (printed(LIVE, "oc create -f examples/live/allow-from-same-namespace.yaml"), None),
+        mark("same"), (printed(LIVE, "pod4 ping -c1 -W1 pod2"), None),
+        mark("netpol"), (printed(LIVE, "oc get networkpolicy -n p2"), None),
+        (printed(LIVE, "oc apply -f examples/live/web.yaml"), None),
+        mark("curl"), (printed(LIVE, "pod3 curl -s 172.30.0.80"), None),
+        (printed(LIVE, "oc label pod web -n p1 app=api --overwrite"), None),
+        mark("relabel"), (printed(LIVE, "changes"), None),
+        (printed(LIVE, "oc delete networkpolicy deny-all allow-from-same-namespace -n p2"), None),
+        (printed(LIVE, "oc delete pod nope -n p2"), 'Error from server (NotFound): pods "nope" not found'),
         ("oc create -f examples/live/web.yaml", 'Error from server (AlreadyExists): error when creating '
                                                  '"examples/live/web.yaml": pods "web" already exists'),
         ("oc adm pod-network isolate-projects p1", 'using plugin: "redhat/openshift-ovs-networkpolicy", managing '
                                                    "pod network is only supported"),
         ("oc label pod 'no such' x=1 -n p1", 'pods "no such" not found'),
-        mark("after"), ("pod1 ping -c1 -W1 pod2", None),
+        mark("after"), (printed(LIVE, "pod1 ping -c1 -W1 pod2"), None),
     ])
     assert "1 received" in out["before"] and "0 received" in out["denied"] and "1 received" in out["same"]
     assert out["deny"] == "networkpolicy.networking.k8s.io/deny-all created"
@@ -175,12 +186,12 @@ def test_flannel_mistakes_join_leave_and_etcdctl(tmp_path):
         mark("member"), ("node1 etcdctl member list", None),
         mark("status"), ("node1 etcdctl --endpoints=http://172.16.1.2:2379 endpoint status -w table", None),
         mark("status2"), ("node2 etcdctl --endpoints http://172.16.1.2:2379 endpoint health", None),
-        # README "Flannel", as printed
+        # docs/planes/flannel.md, as printed
         mark("readme"),
-        ("node1 etcdctl get / --prefix --keys-only", None),
-        ("node1 etcdctl member list -w table", None),
-        ("node1 ip route show dev flannel.1; node1 bridge fdb show dev flannel.1; node1 ip neigh show dev flannel.1",
-         None),
+        (printed(FLANNEL, "node1 etcdctl get / --prefix --keys-only"), None),
+        (printed(FLANNEL, "node1 etcdctl member list -w table"), None),
+        (printed(FLANNEL, "node1 ip route show dev flannel.1; node1 bridge fdb show dev flannel.1; "
+                          "node1 ip neigh show dev flannel.1"), None),
         mark("up"), ("pod1 ping -c1 -W2 pod3", None),
     ])
     assert out["join"].splitlines()[0] == "node3 joined with lease 10.244.2.0/24; every agent has followed"

@@ -1,4 +1,4 @@
-"""The README's egress IP walk-through, typed into `lab run --plugin multitenant --script` as printed, and the
+"""The egress IP walk-through of docs/tutorial/egress.md, typed into `lab run --plugin multitenant --script` as printed, and the
 mistakes of the egress `oc` lines: one `error: line N:` line each, the lab stays up."""
 
 import re
@@ -6,28 +6,30 @@ import subprocess
 import sys
 
 import pytest
+from docs_printed import printed
 
 pytestmark = pytest.mark.root
 
 LAB = [sys.executable, "-m", "lab"]
+EGRESS = "tutorial/egress.md"
 WALK = [
-    """oc patch hostsubnet node2 -p '{"egressIPs": ["172.16.1.100"]}'""",
-    """oc patch netnamespace p1 -p '{"egressIPs": ["172.16.1.100"]}'""",
-    "oc get hostsubnets",
-    "oc get netnamespaces",
+    printed(EGRESS, """oc patch hostsubnet node2 -p '{"egressIPs": ["172.16.1.100"]}'"""),
+    printed(EGRESS, """oc patch netnamespace p1 -p '{"egressIPs": ["172.16.1.100"]}'"""),
+    printed(EGRESS, "oc get hostsubnets"),
+    printed(EGRESS, "oc get netnamespaces"),
     "py '@@ trace'",
-    "trace pod1 ext tcp 80",
+    printed(EGRESS, "trace pod1 ext tcp 80"),
     "py '@@ masq'",
-    "pod1 ping -c1 ext",
-    "node2 iptables -t nat -nvL OPENSHIFT-MASQUERADE",
+    printed(EGRESS, "pod1 ping -c1 ext"),
+    printed(EGRESS, "node2 iptables -t nat -nvL OPENSHIFT-MASQUERADE"),
     "py '@@ unplugged'",
-    "unplug node2",
-    "pod1 ping -c1 -W1 ext",
-    "pod2 ping -c1 -W1 ext",
-    "plug node2",
+    printed(EGRESS, "unplug node2"),
+    printed(EGRESS, "pod1 ping -c1 -W1 ext"),
+    printed(EGRESS, "pod2 ping -c1 -W1 ext"),
+    printed(EGRESS, "plug node2"),
     "py '@@ end'",
-    """oc patch netnamespace p1 -p '{"egressIPs": []}'""",
-    "oc annotate netnamespace p1 netnamespace.network.openshift.io/multicast-enabled=true",
+    printed(EGRESS, """oc patch netnamespace p1 -p '{"egressIPs": []}'"""),
+    "oc annotate netnamespace p1 netnamespace.network.openshift.io/multicast-enabled=true",  # the page's Multicast item
     "flows node1 110",
 ]
 MISTAKES = [
