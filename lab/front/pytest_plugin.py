@@ -9,6 +9,16 @@ Installing the project registers it (entry point `pytest11: sdnlab`). It brings
 - a lab name per test process: each pytest-xdist worker works under its own name (w0, w1, ...);
 - the fixture `sdnlab`, a factory: `lab = sdnlab("openshift", nodes=2, pods_per_node=2)` returns a
   running lab (built through the topology objects), torn down after the test.
+
+The fixture's options (lab.front.fixture_options): the topology (a `lab list` name, or a cluster module
+`my_cluster.py`, relative to the test file), then every `lab run TOPOLOGY` option by its long name:
+`nodes=2`, `pods_per_node=1`, `plugin="networkpolicy"`, `backend="host-gw"`, ...; manifests (the command
+line's `-f/--filename`) are `manifests="web.yaml"` or `manifests=["a.yaml", "dir/"]`, relative to the test
+file (`filename=` works too; `f=` is refused, as any name the topology does not take, in one line naming
+the right one). The lab runs under $SDNLAB_NAME (default `sdnlab`), <name>w0, <name>w1 under pytest-xdist.
+
+A pytest without this plugin (Debian's pytest-3, a venv without sdnlab) cannot know the fixture: the
+conftest.py of examples/pytest, copied beside a user's tests, says so in one line with the way to get it.
 """
 
 from __future__ import annotations
@@ -218,13 +228,18 @@ class Lab:
         assert seen == list(names), f"hops {a} -> {b} differ:\n{path_diff(list(names), seen)}"
 
 
-def start_lab(topology_name: str, **options) -> Lab:
-    """Build a lab through its topology object (lab.run, as `lab run` does), under this process's lab name."""
+def start_lab(topology_name: str, folder: str = "", **options) -> Lab:
+    """Build a lab through its topology object (lab.run, as `lab run` does), under this process's lab name;
+    options as a test writes them (lab.front.fixture_options), relative paths from `folder` (default: here).
+    A wrong option name is an OptionError before root is asked for or anything exists."""
     import topologies
     from lab import run
-    topology = topologies.load(topology_name)
-    args = run.topology_args(topology, **options)
+    from lab.front.fixture_options import fixture_options, topology_path
+    folder = folder or os.getcwd()
+    topology = topologies.load(topology_path(topology_name, folder))
+    args = run.topology_args(topology, **fixture_options(topology, options, folder))
     model = topology.model(args)  # BadInput before anything exists
+    require_root()
     return Lab(topology, run.start(topology, args, model), model)
 
 
@@ -278,16 +293,21 @@ def built_lab(build: Callable, model, packages: Optional[Dict[str, str]] = None)
 
 
 @pytest.fixture
-def sdnlab() -> Callable[..., Lab]:
-    """Factory: `lab = sdnlab("openshift", nodes=2, pods_per_node=2)`; one lab at a time per test,
-    torn down after the test however it ends."""
+def sdnlab(request) -> Callable[..., Lab]:
+    """Factory: `lab = sdnlab("openshift", nodes=2, pods_per_node=2, manifests="web.yaml")`; one lab at a
+    time per test, torn down after the test however it ends. Options: the module's docstring."""
     labs: List[Lab] = []
+    folder = str(request.path.parent)
 
     def factory(topology: str = "openshift", **options) -> Lab:
-        require_root()
+        __tracebackhide__ = True  # a wrong option shows the test's line and the one-line reason
         if labs:
             labs.pop().net.stop()  # one lab per process: a second call replaces the first
-        lab = start_lab(topology, **options)
+        from lab.front.fixture_options import OptionError
+        try:
+            lab = start_lab(topology, folder, **options)
+        except OptionError as exc:
+            raise OptionError(str(exc)) from None  # raised here: the traceback is the test's line
         labs.append(lab)
         return lab
 
