@@ -48,4 +48,5 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   "$VENV/bin/pip" install -q --disable-pip-version-check -e "$REPO"
   echo "$want" > "$stamp"
 fi
-ln -sf "$VENV/bin/lab" /usr/local/bin/lab
+# `sudo lab` and `sudo pytest` run this virtualenv (a pytest already there that is not sdnlab's stays)
+bash "$REPO/vagrant/link-commands.sh" "$VENV" "${SDNLAB_BIN:-/usr/local/bin}"
