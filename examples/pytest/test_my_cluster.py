@@ -1,6 +1,18 @@
 """A user's own tests of a cluster network, with the sdnlab pytest plugin (installed with sdnlab).
 
-Run as root:  pytest examples/pytest   (each test builds its lab and tears it down afterwards)
+After `vagrant up` (in the VM) or `sudo ./sdnlab` (on a Debian/Ubuntu machine), root's `pytest`
+(/usr/local/bin/pytest) is the project's, with the plugin; each test builds its lab and tears it down:
+
+    sudo pytest /vagrant/examples/pytest        # this folder (in a checkout: sudo pytest examples/pytest)
+    sudo pytest ~/my-tests                      # your own: copy this file and conftest.py there
+    sudo pytest ~/my-tests -k vxlan             # any pytest option works as usual
+
+Not provisioned yet: `sudo .venv/bin/pytest DIR` in the checkout does the same. A pytest without sdnlab
+(Debian's pytest-3, another virtualenv) stops with one line saying how to get it: that is conftest.py's job,
+so keep it beside your tests. The fixture's options: `sdnlab(TOPOLOGY, **options)` takes every
+`lab run TOPOLOGY` option by its long name (nodes=2, pods_per_node=1, plugin="multitenant",
+backend="host-gw"), and manifests="web.yaml" (or a list; relative to this file) for `-f`.
+Without root the tests skip with the reason (they are marked `root`).
 """
 
 import os
