@@ -175,6 +175,9 @@ def test_without_the_plugin_one_line_says_how_to_get_it(bare_pytest, tmp_path):
 
 @pytest.mark.rootless
 def test_provisioning_leaves_someone_elses_pytest_alone(tmp_path):
+    # the script these tests run is the one provisioning runs (provision.sh itself repoints this machine's commands)
+    assert 'bash "$REPO/vagrant/link-commands.sh" "$VENV" "${SDNLAB_BIN:-/usr/local/bin}"' in \
+        (REPO / "vagrant" / "provision.sh").read_text()
     new = tmp_path / "new-venv"
     old = tmp_path / "old-venv"
     (old / "bin").mkdir(parents=True)
