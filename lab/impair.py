@@ -171,7 +171,7 @@ def probe_kernel() -> Kernel:
                   tbf=_tries(f"tc qdisc add dev lo root tbf rate 1mbit burst {MIN_BURST_BYTES} latency 50ms"))
 
 
-def refusal(imp: Impairment, kernel: Kernel, netfilter_sees: bool, target: str) -> Optional[str]:
+def refusal(imp: Impairment, kernel: Kernel, netfilter_sees: bool, target: str, other_end: str = "") -> Optional[str]:
     """One line naming the kernel feature a setting needs and this kernel lacks (None: it can be given)."""
     if kernel.netem:
         return None
@@ -182,7 +182,7 @@ def refusal(imp: Impairment, kernel: Kernel, netfilter_sees: bool, target: str) 
     if imp.loss and not netfilter_sees:
         return (f"loss on {target} needs the kernel's netem qdisc (sch_netem), which this kernel does not have: "
                 f"iptables never sees the frames a switch sends out of {target.split(':', 1)[1]}; "
-                f"impair the other end of the link")
+                f"impair the other end of the link{' (' + other_end + ')' if other_end else ''}")
     if imp.rate and not kernel.tbf:
         return "rate needs the kernel's token bucket qdisc (sch_tbf), which this kernel does not have"
     return None

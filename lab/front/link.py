@@ -116,17 +116,23 @@ def netfilter_sees(lab: LiveLab, host: str, dev: str, link: dict) -> bool:
 
 
 def peer(lab: LiveLab, host: str, link: dict) -> Optional[Tuple[str, str]]:
-    """The other end of a veth among the lab's hosts: the one whose index is our peer's and whose peer
-    is us (None: not a veth, or its other end is in no lab host)."""
+    """The other end of a veth: the namespace the host knows its peer in (its netns id, named by
+    `ip netns list-id`), if that is a lab host's, and there the interface with the peer's index
+    (None: not a veth, or its other end is in no lab host)."""
     if "link_index" not in link or "link_netnsid" not in link:
         return None
-    found = []
-    for other in lab.hosts:
-        r = lab.run(other, "ip -j link show")
-        for d in json.loads(r.stdout or "[]") if r.returncode == 0 else []:
-            if d.get("ifindex") == link["link_index"] and d.get("link_index") == link["ifindex"] and other != host:
-                found.append((other, d["ifname"]))
-    return found[0] if len(found) == 1 else None
+    r = lab.run(host, "ip -j netns list-id")
+    names = {d.get("nsid"): d.get("name", "") for d in json.loads(r.stdout or "[]")} if r.returncode == 0 else {}
+    prefix = paths.netns_name("", lab.name)
+    other = names.get(link["link_netnsid"], "")
+    if not other.startswith(prefix) or other[len(prefix):] not in lab.hosts:
+        return None
+    other = other[len(prefix):]
+    r = lab.run(other, "ip -j link show")
+    for d in json.loads(r.stdout or "[]") if r.returncode == 0 else []:
+        if d.get("ifindex") == link["link_index"]:
+            return other, d["ifname"]
+    return None
 
 
 def _apply(lab: LiveLab, host: str, dev: str, imp: Impairment, old: Impairment, kernel: impair.Kernel) -> None:
@@ -137,7 +143,7 @@ def _apply(lab: LiveLab, host: str, dev: str, imp: Impairment, old: Impairment, 
         raise LabError(f"{host}:{dev}: the kernel refused the impairment: {(r.stderr or r.stdout).strip()}")
 
 
-def _cable_by_request(lab_name: str) -> Cable:
+def cable_by_request(lab_name: str) -> Cable:
     def cable(host: str, up: bool) -> str:
         from lab import control
         return control.request(lab_name, "plug" if up else "unplug", host)
@@ -207,7 +213,9 @@ def change(lab_name: str, target: str, words: Sequence[str], cable: Optional[Cab
             raise BadInput(f"down, up and clear stand alone (usage: {USAGE})")
         new = impair.parse(words, old)
         kernel = impair.probe_kernel()
-        why = impair.refusal(new, kernel, netfilter_sees(lab, host, dev, link), target)
+        sees = netfilter_sees(lab, host, dev, link)
+        other = peer(lab, host, link) if new.loss and not sees else None
+        why = impair.refusal(new, kernel, sees, target, ":".join(other) if other else "")
         if why:
             raise BadInput(why)
         _apply(lab, host, dev, new, old, kernel)
@@ -218,7 +226,8 @@ def change(lab_name: str, target: str, words: Sequence[str], cable: Optional[Cab
 
 
 def clear_all(lab_name: str, cable: Optional[Cable] = None) -> List[str]:
-    """Every link of the lab back as it was (the fault repair path's `--all`)."""
+    """Every link of the lab back as it was (`lab fault repair --all`); cable: the lab's unplug/plug (None:
+    the other end of a node's underlay link is plugged back directly)."""
     return [change(lab_name, target, ["clear"], cable) for target in sorted(read(lab_name))]
 
 
@@ -232,7 +241,7 @@ def main(argv: Sequence[str], lab_name: Optional[str] = None, cable: Optional[Ca
         return 0
     from lab.requirements import require_root
     require_root()
-    print(change(name, a.target, a.words, cable if cable is not None else _cable_by_request(name)))
+    print(change(name, a.target, a.words, cable if cable is not None else cable_by_request(name)))
     return 0
 
 
