@@ -238,6 +238,15 @@ def render(dev: str, imp: Impairment, kernel: Kernel) -> List[str]:
     return cmds
 
 
+def held_by(imp: Impairment, kernel: Kernel, qdiscs: str, rules: str) -> bool:
+    """The interface's `tc qdisc show` and `iptables -S <our chain>` still hold what render() put there."""
+    if imp.rate and " tbf " not in f" {qdiscs} ":
+        return False
+    if (imp.needs_netem or (imp.loss and kernel.netem)) and " netem " not in f" {qdiscs} ":
+        return False
+    return not (imp.loss and not kernel.netem and "-m statistic" not in rules)
+
+
 def script(commands: Sequence[str]) -> str:
     """One shell script that stops at the first failing command."""
     return "set -e\n" + "\n".join(commands)

@@ -171,24 +171,37 @@ def set_cable(lab: LiveLab, host: str, dev: str, up: bool, cable: Optional[Cable
 
 # --- the verb ---------------------------------------------------------------------------------------------
 
-def listing(lab_name: str) -> str:
-    links = read(lab_name)
+def listing(lab: LiveLab) -> str:
+    """The lab's record, each impairment checked against the kernel (one removed by hand shows as such)."""
+    links = read(lab.name)
     if not links:
-        return f"no link impairments in lab {lab_name!r}"
+        return f"no link impairments in lab {lab.name!r}"
     from lab.table import format_table
-    rows = [[t, Impairment.from_dict(v.get("impair", {})).describe(), "down" if v.get("down") else "up"]
-            for t, v in sorted(links.items())]
+    rows = []
+    for target, v in sorted(links.items()):
+        imp = Impairment.from_dict(v.get("impair", {}))
+        text = imp.describe()
+        host, dev = target.split(":")
+        if not imp.empty:
+            r = lab.run(host, f"tc qdisc show dev {dev}; iptables -w -S {impair.chain(dev)} 2>/dev/null")
+            if host not in lab.hosts or not impair.held_by(imp, impair.probe_kernel(), r.stdout, r.stdout):
+                text += " (recorded, but the kernel no longer has it: `lab link " + target + " clear`)"
+        rows.append([target, text, "down" if v.get("down") else "up"])
     return format_table(["LINK", "IMPAIRMENT", "CABLE"], rows)
 
 
 def change(lab_name: str, target: str, words: Sequence[str], cable: Optional[Cable] = None) -> str:
     """One `lab link HOST:IF ...` change, checked whole before anything is touched."""
+    words = list(words)
     lab = LiveLab(lab_name)
     host, dev = _split(target)
+    if words == ["clear"] and host not in lab.hosts and f"{host}:{dev}" in read(lab_name):
+        with _locked(lab_name):  # its host is gone, and what was on it: only the record is left to drop
+            _write(lab_name, {t: v for t, v in read(lab_name).items() if t != f"{host}:{dev}"})
+        return f"{host}:{dev}: forgotten ({host} is gone)"
     lab.need(host)
     link = _link(lab, host, dev)
     target = f"{host}:{dev}"
-    words = list(words)
     with _locked(lab_name):
         links = read(lab_name)
         entry = dict(links.get(target, {}))
@@ -236,8 +249,7 @@ def main(argv: Sequence[str], lab_name: Optional[str] = None, cable: Optional[Ca
     a = parser().parse_args(list(argv))
     name = paths.check_name(a.name or lab_name or paths.lab_name())
     if a.target is None:
-        LiveLab(name)  # a lab that runs
-        print(listing(name))
+        print(listing(LiveLab(name)))
         return 0
     from lab.requirements import require_root
     require_root()

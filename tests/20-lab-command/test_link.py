@@ -163,6 +163,16 @@ def test_rate_limits_tcp_and_clear_gives_it_back(running):
     assert free > 20.0, free  # the userspace switch carries ~100 Mbit/s here: clearly no longer 10
 
 
+def test_the_listing_says_when_the_kernel_no_longer_has_an_impairment(running):
+    lab_name, _ips, _ = running
+    ok(link(lab_name, "pod2:eth0", "rate", "20mbit"))
+    assert re.search(r"pod2:eth0\s+rate 20mbit\s+up", ok(link(lab_name)))
+    ns(lab_name, "pod2", "tc", "qdisc", "del", "dev", "eth0", "root").check_returncode()  # by hand, behind our back
+    assert "rate 20mbit (recorded, but the kernel no longer has it" in ok(link(lab_name))
+    ok(link(lab_name, "pod2:eth0", "clear"))
+    assert "no link impairments" in ok(link(lab_name))
+
+
 def test_down_pulls_the_cable_and_up_plugs_it_back(running):
     lab_name, ips, _ = running
     routes = ns(lab_name, "pod1", "ip", "route").stdout
