@@ -177,7 +177,7 @@ def refusal(imp: Impairment, kernel: Kernel, netfilter_sees: bool, target: str, 
         return None
     missing = imp.needs_netem
     if missing:
-        return (f"{' and '.join(missing)} needs the kernel's netem qdisc (sch_netem), which this kernel does not "
+        return (f"{' and '.join(missing)} need{'s' if len(missing) == 1 else ''} the kernel's netem qdisc (sch_netem), which this kernel does not "
                 f"have (here: loss and rate)")
     if imp.loss and not netfilter_sees:
         return (f"loss on {target} needs the kernel's netem qdisc (sch_netem), which this kernel does not have: "

@@ -173,6 +173,18 @@ def test_the_listing_says_when_the_kernel_no_longer_has_an_impairment(running):
     assert "no link impairments" in ok(link(lab_name))
 
 
+def test_fault_repair_all_clears_the_links_too(running):
+    lab_name, ips, _ = running
+    before = kernel_view(lab_name)
+    ok(link(lab_name, "pod1:eth0", "rate", "5mbit"))
+    ok(link(lab_name, "pod2:eth0", "loss", "20"))
+    ok(link(lab_name, "node2:eth0", "down"))
+    said = ok(lab("fault", "repair", "--name", lab_name, "--all"))
+    assert "node2: underlay cable plugged in" in said and "pod1:eth0: impairments cleared" in said, said
+    assert kernel_view(lab_name) == before and "no link impairments" in ok(link(lab_name))
+    reaches_again(lab_name, "pod1", ips["pod2"])
+
+
 def test_down_pulls_the_cable_and_up_plugs_it_back(running):
     lab_name, ips, _ = running
     routes = ns(lab_name, "pod1", "ip", "route").stdout
