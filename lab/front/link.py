@@ -41,7 +41,7 @@ def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="lab link", add_help=False, usage=USAGE,
                 description="Impair a link of a running lab, pull its cable, undo it, or list what is in place. "
                             "Impairments act on what the interface sends.")
-    p.add_argument("--name", default=None, help="the lab (default: the lab of this shell, SDNLAB_NAME)")
+    p.add_argument("--name", default=None, metavar="LAB", help="the lab (default: the lab of this shell, SDNLAB_NAME)")
     p.add_argument("target", nargs="?", metavar="HOST:IF",
                    help="an interface of a lab host: node1:eth0 (a node's underlay), pod1:eth0, node1:vethXXXX; "
                         "without it: list the impairments in place")
@@ -246,6 +246,9 @@ def clear_all(lab_name: str, cable: Optional[Cable] = None) -> List[str]:
 
 def main(argv: Sequence[str], lab_name: Optional[str] = None, cable: Optional[Cable] = None) -> int:
     """`lab link ...` and the CLI verb `link ...` (lab_name: the CLI's own lab; cable: its unplug/plug)."""
+    if any(w in ("-h", "--help") for w in argv):
+        print(parser().format_help().rstrip())
+        return 0
     a = parser().parse_args(list(argv))
     name = paths.check_name(a.name or lab_name or paths.lab_name())
     if a.target is None:
