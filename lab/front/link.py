@@ -216,9 +216,10 @@ def change(lab_name: str, target: str, words: Sequence[str], cable: Optional[Cab
         if words == ["clear"]:
             kernel = impair.probe_kernel()
             _apply(lab, host, dev, Impairment(), old, kernel)
-            said = [f"{target}: impairments cleared" + (f" (were: {old.describe()})" if not old.empty else "")]
+            said = [] if old.empty else [f"{target}: impairments cleared (were: {old.describe()})"]
             if entry.get("down"):
                 said.append(set_cable(lab, host, dev, True, cable)[0])
+            said = said or [f"{target}: nothing to clear"]
             links.pop(target, None)
             _write(lab_name, links)
             return "\n".join(said)

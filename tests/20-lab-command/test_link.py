@@ -153,14 +153,20 @@ def test_rate_limits_tcp_and_clear_gives_it_back(running):
     before = kernel_view(lab_name)
     ok(link(lab_name, "pod1:eth0", "rate", "10mbit"))
     assert "tbf" in ns(lab_name, "pod1", "tc", "qdisc", "show", "dev", "eth0").stdout
-    limited = iperf_mbit(lab_name, "pod1", "pod2", ips["pod2"])
-    assert 7.0 <= limited <= 11.0, limited  # 10 Mbit/s, less TCP/IP headers and tbf's burst slack
+    # 10 Mbit/s, less TCP/IP headers, plus tbf's burst slack. Above is the bucket's failure, never retried; below
+    # may be a shared machine starving the userspace switch (only less gets through then): measured once more
+    limited = [iperf_mbit(lab_name, "pod1", "pod2", ips["pod2"])]
+    if limited[0] < 7.0:
+        limited.append(iperf_mbit(lab_name, "pod1", "pod2", ips["pod2"]))
+    assert all(m <= 11.0 for m in limited) and limited[-1] >= 7.0, limited
     stats = ns(lab_name, "pod1", "tc", "-s", "qdisc", "show", "dev", "eth0").stdout
     assert int(re.search(r"Sent (\d+) bytes", stats).group(1)) > 3 * 10 ** 6, stats  # the bucket carried it
     ok(link(lab_name, "pod1:eth0", "clear"))
     assert kernel_view(lab_name) == before
     free = iperf_mbit(lab_name, "pod1", "pod2", ips["pod2"], seconds=2)
-    assert free > 20.0, free  # the userspace switch carries ~100 Mbit/s here: clearly no longer 10
+    if free <= 20.0:  # (starved, as above)
+        free = iperf_mbit(lab_name, "pod1", "pod2", ips["pod2"], seconds=2)
+    assert free > 20.0, (limited, free)  # the userspace switch carries ~100 Mbit/s here: clearly no longer 10
 
 
 def test_the_listing_says_when_the_kernel_no_longer_has_an_impairment(running):
