@@ -160,7 +160,7 @@ def test_rate_limits_tcp_and_clear_gives_it_back(running):
         limited.append(iperf_mbit(lab_name, "pod1", "pod2", ips["pod2"]))
     assert all(m <= 11.0 for m in limited) and limited[-1] >= 7.0, limited
     stats = ns(lab_name, "pod1", "tc", "-s", "qdisc", "show", "dev", "eth0").stdout
-    assert int(re.search(r"Sent (\d+) bytes", stats).group(1)) > 3 * 10 ** 6, stats  # the bucket carried it
+    assert int(re.search(r"Sent (\d+) bytes", stats).group(1)) > 10 ** 6, stats  # the bucket carried it
     ok(link(lab_name, "pod1:eth0", "clear"))
     assert kernel_view(lab_name) == before
     free = iperf_mbit(lab_name, "pod1", "pod2", ips["pod2"], seconds=2)
