@@ -224,9 +224,11 @@ def test_the_cli_verb_link(running):
     assert "qdisc noqueue 0: root" in printed.split("no link impairments")[1], printed
 
 
-def test_delay_where_the_kernel_has_netem_else_one_line(running):
+def test_delay_where_the_kernel_has_netem_else_one_line(running, request):
     lab_name, ips, _ = running
-    if impair.probe_kernel().netem:  # the kernel-datapath VM: a real delay, measured
+    netem = impair.probe_kernel().netem
+    request.node.user_properties.append(("netem", "yes" if netem else "no"))  # the side this run tested
+    if netem:  # the kernel-datapath VM: a real delay, measured
         base = ping_rtt_min(lab_name, "pod1", ips["pod2"])
         ok(link(lab_name, "pod1:eth0", "delay", "100"))
         assert ping_rtt_min(lab_name, "pod1", ips["pod2"]) >= 100.0
