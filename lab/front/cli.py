@@ -14,7 +14,7 @@ from lab import paths
 from lab.errors import BadInput, LabError
 from lab.signals import SIGS, Interrupted
 
-USAGE = "lab {run [TOPOLOGY] [options] | list [--running] | ps | clean [NAME] | oc ... | fault ... | draw ... | workshop ...}"
+USAGE = "lab {run [TOPOLOGY] [options] | list [--running] | ps | clean [NAME] | oc ... | fault ... | link ... | draw ... | workshop ...}"
 
 
 def files_from_here(argv: List[str]) -> List[str]:
@@ -114,8 +114,13 @@ def cmd_draw(argv: List[str]) -> int:
     return draw.main(argv)
 
 
+def cmd_link(argv: List[str]) -> int:
+    from lab.front import link
+    return link.main(argv)
+
+
 COMMANDS = {"run": cmd_run, "list": cmd_list, "ps": cmd_ps, "clean": cmd_clean, "fault": cmd_fault, "draw": cmd_draw,
-            "workshop": cmd_workshop, "oc": cmd_oc}
+            "workshop": cmd_workshop, "oc": cmd_oc, "link": cmd_link}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -132,6 +137,7 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"  clean  stop and remove one lab, or every lab of this project\n"
               f"  oc     [--name LAB] ARGS...: an `oc` line run by the running lab, as typed in its CLI\n"
               f"  fault  list | inject [--name LAB] FAULT [ARGS] | repair [--name LAB] FAULT: break/fix a running lab\n"
+              f"  link   [--name LAB] [HOST:IF loss PCT|rate RATE|delay MS|... | HOST:IF down|up|clear]: impair a link, list\n"
               f"  workshop  list | start EX | check [--all] | answer Q VALUE | solve EX | verify [EX...]: exercises, auto-graded\n"
               f"  draw   TOPOLOGY --what topology|pipeline -o FILE.svg|.png (no root), or --name LAB topology|pipeline NODE|path SRC DST")
         return 0 if argv else 2

@@ -167,7 +167,11 @@ def main(argv: Sequence[str], lab_name: Optional[str] = None) -> int:
         names = [d["fault"] for d in injected(a.name)]
         for n in names:
             print(repair(a.name, n))
-        if not names:
+        from lab.front import link  # the links' impairments too (`lab link`): the lab as it was built
+        cleared = link.clear_all(a.name, None if lab_name else link.cable_by_request(a.name))
+        for said in cleared:
+            print(said)
+        if not names and not cleared:
             print(f"no faults injected in lab {a.name!r}")
         return 0
     if not a.words:

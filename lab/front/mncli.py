@@ -278,5 +278,6 @@ def run_cli(net, verbs: Verbs, script: Optional[str] = None,
     # Mininet prints node output through its logger (stderr); keep the transcript in one stream
     for handler in lg.handlers:
         handler.setStream(sys.stdout)
-    cli = make_cli({**generic_verbs(net, endpoints or (lambda: net.hosts)), **verbs})(net, script=script)
+    from lab.front.link import link_verb
+    cli = make_cli({**generic_verbs(net, endpoints or (lambda: net.hosts)), **verbs, **link_verb(net, verbs)})(net, script=script)
     return cli.failures if script else 0
