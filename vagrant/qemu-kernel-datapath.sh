@@ -14,9 +14,11 @@ WORK=${WORK:-/var/tmp/sdnlab-vm}
 ROOT=$WORK/root
 PACKAGES=python3,python3-venv,openvswitch-switch,mininet,iproute2,iptables,ethtool,tcpdump,traceroute,\
 iputils-ping,kmod,etcd-server,etcd-client,util-linux,procps,linux-image-cloud-amd64,initramfs-tools,\
-docker.io,busybox-static,containernetworking-plugins,wget
-# the Docker folder's packages (docker.io, busybox-static for the locally built images, the CNI bridge plugin)
-DOCKER_PACKAGES="docker.io busybox-static containernetworking-plugins wget"
+docker.io,busybox-static,containernetworking-plugins,wget,iperf3,tshark
+# packages added after the first images were built: the Docker folder's (docker.io, busybox-static for the
+# locally built images, the CNI bridge plugin, wget) and the lab command's (iperf3 for `lab link`'s rate, tshark
+# for `lab capture`'s files)
+LATE_PACKAGES="docker.io busybox-static containernetworking-plugins wget iperf3 tshark"
 
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 2; }
 export DEBIAN_FRONTEND=noninteractive
@@ -76,12 +78,12 @@ if ! chroot "$ROOT" /opt/venv/bin/python -c "import yaml" 2>/dev/null; then
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/venv/bin/pip install -q --no-index --find-links /wheels PyYAML
 fi
 
-# the Docker packages also in a root built before the VM ran the Docker folder (no service is started in the chroot)
-if ! chroot "$ROOT" sh -c 'command -v dockerd && command -v busybox && command -v wget && [ -x /usr/lib/cni/bridge ]' >/dev/null 2>&1; then
+# the late packages also in a root built before them (no service is started in the chroot)
+if ! chroot "$ROOT" sh -c 'command -v dockerd && command -v busybox && command -v wget && command -v iperf3 && command -v tshark && [ -x /usr/lib/cni/bridge ]' >/dev/null 2>&1; then
   printf '#!/bin/sh\nexit 101\n' > "$ROOT/usr/sbin/policy-rc.d"; chmod +x "$ROOT/usr/sbin/policy-rc.d"
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive chroot "$ROOT" apt-get update -qq
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive chroot "$ROOT" \
-    apt-get install -y -qq --no-install-recommends $DOCKER_PACKAGES >/dev/null
+    apt-get install -y -qq --no-install-recommends $LATE_PACKAGES >/dev/null
   rm -f "$ROOT/usr/sbin/policy-rc.d"
 fi
 # the Docker SDK (Docker pods) in the venv
@@ -89,11 +91,14 @@ if ! chroot "$ROOT" /opt/venv/bin/python -c "import docker" 2>/dev/null; then
   python3 -m pip download -q -d "$ROOT/wheels" docker
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/venv/bin/pip install -q --no-index --find-links /wheels docker
 fi
-# pytest-timeout (setup.cfg's per-test ceiling) also in a root built before the project needed it
-if ! chroot "$ROOT" /opt/venv/bin/python -c "import pytest_timeout" 2>/dev/null; then
-  python3 -m pip download -q -d "$ROOT/wheels" pytest-timeout
-  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/venv/bin/pip install -q --no-index --find-links /wheels pytest-timeout
-fi
+# pytest-timeout (setup.cfg's per-test ceiling) and pytest-xdist (two workers, as on the host) also in a root
+# built before the project needed them
+for mod in pytest_timeout:pytest-timeout xdist:pytest-xdist; do
+  if ! chroot "$ROOT" /opt/venv/bin/python -c "import ${mod%%:*}" 2>/dev/null; then
+    python3 -m pip download -q -d "$ROOT/wheels" "${mod#*:}"
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/venv/bin/pip install -q --no-index --find-links /wheels "${mod#*:}"
+  fi
+done
 
 # pyproject.toml builds with setuptools>=61 and wheel; the venv's bundled setuptools is older
 if ! chroot "$ROOT" /opt/venv/bin/python -c "import wheel, setuptools, sys; sys.exit(int(setuptools.__version__.split('.')[0]) < 61)" 2>/dev/null; then
@@ -108,6 +113,9 @@ env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/venv/bin/pip insta
   --no-build-isolation -e /sdnlab >/dev/null
 
 args=${*:-tests}
+# test files spread over two pytest workers (the VM has two vCPUs, qemu runs one host thread for each)
+workers=${SDNLAB_VM_WORKERS:-2}
+[ "$workers" -gt 1 ] 2>/dev/null && xdist="-n $workers --dist loadfile" || xdist=
 cat > "$ROOT/sdnlab-init" <<INIT
 #!/bin/sh
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
@@ -118,7 +126,7 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup  # dockerd needs a cgroup hierarchy (no 
 modprobe overlay  # dockerd's overlay2 storage
 modprobe openvswitch && echo "openvswitch module loaded"
 cd /sdnlab && SDNLAB_REQUIRE_ALL=1 SDNLAB_EXPECT_DATAPATH=system PATH=/opt/venv/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  /opt/venv/bin/python -m pytest -p no:cacheprovider -q $args
+  pytest -p no:cacheprovider -q $xdist $args
 echo "SDNLAB-VM-RESULT rc=\$?"
 echo o > /proc/sysrq-trigger
 INIT
@@ -130,7 +138,7 @@ mkfs.ext4 -q -F -d "$ROOT" "$WORK/disk.img" 4G
 kernel=$(ls "$ROOT"/boot/vmlinuz-* | tail -1); initrd=$(ls "$ROOT"/boot/initrd.img-* | tail -1)
 
 echo "*** booting (software emulation; this takes minutes)"
-timeout 3000 qemu-system-x86_64 -m 4096 -smp 2 -nographic -no-reboot -net none \
+timeout 3000 qemu-system-x86_64 -accel tcg,thread=multi -m 4096 -smp 2 -nographic -no-reboot -net none \
   -kernel "$kernel" -initrd "$initrd" -append "root=/dev/vda rw console=ttyS0 init=/sdnlab-init panic=-1" \
   -drive file="$WORK/disk.img",format=raw,if=virtio | tee "$WORK/console.log"
 grep -q "SDNLAB-VM-RESULT rc=0" "$WORK/console.log"
