@@ -200,6 +200,8 @@ def main(argv: Sequence[str], lab_name: Optional[str] = None, stdout: Optional[B
             emit = lambda ifid, frame: writer.packet(ifid, frame.timestamp_ns, frame.data, frame.orig_len)  # noqa: E731
         if ports and a.write is not None:
             print(f"lab capture: {vxlan_note(ports)}", file=err, flush=True)
+        ends = (f"for {a.seconds:g} s" if a.seconds else f"{a.count} packets" if a.count else "until Ctrl-C")
+        print(f"lab capture: listening on {', '.join(labels)} ({ends})", file=err, flush=True)
         sent, ok = 0, False
         try:
             with stop_on((signal.SIGINT,) if lab_name else (signal.SIGINT, signal.SIGTERM, signal.SIGHUP), stop):
