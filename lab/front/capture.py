@@ -122,7 +122,8 @@ def summary_printer(labels: List[str], linktypes: List[int], vxlan_ports: Sequen
 
 
 def vxlan_note(ports: Sequence[int]) -> str:
-    return (f"UDP port{'s' if len(ports) > 1 else ''} {', '.join(map(str, ports))} carry VXLAN in this lab: "
+    return (f"UDP port{'s' if len(ports) > 1 else ''} {', '.join(map(str, ports))} "
+            f"carr{'y' if len(ports) > 1 else 'ies'} VXLAN in this lab: "
             f"tshark {' '.join(f'-d udp.port=={p},vxlan' for p in ports)}")
 
 

@@ -1,7 +1,8 @@
 """`lab capture`: several interfaces of a running lab into one pcapng, read back by scapy and by Debian's
 tshark. pod1 (node1) pings pod3 (node2) with a marker pattern; the same VXLAN packet is found on node1's
 and node2's underlay eth0, with the project's VNI and the inner ICMP. One multitenant lab serves the module
-(pod1 and pod3 are both in project p1, whose NETID is not 0)."""
+(pod1 and pod3 are both in project p1, whose NETID is not 0) on a VXLAN port of its own (not 4789, which
+tshark decodes unasked, nor scapy's 4790/8472): `--decode-vxlan` names it, and the readers are told."""
 
 import os
 import shutil
@@ -21,6 +22,8 @@ MARKER = "5dc0ffee5dc0ffee"  # ping -p: the ICMP payload repeats it
 MARKER_BYTES = bytes.fromhex(MARKER)
 LAB = [sys.executable, "-m", "lab", "capture"]
 DEADLINE_S = 20.0
+PORT = 4799
+DECODE = ["-d", f"udp.port=={PORT},vxlan"]  # what `lab capture --decode-vxlan` tells tshark users
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +31,7 @@ def lab():
     require_root()
     if shutil.which("tshark") is None:
         pytest.skip("tshark is not installed (apt-get install -y tshark; vagrant/provision.sh installs it)")
-    started = start_lab("openshift", nodes=2, pods_per_node=2, plugin="multitenant")
+    started = start_lab("openshift", nodes=2, pods_per_node=2, plugin="multitenant", vxlan_port=PORT)
     try:
         yield started
     finally:
@@ -38,16 +41,20 @@ def lab():
 
 
 def start_capture(lab, *args, **popen):
-    """`lab capture --name LAB ARGS` started, returned once it says it listens."""
+    """`lab capture --name LAB ARGS` started, returned once it says it listens (proc.said: its lines before)."""
     proc = subprocess.Popen(LAB + ["--name", lab.name, *args], stderr=subprocess.PIPE, **popen)
+    proc.said = []
+    deadline = time.monotonic() + DEADLINE_S
     try:
-        line = read_line(proc.stderr, timeout=DEADLINE_S).decode()
+        while True:
+            line = read_line(proc.stderr, timeout=max(0.0, deadline - time.monotonic())).decode()
+            if line.startswith("lab capture: listening on"):
+                return proc
+            proc.said.append(line)
     except (TimeoutError, EOFError):
         proc.kill()
         proc.wait(timeout=5)
         raise
-    assert line.startswith("lab capture: listening on"), line
-    return proc
 
 
 def finish(proc, timeout=DEADLINE_S):
@@ -69,10 +76,12 @@ def ping_marked(lab, count=3):
 def tunnelled_pings(path):
     """scapy's reading: (interface name, VNI, inner src, inner dst, ICMP type, id, seq) of every VXLAN frame
     holding the marker."""
-    from scapy.layers.inet import ICMP, IP
+    from scapy.layers.inet import ICMP, IP, UDP
     from scapy.layers.l2 import Ether  # noqa: F401 (registers Ethernet for link type 1)
     from scapy.layers.vxlan import VXLAN
+    from scapy.packet import bind_layers
     from scapy.utils import PcapNgReader
+    bind_layers(UDP, VXLAN, dport=PORT)
     found = []
     with PcapNgReader(path) as reader:
         for pkt in reader:
@@ -84,7 +93,7 @@ def tunnelled_pings(path):
 
 
 def tshark_fields(source, *fields, display="", stdin=None):
-    cmd = ["tshark", "-r", source, "-T", "fields", "-E", "separator=/t"] + (["-Y", display] if display else [])
+    cmd = ["tshark", "-r", source, *DECODE, "-T", "fields", "-E", "separator=/t"] + (["-Y", display] if display else [])
     for f in fields:
         cmd += ["-e", f]
     r = subprocess.run(cmd, stdin=stdin, capture_output=True, text=True, timeout=DEADLINE_S)
@@ -94,11 +103,12 @@ def tshark_fields(source, *fields, display="", stdin=None):
 
 def test_one_pcapng_holds_the_same_vxlan_packet_on_both_sides_of_the_tunnel(lab, tmp_path):
     path = str(tmp_path / "tunnel.pcapng")
-    proc = start_capture(lab, "node1:eth0", "node2:eth0", "-w", path)
+    proc = start_capture(lab, "node1:eth0", "node2:eth0", "-w", path, "--decode-vxlan")
     ping_marked(lab)
     proc.send_signal(signal.SIGINT)  # Ctrl-C: the capture ends, the file whole
     code, err = finish(proc)
     assert code == 0, err
+    assert any(" ".join(DECODE) in line for line in proc.said), proc.said  # the lab's port, read from its switches
     assert os.listdir(tmp_path) == ["tunnel.pcapng"], os.listdir(tmp_path)  # no temporary file left over
     vnid = lab.model.netids[lab.model.pod("pod1").namespace]
     assert vnid != 0
@@ -140,7 +150,7 @@ def test_minus_w_streams_each_packet_as_it_arrives_into_tshark(lab):
         proc.send_signal(signal.SIGINT)
     rest, err = proc.communicate(timeout=DEADLINE_S)
     assert proc.returncode == 0, err
-    r = subprocess.run(["tshark", "-r", "-", "-T", "fields", "-e", "frame.interface_name", "-e", "vxlan.vni"],
+    r = subprocess.run(["tshark", "-r", "-", *DECODE, "-T", "fields", "-e", "frame.interface_name", "-e", "vxlan.vni"],
                        input=data + rest, capture_output=True, timeout=DEADLINE_S)
     assert r.returncode == 0, r.stderr
     names = {line.split(b"\t")[0] for line in r.stdout.splitlines()}
@@ -164,7 +174,7 @@ def has_packet_block(data: bytes) -> bool:
 def test_minus_w_piped_into_tshark_reading_stdin(lab):
     capture = start_capture(lab, "node1:eth0", "node2:eth0", "--filter", "udp", "--count", "4", "-w", "-",
                             stdout=subprocess.PIPE)
-    tshark = subprocess.Popen(["tshark", "-r", "-", "-T", "fields", "-e", "frame.interface_name", "-e", "vxlan.vni",
+    tshark = subprocess.Popen(["tshark", "-r", "-", *DECODE, "-T", "fields", "-e", "frame.interface_name", "-e", "vxlan.vni",
                                "-e", "icmp.type"], stdin=capture.stdout, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL)
     capture.stdout.close()  # tshark holds the pipe's read end now
