@@ -189,15 +189,20 @@ def test_minus_w_piped_into_tshark_reading_stdin(lab):
 
 
 def test_cli_verb_writes_the_same_file_with_lines_for_each_interface(lab, tmp_path):
-    from lab.front.capture import capture_verb
+    from lab.front.mncli import generic_verbs, make_cli
     path = str(tmp_path / "verb.pcapng")
+    script = tmp_path / "capture.mn"
+    script.write_text(f"capture pod1:eth0 node2:eth0 --filter 'icmp or udp' --count 4 -w {path}\n")
     pod3 = lab.model.pod("pod3").ip
     pinger = lab.net["pod1"].popen(["ping", "-c", "30", "-i", "0.2", "-p", MARKER, pod3])
     try:
-        capture_verb(lab.net)["capture"][0](f"pod1:eth0 node2:eth0 --filter icmp --count 4 -w {path}")
+        with open(os.devnull) as stdin:  # the lab's own CLI (its generic verbs), running the script
+            cli = make_cli(generic_verbs(lab.net, lambda: []))(lab.net, script=str(script), stdin=stdin)
+        assert cli.failures == 0  # the line ran without an error
     finally:
         pinger.kill()
         pinger.wait(timeout=5)
+    assert sorted(os.listdir(tmp_path)) == ["capture.mn", "verb.pcapng"]
     rows = tshark_fields(path, "frame.interface_name", "vxlan.vni", "icmp.type")
     assert len(rows) == 4 and {r[0] for r in rows} <= {"pod1:eth0", "node2:eth0"}, rows
     assert any(r[0] == "pod1:eth0" and r[1] == "" for r in rows), rows  # pod1 sees the plain ICMP
