@@ -203,10 +203,10 @@ def main(argv: Sequence[str], lab_name: Optional[str] = None, stdout: Optional[B
             print(f"lab capture: {vxlan_note(ports)}", file=err, flush=True)
         ends = (f"for {a.seconds:g} s" if a.seconds else f"{a.count} packets" if a.count else "until Ctrl-C")
         print(f"lab capture: listening on {', '.join(labels)} ({ends})", file=err, flush=True)
-        sent, ok = 0, False
+        ok = False
         try:
             with stop_on((signal.SIGINT,) if lab_name else (signal.SIGINT, signal.SIGTERM, signal.SIGHUP), stop):
-                sent = cap.run(emit, stop, seconds=a.seconds, count=a.count)
+                cap.run(emit, stop, seconds=a.seconds, count=a.count)
             ok = True
         except BrokenPipeError:  # the reader of -w - went away: the capture ends
             ok = True
@@ -219,6 +219,7 @@ def main(argv: Sequence[str], lab_name: Optional[str] = None, stdout: Optional[B
         finally:
             if out is not None:
                 out.finish(ok)
+    sent = cap.sent
     where = "" if a.write in (None, "-") else f" -> {a.write}"
     print(f"lab capture: {sent} packet{'s' if sent != 1 else ''} on {', '.join(labels)}{where}", file=err, flush=True)
     return 0

@@ -118,6 +118,7 @@ class MultiCapture:
         self.sources = [Source(p, bpf) for p in points]
         self._queue: "queue.Queue[Tuple[int, Optional[pcapstream.Frame]]]" = queue.Queue()
         self._threads: List[threading.Thread] = []
+        self.sent = 0  # frames handed on so far (also when emit raised: a reader of a pipe went away)
 
     def __enter__(self) -> "MultiCapture":
         try:
@@ -176,7 +177,7 @@ class MultiCapture:
         """Hands frames to emit(ifid, frame) in time order until `stop` is set, `seconds` have passed,
         `count` frames went out or every tcpdump has ended; returns how many went out."""
         heap: List[Tuple[int, int, int, pcapstream.Frame]] = []
-        alive, seq, sent = len(self.sources), 0, 0
+        alive, seq = len(self.sources), 0
         end = time.monotonic() + seconds if seconds is not None else None
         drain_until: Optional[float] = None
         while True:
@@ -196,8 +197,8 @@ class MultiCapture:
             while heap and (cutoff is None or heap[0][0] <= cutoff):
                 _ts, ifid, _seq, frame = heapq.heappop(heap)
                 emit(ifid, frame)
-                sent += 1
-                if count is not None and sent >= count:
-                    return sent
+                self.sent += 1
+                if count is not None and self.sent >= count:
+                    return self.sent
             if finished:
-                return sent
+                return self.sent
