@@ -188,6 +188,26 @@ def test_minus_w_piped_into_tshark_reading_stdin(lab):
     assert {r[0] for r in rows} == {"node1:eth0", "node2:eth0"} and all(r[1] == vnid for r in rows), rows
 
 
+def test_minus_w_feeds_a_live_capture_pipe_as_wireshark_k_i_minus_reads_it(lab):
+    """`tshark -i -` reads a capture pipe as `wireshark -k -i -` does (dumpcap's pipe reader): a packet is
+    shown while the capture still runs."""
+    capture = start_capture(lab, "node1:eth0", "node2:eth0", "--filter", "udp", "-w", "-", stdout=subprocess.PIPE)
+    tshark = subprocess.Popen(["tshark", "-i", "-", "-l", *DECODE, "-T", "fields", "-e", "frame.interface_name",
+                               "-e", "vxlan.vni"], stdin=capture.stdout, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL)
+    capture.stdout.close()
+    try:
+        ping_marked(lab, count=1)
+        name, vni = read_line(tshark.stdout, timeout=DEADLINE_S).decode().split()
+        assert capture.poll() is None  # shown live, not at the end
+        assert name in ("node1:eth0", "node2:eth0") and vni == str(lab.model.netids["p1"])
+    finally:
+        capture.send_signal(signal.SIGINT)
+        code, err = finish(capture)
+        tshark.communicate(timeout=DEADLINE_S)
+    assert code == 0, err
+
+
 def test_cli_verb_writes_the_same_file_with_lines_for_each_interface(lab, tmp_path):
     from lab.front.mncli import generic_verbs, make_cli
     path = str(tmp_path / "verb.pcapng")
