@@ -101,11 +101,16 @@ def stop_on(signals: Sequence[signal.Signals], stop: threading.Event) -> Iterato
 def summary_printer(labels: List[str], linktypes: List[int], vxlan_ports: Sequence[int],
                     out: TextIO) -> Callable[[int, Frame], None]:
     """One line per packet: time, HOST:IF, scapy's summary (VXLAN and its inner packet on the given ports)."""
+    import scapy.layers.inet  # noqa: F401 (Ethernet, IP, ICMP, UDP, TCP registered with scapy)
+    import scapy.layers.inet6  # noqa: F401
     from scapy.config import conf
     from scapy.packet import Raw
     if vxlan_ports:
-        from lab.observe.capture import _load_layers
-        _load_layers(vxlan_ports)
+        from scapy.layers.inet import UDP
+        from scapy.layers.vxlan import VXLAN
+        from scapy.packet import bind_layers
+        for port in vxlan_ports:
+            bind_layers(UDP, VXLAN, dport=port)
     width = max(len(label) for label in labels)
 
     def emit(ifid: int, frame: Frame) -> None:
