@@ -225,6 +225,10 @@ def main(argv: Sequence[str], lab_name: Optional[str] = None, stdout: Optional[B
             if out is not None:
                 out.finish(ok)
     sent = cap.sent
+    for source in cap.sources:
+        if source.dropped:
+            print(f"lab capture: {source.point.label}: the kernel dropped {source.dropped} packets "
+                  "(more than tcpdump could take; a --filter helps)", file=err, flush=True)
     where = "" if a.write in (None, "-") else f" -> {a.write}"
     print(f"lab capture: {sent} packet{'s' if sent != 1 else ''} on {', '.join(labels)}{where}", file=err, flush=True)
     return 0

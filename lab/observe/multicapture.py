@@ -22,6 +22,7 @@ from lab.observe import pcapstream
 START_S = 5.0  # tcpdump says "listening on" and writes its file header within this
 STOP_S = 3.0  # after SIGINT, tcpdump writes what it holds and exits within this
 HOLD_S = 0.25  # a frame waits this long for older frames of other interfaces
+BUFFER_KIB = 16384  # tcpdump -B: the kernel ring per interface (a burst waits there while we write)
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,11 @@ class Source:
         self.proc: Optional[subprocess.Popen[bytes]] = None
         self.header: Optional[pcapstream.Header] = None
         self.error = ""
+        self.dropped = 0  # packets the kernel dropped (tcpdump's last words: its ring was full)
 
     def command(self) -> List[str]:
         cmd = ["ip", "netns", "exec", self.point.netns, "tcpdump", "--immediate-mode", "-U", "-n", "-Z", "root",
-               "--time-stamp-precision=nano", "-i", self.point.intf, "-w", "-"]
+               "--time-stamp-precision=nano", "-B", str(BUFFER_KIB), "-i", self.point.intf, "-w", "-"]
         return cmd + ([self.bpf] if self.bpf else [])
 
     def spawn(self) -> None:
@@ -103,9 +105,31 @@ class Source:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=STOP_S)
+        if proc.stderr is not None and self.header is not None:
+            self.dropped = dropped(_rest(proc.stderr))
         for pipe in (proc.stdout, proc.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+def _rest(pipe) -> str:
+    """What an exited process left in its pipe (it is closed at the other end: no wait)."""
+    data = b""
+    while select.select([pipe], [], [], 0)[0]:
+        chunk = os.read(pipe.fileno(), 65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace")
+
+
+def dropped(stderr: str) -> int:
+    """From tcpdump's summary at exit: `N packets dropped by kernel`."""
+    for line in stderr.splitlines():
+        words = line.split()
+        if line.endswith("packets dropped by kernel") and words[0].isdigit():
+            return int(words[0])
+    return 0
 
 
 Emit = Callable[[int, pcapstream.Frame], None]  # (interface index, frame)

@@ -68,3 +68,9 @@ def test_vxlan_ports_from_the_kernel_and_from_open_vswitch():
     vsctl = ('{"data":[[["map",[["dst_port","4790"],["key","flow"],["remote_ip","flow"]]]],'
              '[["map",[["key","flow"]]]]],"headings":["options"]}')
     assert ovs_ports(vsctl) == {4790, 4789}
+
+
+def test_drops_read_from_tcpdumps_summary_at_exit():
+    from lab.observe.multicapture import dropped
+    assert dropped("18 packets captured\n20 packets received by filter\n2 packets dropped by kernel\n") == 2
+    assert dropped("0 packets captured\n") == 0
