@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from typing import BinaryIO, Callable, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple
 
 from lab import outfile, paths
-from lab.errors import BadInput
+from lab.errors import BadInput, LabError
 from lab.livelab import LiveLab
 from lab.observe import pcapng
 from lab.observe.multicapture import MultiCapture, Point
@@ -185,7 +185,8 @@ def main(argv: Sequence[str], lab_name: Optional[str] = None, stdout: Optional[B
         ports = lab_ports(lab, lab.nodes or sorted({p.host for p in points}))
     err = sys.stderr
     stop = threading.Event()
-    with MultiCapture(points, a.filter) as cap:
+    signals = (signal.SIGINT,) if lab_name else (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    with stop_on(signals, stop), MultiCapture(points, a.filter) as cap:  # a signal from here on: a clean end
         labels = [p.label for p in points]
         out = None
         if a.write is None:
@@ -210,8 +211,7 @@ def main(argv: Sequence[str], lab_name: Optional[str] = None, stdout: Optional[B
         print(f"lab capture: listening on {', '.join(labels)} ({ends})", file=err, flush=True)
         ok = False
         try:
-            with stop_on((signal.SIGINT,) if lab_name else (signal.SIGINT, signal.SIGTERM, signal.SIGHUP), stop):
-                cap.run(emit, stop, seconds=a.seconds, count=a.count)
+            cap.run(emit, stop, seconds=a.seconds, count=a.count)
             ok = True
         except BrokenPipeError:  # the reader of -w - went away: the capture ends
             ok = True
@@ -219,8 +219,8 @@ def main(argv: Sequence[str], lab_name: Optional[str] = None, stdout: Optional[B
                 sys.stdout = open(os.devnull, "w")  # no second error when Python flushes stdout at exit
             except OSError:
                 pass
-        except OSError as exc:  # the disk filled up
-            raise BadInput(f"-w {a.write}: {exc.strerror or exc}") from None
+        except OSError as exc:  # the disk filled up: no half file either
+            raise LabError(f"-w {a.write}: {exc.strerror or exc}") from None
         finally:
             if out is not None:
                 out.finish(ok)
