@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from typing import BinaryIO, Callable, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple
+from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple
 
 from lab import outfile, paths
 from lab.errors import BadInput, LabError
@@ -114,7 +114,7 @@ def summary_printer(labels: List[str], linktypes: List[int], vxlan_ports: Sequen
     width = max(len(label) for label in labels)
 
     def emit(ifid: int, frame: Frame) -> None:
-        cls = conf.l2types.get(linktypes[ifid], Raw)
+        cls: Any = conf.l2types.get(linktypes[ifid], Raw)
         try:
             text = cls(frame.data).summary()
         except Exception:  # noqa: BLE001 (a frame scapy cannot decode is still a line)
