@@ -6,7 +6,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${SDNLAB_VENV:-$REPO/.venv}
-PACKAGES=(openvswitch-switch mininet tcpdump traceroute iputils-ping iptables ethtool iproute2 kmod etcd-server etcd-client graphviz iperf3
+PACKAGES=(openvswitch-switch mininet tcpdump tshark traceroute iputils-ping iptables ethtool iproute2 kmod etcd-server etcd-client graphviz iperf3
           docker.io busybox-static containernetworking-plugins
           util-linux python3 python3-venv python3-pip)
 

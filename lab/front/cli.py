@@ -14,7 +14,7 @@ from lab import paths
 from lab.errors import BadInput, LabError
 from lab.signals import SIGS, Interrupted
 
-USAGE = "lab {run [TOPOLOGY] [options] | list [--running] | ps | clean [NAME] | oc ... | fault ... | link ... | draw ... | workshop ...}"
+USAGE = "lab {run [TOPOLOGY] [options] | list [--running] | ps | clean [NAME] | oc ... | fault ... | link ... | draw ... | capture ... | workshop ...}"
 
 
 def files_from_here(argv: List[str]) -> List[str]:
@@ -109,6 +109,11 @@ def cmd_workshop(argv: List[str]) -> int:
     return command.main(argv)
 
 
+def cmd_capture(argv: List[str]) -> int:
+    from lab.front import capture
+    return capture.main(argv)
+
+
 def cmd_draw(argv: List[str]) -> int:
     from lab.front import draw
     return draw.main(argv)
@@ -120,7 +125,7 @@ def cmd_link(argv: List[str]) -> int:
 
 
 COMMANDS = {"run": cmd_run, "list": cmd_list, "ps": cmd_ps, "clean": cmd_clean, "fault": cmd_fault, "draw": cmd_draw,
-            "workshop": cmd_workshop, "oc": cmd_oc, "link": cmd_link}
+            "workshop": cmd_workshop, "oc": cmd_oc, "link": cmd_link, "capture": cmd_capture}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -139,6 +144,7 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"  fault  list | inject [--name LAB] FAULT [ARGS] | repair [--name LAB] FAULT: break/fix a running lab\n"
               f"  link   [--name LAB] [HOST:IF loss PCT|rate RATE|delay MS|... | HOST:IF down|up|clear]: impair a link, list\n"
               f"  workshop  list | start EX | check [--all] | answer Q VALUE | solve EX | verify [EX...]: exercises, auto-graded\n"
+              f"  capture  [--name LAB] HOST:IF... [-w FILE.pcapng|-] [--filter BPF] [--for S|--count N]: one pcapng\n"
               f"  draw   TOPOLOGY --what topology|pipeline -o FILE.svg|.png (no root), or --name LAB topology|pipeline NODE|path SRC DST")
         return 0 if argv else 2
     command = COMMANDS.get(argv[0])
