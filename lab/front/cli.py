@@ -14,7 +14,7 @@ from lab import paths
 from lab.errors import BadInput, LabError
 from lab.signals import SIGS, Interrupted
 
-USAGE = "lab {run [TOPOLOGY] [options] | list [--running] | ps | clean [NAME] | oc ... | fault ... | draw ... | workshop ...}"
+USAGE = "lab {run [TOPOLOGY] [options] | list [--running] | ps | clean [NAME] | oc ... | fault ... | draw ... | diff ... | workshop ...}"
 
 
 def files_from_here(argv: List[str]) -> List[str]:
@@ -109,12 +109,17 @@ def cmd_workshop(argv: List[str]) -> int:
     return command.main(argv)
 
 
+def cmd_diff(argv: List[str]) -> int:
+    from lab.front import diff
+    return diff.main(argv)
+
+
 def cmd_draw(argv: List[str]) -> int:
     from lab.front import draw
     return draw.main(argv)
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "ps": cmd_ps, "clean": cmd_clean, "fault": cmd_fault, "draw": cmd_draw,
+COMMANDS = {"run": cmd_run, "list": cmd_list, "ps": cmd_ps, "clean": cmd_clean, "fault": cmd_fault, "draw": cmd_draw, "diff": cmd_diff,
             "workshop": cmd_workshop, "oc": cmd_oc}
 
 
@@ -132,6 +137,7 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"  clean  stop and remove one lab, or every lab of this project\n"
               f"  oc     [--name LAB] ARGS...: an `oc` line run by the running lab, as typed in its CLI\n"
               f"  fault  list | inject [--name LAB] FAULT [ARGS] | repair [--name LAB] FAULT: break/fix a running lab\n"
+              f"  diff   [--name LAB] [HOST...]: what the kernels and switches hold that the lab did not render (+/-)\n"
               f"  workshop  list | start EX | check [--all] | answer Q VALUE | solve EX | verify [EX...]: exercises, auto-graded\n"
               f"  draw   TOPOLOGY --what topology|pipeline -o FILE.svg|.png (no root), or --name LAB topology|pipeline NODE|path SRC DST")
         return 0 if argv else 2

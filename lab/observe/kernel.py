@@ -7,14 +7,18 @@ parses `ip` text; values are written the way `ip` prints them (a /32 route as it
     state.link("flannel.1").vxlan.vni            # 1
     [r.dst for r in state.routes if r.table == "main"]
 
-read() opens the namespace bound at /var/run/netns/<lab>-<host> and never creates one; a host that is gone
-raises LabError.
+read() enters the namespace bound at /var/run/netns/<lab>-<host> in a short-lived thread of its own (setns(2)
+moves only that thread; no child process, which in a lab's process would inherit its signal handlers) and never
+creates one; a host that is gone raises LabError.
 """
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
+import os
 import socket
+import threading
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -31,6 +35,7 @@ SCOPES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
 NUD = ((0x80, "PERMANENT"), (0x40, "NOARP"), (0x02, "REACHABLE"), (0x04, "STALE"), (0x08, "DELAY"),
        (0x10, "PROBE"), (0x20, "FAILED"), (0x01, "INCOMPLETE"))
 NTF_SELF, NTF_MASTER = 0x02, 0x04
+READ_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -255,14 +260,40 @@ def state_of(ipr) -> KernelState:
                        fdb=tuple(fdb_of(m, names) for m in ipr.neigh("dump", family=AF_BRIDGE)))
 
 
-def read_netns(netns: str) -> KernelState:
-    """The state of the namespace bound at /var/run/netns/NETNS (never created: a missing one raises)."""
-    from pyroute2 import IPRoute
+CLONE_NEWNET = 0x40000000
+
+
+def _read_in_thread(path: str, box: list) -> None:
+    """In a thread of its own, which then ends: enter the namespace, read it. Never a forked child (pyroute2's
+    IPRoute(netns=...)), which would carry the lab's signal handlers and tear the lab down when it is stopped."""
     try:
-        with IPRoute(netns=netns, flags=0) as ipr:
-            return state_of(ipr)
-    except OSError as exc:
-        raise LabError(f"network namespace {netns!r} cannot be read: {exc.strerror or exc}") from None
+        from pyroute2 import IPRoute
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            if ctypes.CDLL(None, use_errno=True).setns(fd, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+        finally:
+            os.close(fd)
+        with IPRoute() as ipr:
+            box.append(state_of(ipr))
+    except Exception as exc:  # noqa: BLE001 (handed to the caller)
+        box.append(exc)
+
+
+def read_netns(netns: str, timeout: float = READ_TIMEOUT_S) -> KernelState:
+    """The state of the namespace bound at /var/run/netns/NETNS (never created: a missing one raises)."""
+    box: list = []
+    reader = threading.Thread(target=_read_in_thread, args=(os.path.join(paths.NETNS_DIR, netns), box),
+                              name=f"netlink-{netns}", daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not box:
+        raise LabError(f"network namespace {netns!r}: no netlink answer within {timeout:.0f} s")
+    if isinstance(box[0], OSError):
+        raise LabError(f"network namespace {netns!r} cannot be read: {box[0].strerror or box[0]}")
+    if isinstance(box[0], Exception):
+        raise box[0]
+    return box[0]
 
 
 def read(lab_name: str, host: str) -> KernelState:
