@@ -168,3 +168,30 @@ def test_a_fresh_flannel_lab_diffs_clean_and_a_removed_fdb_entry_is_a_minus_line
     finally:
         sh(flannel.name, "node2", "ip route del 198.51.100.0/24")
     assert diff(flannel) == (0, "")
+
+
+@pytest.fixture(scope="module")
+def p2p(tmp_path_factory):
+    running = Running(name("dfx"), ["vxlan-p2p", "--no-checks"], tmp_path_factory.mktemp("dfx") / "wait.mn", [])
+    yield running
+    running.stop()
+
+
+def test_a_raw_vxlan_lab_diffs_its_links_addresses_and_fdb(p2p):
+    assert diff(p2p) == (0, "")
+    sh(p2p.name, "host1", "ip addr add 192.0.2.9/32 dev vxlan20; "
+                          "bridge fdb append 02:00:00:00:00:09 dev vxlan20 dst 172.16.1.99 self permanent")
+    sh(p2p.name, "host2", "ip link set vxlan20 down; ip link del vxlan20")
+    try:
+        code, out = diff(p2p)
+        assert code == 1 and out == ("@@ host1 addresses @@\n+ 192.0.2.9/32 dev vxlan20\n"
+                                     "@@ host1 fdb @@\n+ 02:00:00:00:00:09 dst 172.16.1.99 dev vxlan20\n"
+                                     "@@ host2 links @@\n- vxlan20 vxlan id 20 remote 172.16.1.11 dstport 4789\n"
+                                     "@@ host2 addresses @@\n- 10.0.136.12/24 dev vxlan20\n"
+                                     "@@ host2 fdb @@\n- 00:00:00:00:00:00 dst 172.16.1.11 dev vxlan20\n"), out
+    finally:
+        sh(p2p.name, "host1", "ip addr del 192.0.2.9/32 dev vxlan20; "
+                              "bridge fdb del 02:00:00:00:00:09 dev vxlan20 dst 172.16.1.99 self")
+        sh(p2p.name, "host2", "ip link add vxlan20 type vxlan id 20 remote 172.16.1.11 dstport 4789 dev eth0; "
+                              "ip addr add 10.0.136.12/24 dev vxlan20; ip link set vxlan20 up")
+    assert diff(p2p) == (0, "")
