@@ -173,7 +173,26 @@ def routes_drift(lab, host: str, state: dict) -> List[str]:
     return out
 
 
-OBSERVERS = {"flows": flows_drift, "iptables": iptables_drift, "addresses": addresses_drift, "routes": routes_drift}
+# -- neighbours and FDB entries (`lab diff`'s, not the workshop's: a student's fix may be one)
+
+
+def neighbours_drift(lab, host: str, state: dict) -> List[str]:
+    """Permanent neighbours (the kernel's learned ones come and go) against those rendered (none today)."""
+    held = [f"{n.ip} lladdr {n.mac} dev {n.dev}" for n in kernel.read(lab.name, host).neighbours
+            if n.state == "PERMANENT" and n.mac]
+    return _multiset_diff(held, [f"{n['ip']} lladdr {n['mac']} dev {n['dev']}" for n in state.get("neighbours", [])])
+
+
+def fdb_drift(lab, host: str, state: dict) -> List[str]:
+    """Permanent FDB entries that send to a remote (a VXLAN device's) against those rendered (none today)."""
+    held = [f"{e.mac} dst {e.dst} dev {e.dev}" for e in kernel.read(lab.name, host).fdb
+            if e.dst and e.state == "PERMANENT"]
+    return _multiset_diff(held, [f"{e['mac']} dst {e['dst']} dev {e['dev']}" for e in state.get("fdb", [])])
+
+
+OBSERVERS = {"flows": flows_drift, "iptables": iptables_drift, "addresses": addresses_drift, "routes": routes_drift,
+             "neighbours": neighbours_drift, "fdb": fdb_drift}
+DIFF_KINDS = KINDS + ("neighbours", "fdb")
 
 
 def found(lab, hosts: Optional[Sequence[str]] = None, what: Sequence[str] = KINDS) -> List[Tuple[str, str, str]]:

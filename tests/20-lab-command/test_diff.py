@@ -133,6 +133,21 @@ def test_an_added_iptables_rule_is_a_plus_line(shift):
     assert diff(shift, "node1") == (0, "")
 
 
+def test_a_wrong_permanent_neighbour_from_the_stale_arp_fault_is_a_plus_line(shift):
+    r = lab("fault", "inject", "--name", shift.name, "stale-arp", "pod1", "pod2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    try:
+        held = sh(shift.name, "pod1", "ip neigh show dev eth0")
+        assert "02:de:ad:be:ef:01 PERMANENT" in held, held  # the kernel holds it
+        code, out = diff(shift)
+        assert code == 1 and out.startswith("@@ pod1 neighbours @@\n+ ") and out.count("\n") == 2, out
+        assert "lladdr 02:de:ad:be:ef:01 dev eth0" in out, out
+    finally:
+        r = lab("fault", "repair", "--name", shift.name, "stale-arp")
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert diff(shift) == (0, "")
+
+
 @pytest.mark.parametrize("args, says", [
     (["nohost"], "no host 'nohost'"),
     (["--bogus"], "unrecognized arguments"),
@@ -160,6 +175,14 @@ def test_a_fresh_flannel_lab_diffs_clean_and_a_removed_fdb_entry_is_a_minus_line
         assert code == 1 and out == f"@@ node1 fdb @@\n- {mac} dst {dst} dev flannel.1\n", out
     finally:
         sh(flannel.name, "node1", f"bridge fdb append {mac} dev flannel.1 dst {dst} self permanent")
+    assert diff(flannel) == (0, "")
+    r = lab("fault", "inject", "--name", flannel.name, "neigh", "node2", "node1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    try:
+        code, out = diff(flannel)
+        assert code == 1 and out.startswith("@@ node2 neighbours @@\n- ") and out.endswith(" dev flannel.1\n"), out
+    finally:
+        assert lab("fault", "repair", "--name", flannel.name, "neigh").returncode == 0
     assert diff(flannel) == (0, "")
     sh(flannel.name, "node2", "ip route add 198.51.100.0/24 via 172.16.1.1 dev eth0 || ip route add 198.51.100.0/24 dev eth0")
     try:

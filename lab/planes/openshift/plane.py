@@ -34,7 +34,7 @@ class OpenShiftPlane(Plane):
 
     def drift(self, lab, hosts=()):
         from lab.workshop import drift
-        return drift.found(lab, list(hosts) or None)
+        return drift.found(lab, list(hosts) or None, drift.DIFF_KINDS)
 
     def address_book(self, model) -> List[Address]:
         book = [Address(hs.name, hs.host_ip, "node", also=(hs.gateway,)) for hs in model.hostsubnets]
