@@ -4,6 +4,7 @@
 lab's own process (a script's lines), without waiting on its own control socket."""
 
 import os
+import select
 import subprocess
 import sys
 import time
@@ -43,12 +44,15 @@ class Running:
                                      stdin=subprocess.DEVNULL)
         self.transcript = ""
         deadline = time.monotonic() + 240
+        os.set_blocking(self.proc.stdout.fileno(), False)
         while MARK not in self.transcript:
-            line = self.proc.stdout.readline()  # the lab prints steadily; its own timeouts bound each line
-            if not line or time.monotonic() > deadline:
+            left = deadline - time.monotonic()
+            ready = select.select([self.proc.stdout], [], [], max(left, 0))[0] if left > 0 else []
+            chunk = os.read(self.proc.stdout.fileno(), 65536).decode(errors="replace") if ready else ""
+            if not chunk:  # the deadline passed, or the lab ended
                 self.stop()
                 raise AssertionError(f"lab {lab_name} did not start:\n{self.transcript}")
-            self.transcript += line
+            self.transcript += chunk
 
     def stop(self):
         self.proc.terminate()
