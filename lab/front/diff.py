@@ -84,8 +84,18 @@ def main(argv: Sequence[str], lab_name: Optional[str] = None) -> int:
     return 1 if found else 0
 
 
+REFUSAL = ("`diff` is not part of a workshop lab's CLI (it would show what the exercise broke): "
+           "`task`, `hint` and `check` help")
+
+
 def diff_verb(net):
-    """The CLI verb `diff`, on the CLI's own lab."""
+    """The CLI verb `diff`, on the CLI's own lab; a workshop lab's CLI (its student's) refuses it."""
+    from lab.front.faults import is_workshop
+    if is_workshop(net.name):
+        def refuse(_line: str) -> None:
+            raise BadInput(REFUSAL)
+        return {"diff": (refuse, "diff: not in a workshop lab")}
+
     def do_diff(line: str) -> None:
         if main(line.split(), lab_name=net.name) == 0:
             print("no differences: every host holds what the lab renders")

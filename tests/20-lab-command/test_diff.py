@@ -222,3 +222,27 @@ def test_a_raw_vxlan_lab_diffs_its_links_addresses_and_fdb(p2p):
         sh(p2p.name, "host2", "ip link add vxlan20 type vxlan id 20 remote 172.16.1.11 dstport 4789 dev eth0; "
                               "ip addr add 10.0.136.12/24 dev vxlan20; ip link set vxlan20 up")
     assert diff(p2p) == (0, "")
+
+
+def test_a_students_cli_refuses_diff_and_the_teachers_lab_diff_shows_the_exercises_fault():
+    import importlib.util
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location(
+        "integrity_session", os.path.join(os.path.dirname(here), "60-workshop", "test_integrity_session.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    student = name("dfw")
+    term = module.Terminal(LAB + ["workshop", "start", "masquerade", "--name", student])
+    try:
+        term.read_until("sdnlab> ", timeout=120)
+        said = term.type("diff")
+        assert "error:" in said and "not part of a workshop lab's CLI" in said, said
+        assert "OPENSHIFT-MASQUERADE" not in said, said
+        r = lab("diff", "--name", student, "node1")
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "@@ node1 iptables @@\n- -t nat -A OPENSHIFT-MASQUERADE" in r.stdout, r.stdout  # what was broken
+        term.type("exit", until="*** Done in")
+        assert term.proc.wait(timeout=30) == 0
+    finally:
+        term.close()
+        lab("clean", student)
