@@ -50,6 +50,10 @@ COMMANDS = threading.RLock()
 
 Handler = Callable[[str], str]
 
+# the handlers of the labs this process serves: a verb asked from inside the lab's own process (its CLI,
+# which holds COMMANDS) is answered directly, never over the socket (whose server would wait for COMMANDS)
+SERVING: Dict[str, Dict[str, Handler]] = {}
+
 
 def socket_path(name: str = "") -> str:
     return os.path.join(paths.run_dir(name), SOCKET)
@@ -94,12 +98,14 @@ class Server:
         self._sock = sock
         self._thread = threading.Thread(target=self._serve, daemon=True, name=f"lab-control-{self.name}")
         self._thread.start()
+        SERVING[self.name] = self.handlers
         return self
 
     def stop(self) -> None:
         """No more requests; a request under way gets STOP_WAIT_S to finish. Never blocks longer, and an idle
         server costs teardown nothing (teardown stays short: a signal's resend must not find it still running)."""
         self._stopped.set()
+        SERVING.pop(self.name, None)
         if self._sock is not None:
             try:
                 self._sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() at once (Linux)
@@ -247,6 +253,18 @@ def _read_line(conn: socket.socket, deadline_s: float) -> bytes:
 
 
 # -- the client
+
+
+def ask(name: str, verb: str, line: str = "") -> str:
+    """A control verb of lab `name`: answered here when this process serves the lab (its CLI asks), else over
+    the lab's socket. A refusal raises."""
+    handlers = SERVING.get(name)
+    if handlers is None:
+        return request(name, verb, line)
+    if verb not in handlers:
+        raise LabError(f"lab {name!r} takes no `{verb}` requests")
+    with COMMANDS:
+        return handlers[verb](line)
 
 
 def request(name: str, verb: str, line: str = "", timeout: float = REQUEST_TIMEOUT_S) -> str:

@@ -84,9 +84,10 @@ def inject_stale_arp(lab: LiveLab, args: List[str]) -> Injected:
     route = lab.sh(pod, f"ip -4 -o route get {dst_ip}").split()
     hop = route[route.index("via") + 1] if "via" in route else dst_ip  # the address the pod ARPs for
     dev = route[route.index("dev") + 1]
-    old = lab.sh(pod, f"ip neigh show {hop} dev {dev}").split()
-    undo = ([(pod, Neighbour(hop, old[old.index("lladdr") + 1], dev).commands()[0])]
-            if "PERMANENT" in old and "lladdr" in old else [(pod, f"ip neigh del {hop} dev {dev}")])
+    from lab.observe import kernel
+    old = next((n for n in kernel.read(lab.name, pod).neighbours if n.ip == hop and n.dev == dev), None)
+    undo = ([(pod, Neighbour(hop, old.mac, dev).commands()[0])]
+            if old is not None and old.state == "PERMANENT" and old.mac else [(pod, f"ip neigh del {hop} dev {dev}")])
     lab.sh(pod, Neighbour(hop, WRONG_MAC, dev).commands()[0])
     return Injected(f"{pod}: permanent neighbour {hop} lladdr {WRONG_MAC} on {dev} (a MAC nobody has)",
                     undo, f"{pod}'s frames to {dest} carry a wrong destination MAC: no answer")

@@ -115,10 +115,11 @@ class LiveLab:
 
     def addresses(self, host: str) -> Dict[str, ipaddress.IPv4Interface]:
         """dev -> its first IPv4 address with prefix."""
+        from lab.observe import kernel
         found: Dict[str, ipaddress.IPv4Interface] = {}
-        for line in self.sh(host, "ip -4 -o addr show").splitlines():
-            words = line.split()
-            found.setdefault(words[1], ipaddress.IPv4Interface(words[3]))  # ip -4: IPv4 only
+        for a in kernel.read(self.name, self.need(host)).addresses:
+            if a.family == 4:
+                found.setdefault(a.dev, ipaddress.IPv4Interface(a.cidr))
         return found
 
     def recorded_ip(self, host: str) -> Optional[str]:

@@ -7,6 +7,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Dict, List, Sequence, Tuple
 
+from lab.observe import kernel
+
 
 @dataclass
 class Box:
@@ -58,8 +60,8 @@ def live_pods_and_hosts(lab, gateways: Dict[str, str]) -> List[Box]:
     """A running lab's pods (on the node whose gateway their default route names) and its other hosts."""
     boxes = []
     for pod in lab.pods:
-        route = lab.sh(pod, "ip -4 route show default").split()
-        gw = route[route.index("via") + 1] if "via" in route else ""
+        routes = kernel.read(lab.name, pod).routes
+        gw = next((r.via for r in routes if r.family == 4 and r.table == "main" and r.dst == "default"), "")
         boxes.append(Box(pod, "pod", lab.ip_of(pod), node=gateways.get(gw, ""), devices=[("eth0", "")]))
     for host in lab.hosts:
         if lab.role(host) in OTHER_ROLES:

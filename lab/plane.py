@@ -76,6 +76,11 @@ class Plane:
     def live_flows(self, lab, node: str) -> List[str]:
         raise self._not("a switch pipeline")
 
+    def drift(self, lab, hosts: Sequence[str] = ()) -> List[Tuple[str, str, str]]:
+        """(host, kind, `+ held, not rendered` | `- rendered, not held`) of a running lab (`lab diff`); lab is a
+        lab.livelab.LiveLab that answers ask(verb, line) (the lab's control verbs)."""
+        raise self._not("a drift view (lab diff)")
+
     # -- observing a lab built in this process
 
     def address_book(self, model) -> List[Address]:

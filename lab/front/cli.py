@@ -14,7 +14,7 @@ from lab import paths
 from lab.errors import BadInput, LabError
 from lab.signals import SIGS, Interrupted
 
-USAGE = "lab {run [TOPOLOGY] [options] | list [--running] | ps | clean [NAME] | oc ... | fault ... | link ... | draw ... | capture ... | workshop ...}"
+USAGE = "lab {run [TOPOLOGY] [options] | list [--running] | ps | clean [NAME] | oc ... | fault ... | link ... | draw ... | diff ... | capture ... | workshop ...}"
 
 
 def files_from_here(argv: List[str]) -> List[str]:
@@ -114,6 +114,11 @@ def cmd_capture(argv: List[str]) -> int:
     return capture.main(argv)
 
 
+def cmd_diff(argv: List[str]) -> int:
+    from lab.front import diff
+    return diff.main(argv)
+
+
 def cmd_draw(argv: List[str]) -> int:
     from lab.front import draw
     return draw.main(argv)
@@ -125,7 +130,8 @@ def cmd_link(argv: List[str]) -> int:
 
 
 COMMANDS = {"run": cmd_run, "list": cmd_list, "ps": cmd_ps, "clean": cmd_clean, "fault": cmd_fault, "draw": cmd_draw,
-            "workshop": cmd_workshop, "oc": cmd_oc, "link": cmd_link, "capture": cmd_capture}
+            "workshop": cmd_workshop, "oc": cmd_oc, "link": cmd_link, "capture": cmd_capture,
+            "diff": cmd_diff}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -143,6 +149,7 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"  oc     [--name LAB] ARGS...: an `oc` line run by the running lab, as typed in its CLI\n"
               f"  fault  list | inject [--name LAB] FAULT [ARGS] | repair [--name LAB] FAULT: break/fix a running lab\n"
               f"  link   [--name LAB] [HOST:IF loss PCT|rate RATE|delay MS|... | HOST:IF down|up|clear]: impair a link, list\n"
+              f"  diff   [--name LAB] [HOST...]: what the kernels and switches hold that the lab did not render (+/-)\n"
               f"  workshop  list | start EX | check [--all] | answer Q VALUE | solve EX | verify [EX...]: exercises, auto-graded\n"
               f"  capture  [--name LAB] HOST:IF... [-w FILE.pcapng|-] [--filter BPF] [--for S|--count N]: one pcapng\n"
               f"  draw   TOPOLOGY --what topology|pipeline -o FILE.svg|.png (no root), or --name LAB topology|pipeline NODE|path SRC DST")

@@ -44,10 +44,11 @@ def generic_verbs(net, endpoints: Callable[[], List[object]]) -> Verbs:
             print(a.name.rjust(width) + " " + " ".join(c.rjust(width) for c in row))
 
     from lab.front.capture import capture_verb
+    from lab.front.diff import diff_verb
     from lab.front.draw import draw_verb
     from lab.front.faults import fault_verb
     return {"pingmatrix": (do_pingmatrix, "pingmatrix: every endpoint pings every other one, in parallel"),
-            **fault_verb(net), **draw_verb(net), **capture_verb(net)}
+            **fault_verb(net), **draw_verb(net), **capture_verb(net), **diff_verb(net)}
 
 
 def split_commands(line: str, nodes: Iterable[str]) -> List[str]:

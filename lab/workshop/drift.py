@@ -7,8 +7,8 @@ directory; the held state is read from the switches and kernels now:
   durations and idle ages are not compared, cookies are where the lab renders them);
 - iptables: `iptables-save` against the rendered restore texts, rule by rule (-N/-A/-P lines, a copy of a
   rendered rule counts as one more);
-- addresses: `ip -o addr` (IPv6 link-local and loopback's own left out);
-- routes: every table but the kernel's own entries (local table, a connected route of an address), and
+- addresses: the kernel's, over netlink (lab.observe.kernel; IPv6 link-local and loopback's own left out);
+- routes (netlink too): every table but the kernel's own entries (local table, a connected route of an address), and
   policy rules besides the three defaults.
 
     drift.differences(lab)                      # ["node2 flows: + table=80, priority=150, ...", ...]
@@ -25,6 +25,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from lab import paths
 from lab.errors import LabError
+from lab.observe import kernel
 from lab.workshop.exercise import Criterion, Outcome, text
 
 KINDS = ("flows", "iptables", "addresses", "routes")
@@ -97,21 +98,12 @@ def flows_drift(lab, host: str, state: dict) -> List[str]:
 # -- addresses
 
 
-def held_addresses(lab, host: str) -> List[Tuple[str, str]]:
+def held_addresses(lab, host: str, state: Optional[kernel.KernelState] = None) -> List[Tuple[str, str]]:
     """(cidr, dev) of every address but IPv6 link-local ones and loopback's own."""
-    found = []
-    for line in lab.sh(host, "ip -o addr show").splitlines():
-        words = line.split()
-        if len(words) < 4 or words[2] not in ("inet", "inet6"):
-            continue
-        dev, cidr = words[1].split("@")[0], words[3]
-        iface = ipaddress.ip_interface(cidr)
-        if iface.ip.is_link_local and words[2] == "inet6":
-            continue
-        if dev == "lo" and cidr in ("127.0.0.1/8", "::1/128"):
-            continue
-        found.append((cidr, dev))
-    return found
+    state = state or kernel.read(lab.name, host)
+    return [(a.cidr, a.dev) for a in state.addresses
+            if not (a.family == 6 and a.interface.ip.is_link_local)
+            and not (a.dev == "lo" and a.cidr in ("127.0.0.1/8", "::1/128"))]
 
 
 def addresses_drift(lab, host: str, state: dict) -> List[str]:
@@ -122,15 +114,14 @@ def addresses_drift(lab, host: str, state: dict) -> List[str]:
 # -- routes
 
 
-def _route(line: str) -> Dict[str, str]:
-    """One `ip route show table all` line: its type, dst and the words that follow, by name."""
-    words = line.split()
-    kinds = ("local", "broadcast", "unicast", "unreachable", "blackhole", "prohibit", "multicast", "anycast", "throw", "nat")
-    route = {"type": words.pop(0) if words and words[0] in kinds else "unicast"}
-    route["dst"] = words.pop(0) if words else ""
-    for key, value in zip(words, words[1:], strict=False):
-        if key in ("via", "dev", "table", "proto", "scope", "src", "metric") and key not in route:
-            route[key] = value
+def _route(r: kernel.Route) -> Dict[str, str]:
+    """A kernel route as the words `ip route show table all` gives it: type, dst, and via, dev, table (but
+    main), proto (but boot, the default of a route added by hand), scope, src, metric, by name."""
+    route = {"type": r.type, "dst": r.dst}
+    words = {"via": r.via, "dev": r.dev, "table": "" if r.table == "main" else r.table,
+             "proto": "" if r.proto == "boot" else r.proto, "src": r.src,
+             "metric": "" if r.metric is None else str(r.metric)}
+    route.update({k: v for k, v in words.items() if v})
     return route
 
 
@@ -158,16 +149,13 @@ def _shown(route: Dict[str, str]) -> str:
 
 
 def routes_drift(lab, host: str, state: dict) -> List[str]:
+    held = kernel.read(lab.name, host)
     nets: Dict[str, List] = {}
-    for cidr, dev in held_addresses(lab, host):
+    for cidr, dev in held_addresses(lab, host, held):
         nets.setdefault(dev, []).append(ipaddress.ip_interface(cidr).network)
     want = list(state.get("routes", []))
     out = []
-    text = lab.sh(host, "ip -4 route show table all; ip -6 route show table all")
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        route = _route(line)
+    for route in map(_route, held.routes):
         if _kernel_made(route, nets):
             continue
         match = next((w for w in want if route["type"] == "unicast" and route.get("table", "main") == "main"
@@ -179,32 +167,56 @@ def routes_drift(lab, host: str, state: dict) -> List[str]:
             want.remove(match)
     out += [f"- {w['dst']}" + (f" via {w['via']}" if w.get("via") else "") + (f" dev {w['dev']}" if w.get("dev") else "")
             for w in want]
-    for line in lab.sh(host, "ip -4 rule; ip -6 rule").splitlines():
-        rule = " ".join(line.replace(":", ": ", 1).split())
-        if rule and rule not in DEFAULT_RULES:
-            out.append(f"+ rule {rule}")
+    for rule in held.rules:
+        if rule.text() not in DEFAULT_RULES:
+            out.append(f"+ rule {rule.text()}")
     return out
 
 
-OBSERVERS = {"flows": flows_drift, "iptables": iptables_drift, "addresses": addresses_drift, "routes": routes_drift}
+# -- neighbours and FDB entries (`lab diff`'s, not the workshop's: a student's fix may be one)
+
+
+def neighbours_drift(lab, host: str, state: dict) -> List[str]:
+    """Permanent neighbours (the kernel's learned ones come and go) against those rendered (none today)."""
+    held = [f"{n.ip} lladdr {n.mac} dev {n.dev}" for n in kernel.read(lab.name, host).neighbours
+            if n.state == "PERMANENT" and n.mac]
+    return _multiset_diff(held, [f"{n['ip']} lladdr {n['mac']} dev {n['dev']}" for n in state.get("neighbours", [])])
+
+
+def fdb_drift(lab, host: str, state: dict) -> List[str]:
+    """Permanent FDB entries that send to a remote (a VXLAN device's) against those rendered (none today)."""
+    held = [f"{e.mac} dst {e.dst} dev {e.dev}" for e in kernel.read(lab.name, host).fdb
+            if e.dst and e.state == "PERMANENT"]
+    return _multiset_diff(held, [f"{e['mac']} dst {e['dst']} dev {e['dev']}" for e in state.get("fdb", [])])
+
+
+OBSERVERS = {"flows": flows_drift, "iptables": iptables_drift, "addresses": addresses_drift, "routes": routes_drift,
+             "neighbours": neighbours_drift, "fdb": fdb_drift}
+DIFF_KINDS = KINDS + ("neighbours", "fdb")
+
+
+def found(lab, hosts: Optional[Sequence[str]] = None, what: Sequence[str] = KINDS) -> List[Tuple[str, str, str]]:
+    """(host, kind, `+ held, not rendered` | `- rendered, not held`) for every difference between the hosts
+    (all the lab renders a state for, by default) and the lab's render; kind "" when the host has no state."""
+    states = rendered(lab)
+    out: List[Tuple[str, str, str]] = []
+    for host in hosts or list(states):
+        state = states.get(host)
+        if state is None:
+            out.append((host, "", "the lab renders no state for it"))
+            continue
+        for kind in what:
+            try:
+                out += [(host, kind, d) for d in OBSERVERS[kind](lab, host, state)]
+            except LabError as exc:  # (BadInput too) a host the lab renders but cannot be read: said, not hidden
+                out.append((host, kind, f"could not be read: {' '.join(str(exc).split())}"))
+    return out
 
 
 def differences(lab, hosts: Optional[Sequence[str]] = None, what: Sequence[str] = KINDS) -> List[str]:
     """Every difference between the hosts (all the lab renders a state for, by default) and the lab's render:
     `HOST KIND: + held, not rendered` / `HOST KIND: - rendered, not held`."""
-    states = rendered(lab)
-    out = []
-    for host in hosts or list(states):
-        state = states.get(host)
-        if state is None:
-            out.append(f"{host}: the lab renders no state for it")
-            continue
-        for kind in what:
-            try:
-                out += [f"{host} {kind}: {d}" for d in OBSERVERS[kind](lab, host, state)]
-            except LabError as exc:  # (BadInput too) a host the lab renders but cannot be read: said, not hidden
-                out.append(f"{host} {kind}: could not be read: {' '.join(str(exc).split())}")
-    return out
+    return [f"{h} {k}: {d}" if k else f"{h}: {d}" for h, k, d in found(lab, hosts, what)]
 
 
 def nothing_hand_made(hosts: Optional[Sequence[str]] = None, what: Sequence[str] = KINDS,

@@ -102,12 +102,10 @@ class ExerciseLab(LiveLab):
 
     def host_veth(self, pod: str) -> str:
         """The node-side end of the pod's eth0: the node's link whose ifindex is the pod's iflink."""
-        iflink = self.sh(pod, "cat /sys/class/net/eth0/iflink").strip()
-        for line in self.sh(self.node_of(pod), "ip -o link show").splitlines():
-            m = re.match(r"(\d+):\s+([^:@]+)", line)
-            if m and m.group(1) == iflink:
-                return m.group(2)
-        return ""
+        from lab.observe import kernel
+        eth0 = kernel.read(self.name, pod).link("eth0")
+        peer = kernel.read(self.name, self.node_of(pod)).link_at(eth0.peer) if eth0 and eth0.peer else None
+        return peer.name if peer else ""
 
     def flows(self, node: str, table: Optional[int] = None) -> List[str]:
         """The node's switch flows (of one table), as a dump prints them without counters."""

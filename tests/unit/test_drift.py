@@ -7,6 +7,7 @@ import json
 import pytest
 
 import topologies
+from lab.observe import kernel
 from lab.planes.openshift.exercises import live
 from lab.planes.openshift.realize import render_all
 from lab.planes.openshift.rendered import host_state, rendered
@@ -55,24 +56,29 @@ def test_a_copy_of_a_rendered_rule_is_one_more_and_a_missing_one_is_said():
     assert drift._multiset_diff(want, want) == []
 
 
-@pytest.mark.parametrize("line, kernel", [
-    ("local 10.128.0.1 dev tun0 table local proto kernel scope host src 10.128.0.1", True),
-    ("172.16.1.0/24 dev br-phy proto kernel scope link src 172.16.1.11", True),  # br-phy holds 172.16.1.11/24
-    ("192.0.2.0/24 dev br-phy proto kernel scope link", False),  # `proto kernel` typed by hand: no address of it
-    ("fe80::/64 dev eth0 proto kernel metric 256 pref medium", True),
-    ("multicast ff00::/8 dev eth0 table local proto kernel metric 256 pref medium", True),
-    ("192.0.2.0/24 via 172.16.1.1 dev br-phy", False),
+R = kernel.Route
+
+
+@pytest.mark.parametrize("route, made", [
+    (R(4, "local", "local", "10.128.0.1", dev="tun0", proto="kernel", scope="host", src="10.128.0.1"), True),
+    (R(4, "main", "unicast", "172.16.1.0/24", dev="br-phy", proto="kernel", scope="link", src="172.16.1.11"), True),
+    (R(4, "main", "unicast", "192.0.2.0/24", dev="br-phy", proto="kernel", scope="link"), False),  # typed by hand
+    (R(6, "main", "unicast", "fe80::/64", dev="eth0", proto="kernel", metric=256), True),
+    (R(6, "local", "multicast", "ff00::/8", dev="eth0", proto="kernel", metric=256), True),
+    (R(4, "main", "unicast", "192.0.2.0/24", via="172.16.1.1", dev="br-phy", proto="boot"), False),
 ])
-def test_only_the_kernels_own_routes_are_left_out(line, kernel):
+def test_only_the_kernels_own_routes_are_left_out(route, made):
     import ipaddress
-    nets = {"br-phy": [ipaddress.ip_network("172.16.1.0/24")]}
-    assert drift._kernel_made(drift._route(line), nets) is kernel
+    nets = {"br-phy": [ipaddress.ip_network("172.16.1.0/24")]}  # br-phy holds 172.16.1.11/24
+    assert drift._kernel_made(drift._route(route), nets) is made
 
 
-def test_a_route_line_is_read_by_its_words():
-    r = drift._route("default via 10.128.0.1 dev eth0 metric 5")
+def test_a_kernel_route_reads_as_ip_route_prints_it():
+    r = drift._route(R(4, "main", "unicast", "default", via="10.128.0.1", dev="eth0", proto="boot", metric=5))
     assert (r["type"], r["dst"], r["via"], r["dev"], r["metric"]) == ("unicast", "default", "10.128.0.1", "eth0", "5")
-    assert drift._shown(drift._route("blackhole 10.0.0.0/8 proto static")) == "blackhole 10.0.0.0/8 proto static"
+    assert "proto" not in r and "table" not in r  # `ip route` says neither `proto boot` nor `table main`
+    assert drift._shown(drift._route(R(4, "main", "blackhole", "10.0.0.0/8", proto="static"))) \
+        == "blackhole 10.0.0.0/8 proto static"
 
 
 def test_rendered_answers_every_host_of_the_model_as_the_lab_applies_it():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Dict, Iterable, List, Set, Tuple
 
+from lab.observe import kernel
 from lab.planes.flannel.render import VXLAN_DEV, Lease, lease_state
 from lab.state import FdbEntry, Neighbour, Route
 from lab.workshop.exercise import Criterion, Outcome, text
@@ -44,28 +45,20 @@ def _route_key(line: str) -> RouteKey:
 
 def live_routes(lab, host: str) -> Set[RouteKey]:
     """host's IPv4 routes of the main table, but the kernel's own (connected networks)."""
-    return {_route_key(ln) for ln in lab.sh(host, "ip -4 route show").splitlines()
-            if ln.strip() and " proto kernel " not in f" {ln} "}
+    return {(str(r.network) if r.dst == "default" else r.dst, r.via, r.dev) for r in kernel.read(lab.name, host).routes
+            if r.family == 4 and r.table == "main" and r.proto != "kernel"}
 
 
 def live_fdb(lab, node: str) -> Set[Tuple[str, str]]:
     """(MAC, dst) of flannel.1's FDB entries that send somewhere."""
-    out = set()
-    for ln in lab.sh(node, f"bridge fdb show dev {VXLAN_DEV} 2>/dev/null || true").splitlines():
-        w = ln.split()
-        if "dst" in w[:-1]:
-            out.add((w[0], w[w.index("dst") + 1]))
-    return out
+    return {(e.mac, e.dst) for e in kernel.read(lab.name, node).fdb if e.dev == VXLAN_DEV and e.dst}
 
 
 def live_neigh(lab, node: str) -> Set[Tuple[str, str]]:
-    """(IP, MAC) of flannel.1's neighbours that name a MAC (the kernel's own failed lookups carry none)."""
-    out = set()
-    for ln in lab.sh(node, f"ip neigh show dev {VXLAN_DEV} 2>/dev/null || true").splitlines():
-        w = ln.split()
-        if "lladdr" in w[:-1]:
-            out.add((w[0], w[w.index("lladdr") + 1]))
-    return out
+    """(IP, MAC) of flannel.1's neighbours that name a MAC (the kernel's own failed lookups carry none, and
+    multicast's NOARP entries are the kernel's, as `ip neigh` leaves them out)."""
+    return {(n.ip, n.mac) for n in kernel.read(lab.name, node).neighbours
+            if n.dev == VXLAN_DEV and n.mac and n.state != "NOARP"}
 
 
 def _segment_routes(lab, host: str) -> Set[RouteKey]:
@@ -111,6 +104,30 @@ def drift(lab, hosts: Iterable[str] = (), allowed: Dict[str, Iterable[str]] | No
             found += [f"{host}: fdb {m} dst {d} on {VXLAN_DEV}" for m, d in sorted(live_fdb(lab, host) - fdb)]
             found += [f"{host}: neighbour {i} lladdr {m} on {VXLAN_DEV}" for i, m in sorted(live_neigh(lab, host) - neigh)]
     return found
+
+
+def _spec(key: RouteKey) -> str:
+    dst, via, dev = key
+    return dst + (f" via {via}" if via else "") + (f" dev {dev}" if dev else "")
+
+
+def differences(lab, hosts: Iterable[str] = ()) -> List[Tuple[str, str, str]]:
+    """(host, kind, `+ held, not rendered` | `- rendered, not held`) of routes, FDB entries and neighbours on the
+    nodes and the router (`lab diff`): what drift() finds, and what the lab renders that is missing."""
+    out: List[Tuple[str, str, str]] = []
+    for host in list(hosts) or [h for h in lab.hosts if lab.role(h) == "node" or h == "router"]:
+        routes, fdb, neigh = rendered(lab, host)
+        held = live_routes(lab, host)
+        out += [(host, "routes", f"+ {_spec(k)}") for k in sorted(held - routes)]
+        out += [(host, "routes", f"- {_spec(k)}") for k in sorted(routes - held)]
+        if host == "router" or lab.role(host) != "node":
+            continue
+        held_fdb, held_neigh = live_fdb(lab, host), live_neigh(lab, host)
+        out += [(host, "fdb", f"+ {m} dst {d} dev {VXLAN_DEV}") for m, d in sorted(held_fdb - fdb)]
+        out += [(host, "fdb", f"- {m} dst {d} dev {VXLAN_DEV}") for m, d in sorted(fdb - held_fdb)]
+        out += [(host, "neighbours", f"+ {i} lladdr {m} dev {VXLAN_DEV}") for i, m in sorted(held_neigh - neigh)]
+        out += [(host, "neighbours", f"- {i} lladdr {m} dev {VXLAN_DEV}") for i, m in sorted(neigh - held_neigh)]
+    return out
 
 
 def no_drift(allowed=None) -> Criterion:

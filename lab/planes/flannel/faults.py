@@ -9,20 +9,20 @@ from typing import Dict, List, Tuple
 from lab.errors import BadInput, LabError
 from lab.faults import ROUTE, STALE_ARP, Fault, Injected, masquerade, two_nodes
 from lab.livelab import LiveLab
+from lab.observe import kernel
 from lab.state import FdbEntry, Neighbour
 
 
 def _vxlan_lease_entries(lab: LiveLab, node: str, remote: str) -> Tuple[str, str, str]:
     """(remote underlay IP, remote VTEP MAC, remote VTEP IP) as node holds them on flannel.1."""
-    if "flannel.1" not in lab.sh(node, "ip -o link show"):
+    held = kernel.read(lab.name, lab.need(node))
+    if held.link("flannel.1") is None:
         raise BadInput("this fault is for Flannel's vxlan backend (flannel.1)")
     ip = lab.underlay_ip(remote)
-    fdb = [ln.split() for ln in lab.sh(node, "bridge fdb show dev flannel.1").splitlines()]
-    mac = next((w[0] for w in fdb if "dst" in w and w[w.index("dst") + 1] == ip), None)
+    mac = next((e.mac for e in held.fdb if e.dev == "flannel.1" and e.dst == ip), None)
     if mac is None:
         raise LabError(f"{node}: no FDB entry for {remote} ({ip}) on flannel.1 (already removed?)")
-    neigh = [ln.split() for ln in lab.sh(node, "ip neigh show dev flannel.1").splitlines()]
-    vtep = next((w[0] for w in neigh if "lladdr" in w and w[w.index("lladdr") + 1] == mac), "")
+    vtep = next((n.ip for n in held.neighbours if n.dev == "flannel.1" and n.mac == mac and n.state != "NOARP"), "")
     return ip, mac, vtep
 
 

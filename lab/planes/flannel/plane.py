@@ -17,6 +17,10 @@ class FlannelPlane(Plane):
     pictures = pictures
     live_picture = staticmethod(pictures.live_picture)
 
+    def drift(self, lab, hosts=()):
+        from lab.planes.flannel.drift import differences
+        return differences(lab, hosts)
+
     def address_book(self, model) -> List[Address]:
         from lab.planes.flannel.realize import ETCD_HOST, EXT_HOST, ROUTER_HOST
         book = [Address(n.name, n.ip, "node", also=(n.gateway,)) for n in model.nodes]

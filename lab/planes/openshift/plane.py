@@ -32,6 +32,10 @@ class OpenShiftPlane(Plane):
         from lab.observe.flows import dump
         return [f.line for f in dump(lab.host(lab.need(node, "node")))]
 
+    def drift(self, lab, hosts=()):
+        from lab.workshop import drift
+        return drift.found(lab, list(hosts) or None, drift.DIFF_KINDS)
+
     def address_book(self, model) -> List[Address]:
         book = [Address(hs.name, hs.host_ip, "node", also=(hs.gateway,)) for hs in model.hostsubnets]
         book += [Address(p.host, p.ip, "pod", node=p.node) for p in model.pods]

@@ -15,6 +15,10 @@ class RawVxlanPlane(Plane):
     exercise_list = exercises.EXERCISES
     pictures = pictures
 
+    def drift(self, lab, hosts=()):
+        from lab.planes.rawvxlan.drift import differences
+        return differences(lab, hosts)
+
     def address_book(self, model) -> List[Address]:
         book = [Address(h, ip, "host", also=((model.p2p_overlay[i],) if model.kind == "p2p" else ()))
                 for i, (h, ip) in enumerate(model.hosts)]
