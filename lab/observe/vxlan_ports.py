@@ -1,5 +1,5 @@
 """The UDP ports a running lab's VXLAN tunnels use, as its hosts hold them: the kernel's VXLAN devices
-(`ip -d -j link`, JSON) and Open vSwitch's vxlan interfaces (`ovs-vsctl --format=json`), so a lab started
+(read over netlink, lab.observe.kernel) and Open vSwitch's vxlan interfaces (`ovs-vsctl --format=json`), so a lab started
 with `--vxlan-port 4790` (or flannel's 8472) is decoded right. No plane is named here."""
 
 from __future__ import annotations
@@ -7,17 +7,16 @@ from __future__ import annotations
 import json
 from typing import Iterable, List, Set
 
+from lab.errors import LabError
+from lab.observe import kernel
+from lab.observe.kernel import Link
+
 DEFAULT = 4789  # IANA's VXLAN port; OVS's default when an interface names none
 
 
-def kernel_ports(ip_json: str) -> Set[int]:
-    """From `ip -d -j link show type vxlan`: each device's destination port."""
-    found = set()
-    for link in json.loads(ip_json or "[]"):
-        port = link.get("linkinfo", {}).get("info_data", {}).get("port")
-        if port:
-            found.add(int(port))
-    return found
+def kernel_ports(links: Iterable[Link]) -> Set[int]:
+    """Each kernel VXLAN device's destination port."""
+    return {link.vxlan.port for link in links if link.vxlan is not None and link.vxlan.port}
 
 
 def ovs_ports(vsctl_json: str) -> Set[int]:
@@ -29,7 +28,6 @@ def ovs_ports(vsctl_json: str) -> Set[int]:
     return found
 
 
-KERNEL = "ip -d -j link show type vxlan 2>/dev/null"
 OVS = ("command -v ovs-vsctl >/dev/null && ovs-vsctl --timeout=5 --format=json --columns=options "
        "find interface type=vxlan 2>/dev/null")
 
@@ -38,11 +36,14 @@ def lab_ports(lab, hosts: Iterable[str]) -> List[int]:
     """The VXLAN ports of `hosts` of a LiveLab (the default alone when none holds a tunnel)."""
     found: Set[int] = set()
     for host in hosts:
-        for script, parse in ((KERNEL, kernel_ports), (OVS, ovs_ports)):
-            r = lab.run(host, script)
-            if r.returncode == 0:
-                try:
-                    found |= parse(r.stdout)
-                except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-                    pass  # a host without such state (no OVS running there) says nothing
+        try:
+            found |= kernel_ports(kernel.read(lab.name, host).links)
+        except LabError:
+            pass  # a host whose namespace is gone says nothing
+        r = lab.run(host, OVS)
+        if r.returncode == 0:
+            try:
+                found |= ovs_ports(r.stdout)
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+                pass  # a host without such state (no OVS running there) says nothing
     return sorted(found) or [DEFAULT]

@@ -5,6 +5,7 @@ import io
 import struct
 
 from lab.observe import pcapng, pcapstream
+from lab.observe.kernel import Link, Vxlan
 from lab.observe.vxlan_ports import kernel_ports, ovs_ports
 
 
@@ -63,8 +64,11 @@ def test_pcap_streams_come_out_in_nanoseconds_whatever_their_precision_and_byte_
 
 
 def test_vxlan_ports_from_the_kernel_and_from_open_vswitch():
-    ip_json = '[{"ifname":"flannel.1","linkinfo":{"info_kind":"vxlan","info_data":{"id":1,"port":8472}}}]'
-    assert kernel_ports(ip_json) == {8472} and kernel_ports("") == set()
+    flannel = Link(index=3, name="flannel.1", kind="vxlan", mtu=1450, state="UNKNOWN", up=True, master="",
+                   mac="aa:bb:cc:dd:ee:01", peer=0, vxlan=Vxlan(vni=1, port=8472, remote="", local="172.16.1.11"))
+    eth0 = Link(index=2, name="eth0", kind="veth", mtu=1500, state="UP", up=True, master="", mac="aa:bb:cc:dd:ee:02",
+                peer=7)
+    assert kernel_ports([flannel, eth0]) == {8472} and kernel_ports([]) == set()
     vsctl = ('{"data":[[["map",[["dst_port","4790"],["key","flow"],["remote_ip","flow"]]]],'
              '[["map",[["key","flow"]]]]],"headings":["options"]}')
     assert ovs_ports(vsctl) == {4790, 4789}
