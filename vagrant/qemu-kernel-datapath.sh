@@ -138,7 +138,7 @@ mkfs.ext4 -q -F -d "$ROOT" "$WORK/disk.img" 4G
 kernel=$(ls "$ROOT"/boot/vmlinuz-* | tail -1); initrd=$(ls "$ROOT"/boot/initrd.img-* | tail -1)
 
 echo "*** booting (software emulation; this takes minutes)"
-timeout 3000 qemu-system-x86_64 -accel tcg,thread=multi -m 4096 -smp 2 -nographic -no-reboot -net none \
+timeout "${SDNLAB_VM_TIMEOUT:-3000}" qemu-system-x86_64 -accel tcg,thread=multi -m 4096 -smp 2 -nographic -no-reboot -net none \
   -kernel "$kernel" -initrd "$initrd" -append "root=/dev/vda rw console=ttyS0 init=/sdnlab-init panic=-1" \
   -drive file="$WORK/disk.img",format=raw,if=virtio | tee "$WORK/console.log"
 grep -q "SDNLAB-VM-RESULT rc=0" "$WORK/console.log"
