@@ -17,8 +17,8 @@ iputils-ping,kmod,etcd-server,etcd-client,util-linux,procps,linux-image-cloud-am
 docker.io,busybox-static,containernetworking-plugins,wget,iperf3,tshark
 # packages added after the first images were built: the Docker folder's (docker.io, busybox-static for the
 # locally built images, the CNI bridge plugin, wget) and the lab command's (iperf3 for `lab link`'s rate, tshark
-# for `lab capture`'s files)
-LATE_PACKAGES="docker.io busybox-static containernetworking-plugins wget iperf3 tshark"
+# for `lab capture`'s files, graphviz for pictures)
+LATE_PACKAGES="docker.io busybox-static containernetworking-plugins wget iperf3 tshark graphviz"
 
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 2; }
 export DEBIAN_FRONTEND=noninteractive
@@ -79,7 +79,7 @@ if ! chroot "$ROOT" /opt/venv/bin/python -c "import yaml" 2>/dev/null; then
 fi
 
 # the late packages also in a root built before them (no service is started in the chroot)
-if ! chroot "$ROOT" sh -c 'command -v dockerd && command -v busybox && command -v wget && command -v iperf3 && command -v tshark && [ -x /usr/lib/cni/bridge ]' >/dev/null 2>&1; then
+if ! chroot "$ROOT" sh -c 'command -v dockerd && command -v busybox && command -v wget && command -v iperf3 && command -v tshark && command -v dot && [ -x /usr/lib/cni/bridge ]' >/dev/null 2>&1; then
   printf '#!/bin/sh\nexit 101\n' > "$ROOT/usr/sbin/policy-rc.d"; chmod +x "$ROOT/usr/sbin/policy-rc.d"
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive chroot "$ROOT" apt-get update -qq
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive chroot "$ROOT" \
